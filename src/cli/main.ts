@@ -1,0 +1,97 @@
+/** The `ziya` command: a thin layer over the library. */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { loadRecipe, RecipeError } from '../factory/recipe.js';
+import { runFactory, RunMismatchError } from '../factory/executor.js';
+import { STEP_ABOUT, STEP_TYPES } from '../factory/registry.js';
+import { DOC_RULES } from '../factory/filter/doc-rules.js';
+import { PARA_RULES, LINE_RULES } from '../factory/filter/cut-rules.js';
+import { htmlToText } from '../io/html.js';
+import { identifyLanguage } from '../factory/preprocess/langid.js';
+import { runMainJob } from './mainjob.js';
+
+function summary(r: Awaited<ReturnType<typeof runFactory>>): string {
+  const s = r.stats;
+  const q = Object.values(s.quarantined).reduce((a, b) => a + b, 0);
+  return `read ${s.read} records: kept ${s.kept}, dropped ${s.read - s.kept - q}, quarantined ${q}\nstats:  ${r.statsFile}\nreport: ${r.reportFile}`;
+}
+
+export function program(): Command {
+  const prog = new Command('ziya')
+    .description('Ziya-TS: data-centric pre-training after Ziya2 (data factory, tokenizer, trainer, evaluation)')
+    .showHelpAfterError()
+    .exitOverride();
+
+  prog.command('run')
+    .description('run the main job on the embedded default (or a recipe): data factory and report')
+    .argument('[recipe]', 'recipe file (default: the embedded default)')
+    .option('--out <dir>', 'output folder for the embedded default', 'runs/default')
+    .option('--force', 'start over when the output folder holds a different run')
+    .action(async (recipe: string | undefined, o: { out: string; force?: boolean }) => {
+      await runMainJob({ recipe, out: o.out, force: o.force });
+    });
+
+  const factory = prog.command('factory').description('the data factory: preprocessing, filtering, reports');
+  factory.command('run')
+    .description('run a factory recipe; the same command resumes an interrupted run')
+    .argument('<recipe>', 'YAML or JSON recipe')
+    .option('--workers <n>', 'worker threads (default: one per core)', (v) => parseInt(v, 10))
+    .option('--force', 'delete an existing run of a different recipe or input in the output folder')
+    .option('--quiet', 'no progress line')
+    .action(async (file: string, o: { workers?: number; force?: boolean; quiet?: boolean }) => {
+      const recipe = loadRecipe(file);
+      const r = await runFactory(recipe, { workers: o.workers, force: o.force, quiet: o.quiet });
+      process.stdout.write(summary(r) + '\n');
+    });
+  factory.command('check')
+    .description('validate a recipe against the schema and print the resolved steps')
+    .argument('<recipe>', 'YAML or JSON recipe')
+    .action((file: string) => {
+      const r = loadRecipe(file);
+      process.stdout.write(`${file}: ok (${r.steps.length} steps: ${r.steps.map((s) => s.name ?? s.type).join(' → ')})\n`);
+    });
+  factory.command('steps')
+    .description('list step types and every filtering rule with its defaults')
+    .action(() => {
+      const lines = STEP_TYPES.map((t) => `  ${t.padEnd(16)} ${STEP_ABOUT[t]}`);
+      const rules = (title: string, list: { name: string; params: Record<string, number>; about: string }[]) =>
+        [`${title}:`, ...list.map((r) => `  ${r.name.padEnd(26)} ${r.about}${Object.keys(r.params).length ? ` [${Object.entries(r.params).map(([k, v]) => `${k}=${v}`).join(', ')}]` : ''}`)];
+      process.stdout.write([ 'steps:', ...lines, ...rules('document rules (doc_filter)', DOC_RULES), ...rules('paragraph rules (para_filter)', PARA_RULES), ...rules('line and sentence rules (sentence_filter)', LINE_RULES)].join('\n') + '\n');
+    });
+
+  prog.command('html')
+    .description('extract the main text of an HTML file')
+    .argument('<file>', 'HTML file')
+    .action((file: string) => {
+      process.stdout.write(htmlToText(readFileSync(file, 'utf8')) + '\n');
+    });
+
+  prog.command('langid')
+    .description('identify the language of each line of a file (or stdin)')
+    .argument('[file]', 'text file, one document per line (default: stdin)')
+    .action((file: string | undefined) => {
+      const text = readFileSync(file ?? 0, 'utf8');
+      for (const line of text.split('\n')) {
+        if (!line.trim()) continue;
+        const g = identifyLanguage(line);
+        process.stdout.write(`${g.language}\t${g.score.toFixed(3)}\t${line.slice(0, 60)}\n`);
+      }
+    });
+  return prog;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const prog = program();
+  try {
+    await prog.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode;
+    if (e instanceof RecipeError || e instanceof RunMismatchError) {
+      process.stderr.write(`ziya: ${e.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`ziya: ${(e as Error).stack ?? e}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,41 @@
+import type { Document } from './document.js';
+
+/**
+ * A per-document pipeline step. Steps are small classes, built from a recipe
+ * entry, that either return the (possibly modified) document or a Drop naming
+ * the rule that removed it. Steps must be deterministic: same document in,
+ * same result out, so that a killed run can be resumed shard by shard.
+ *
+ * Corpus-level stages (perplexity percentiles, de-duplication) are separate
+ * executor stages with their own interface; they consume the output of a
+ * document stage and can write a new one, so they plug in after these steps.
+ */
+export interface DocStep {
+  /** Name used in reports, unique within a recipe. */
+  readonly name: string;
+  /** Every rule name this step may report, in evaluation order. */
+  readonly rules: readonly string[];
+  process(doc: Document, ctx: StepContext): Document | Drop;
+}
+
+export interface Drop {
+  readonly drop: true;
+  /** The rule charged with the removal (the first one that fired). */
+  readonly rule: string;
+  /** Every rule of this step that fired on the document (for marginal and overlap figures). */
+  readonly fired: readonly string[];
+}
+
+export function drop(rule: string, fired: readonly string[] = [rule]): Drop {
+  return { drop: true, rule, fired };
+}
+
+export function isDrop(x: Document | Drop): x is Drop {
+  return (x as Drop).drop === true;
+}
+
+/** What a step can tell the run about partial removals. */
+export interface StepContext {
+  /** Text cut out of a document (paragraph, line, sentence) or masked, by a named rule. */
+  cut(rule: string, doc: Document, removed: string, chars?: number): void;
+}

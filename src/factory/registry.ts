@@ -1,0 +1,71 @@
+/** Step types a recipe can name, each with its config schema and builder. */
+import { z } from 'zod';
+import type { DocStep } from '../core/step.js';
+import { HtmlExtract } from './preprocess/html.js';
+import { Encoding, ENCODING_DEFAULTS } from './preprocess/encoding.js';
+import { Normalize, NORMALIZE_DEFAULTS } from './preprocess/normalize.js';
+import { TraditionalToSimplified } from './preprocess/t2s.js';
+import { LanguageId } from './preprocess/langid.js';
+import { DocumentFilter, ParagraphFilter, SentenceFilter } from './filter/steps.js';
+import { PiiMask, PII_DEFAULTS } from './filter/pii.js';
+
+const ruleOverrides = z.record(z.string(), z.object({ enabled: z.boolean().optional() }).catchall(z.number())).optional();
+const wordlists = z.object({
+  stopwords: z.array(z.string()).optional(),
+  toxic: z.array(z.string()).optional(),
+  ads: z.array(z.string()).optional(),
+  boilerplate: z.array(z.string()).optional(),
+}).strict().optional();
+const base = { name: z.string().optional() };
+
+export const STEP_SCHEMAS = {
+  html_extract: z.object({ ...base, type: z.literal('html_extract'), minBlockLength: z.number().int().min(0).default(10), maxLinkDensity: z.number().min(0).max(1).default(0.5), detect: z.boolean().default(true) }).strict(),
+  encoding: z.object({ ...base, type: z.literal('encoding'), maxInvalidRatio: z.number().min(0).max(1).default(ENCODING_DEFAULTS.maxInvalidRatio), repairMojibake: z.boolean().default(true), maxMojibakeRatio: z.number().min(0).max(1).default(ENCODING_DEFAULTS.maxMojibakeRatio) }).strict(),
+  normalize: z.object({
+    ...base, type: z.literal('normalize'),
+    removeControl: z.boolean().default(NORMALIZE_DEFAULTS.removeControl), removeFormat: z.boolean().default(true), removePrivateUse: z.boolean().default(true),
+    removeEmoji: z.boolean().default(true), removeJunkSymbols: z.boolean().default(true), foldFullWidth: z.boolean().default(true), collapseBlankLines: z.boolean().default(true),
+  }).strict(),
+  t2s: z.object({ ...base, type: z.literal('t2s'), from: z.enum(['t', 'tw', 'twp', 'hk']).default('t') }).strict(),
+  langid: z.object({ ...base, type: z.literal('langid'), keep: z.array(z.string()).default(['zh', 'en']), minScore: z.number().min(0).max(1).default(0.3) }).strict(),
+  doc_filter: z.object({ ...base, type: z.literal('doc_filter'), rules: ruleOverrides, wordlists }).strict(),
+  para_filter: z.object({ ...base, type: z.literal('para_filter'), rules: ruleOverrides, wordlists, minChars: z.number().int().min(0).default(50) }).strict(),
+  sentence_filter: z.object({ ...base, type: z.literal('sentence_filter'), rules: ruleOverrides, minChars: z.number().int().min(0).default(50) }).strict(),
+  pii: z.object({
+    ...base, type: z.literal('pii'),
+    email: z.union([z.string(), z.literal(false)]).default(PII_DEFAULTS.email), phone: z.union([z.string(), z.literal(false)]).default(PII_DEFAULTS.phone),
+    idCard: z.union([z.string(), z.literal(false)]).default(PII_DEFAULTS.idCard), bankCard: z.union([z.string(), z.literal(false)]).default(PII_DEFAULTS.bankCard),
+    ip: z.union([z.string(), z.literal(false)]).default(PII_DEFAULTS.ip), maskPrivateIp: z.boolean().default(false),
+  }).strict(),
+} as const;
+
+export type StepType = keyof typeof STEP_SCHEMAS;
+export const STEP_TYPES = Object.keys(STEP_SCHEMAS) as StepType[];
+export type StepConfig = { [K in StepType]: z.output<(typeof STEP_SCHEMAS)[K]> }[StepType];
+
+export const STEP_ABOUT: Record<StepType, string> = {
+  html_extract: 'HTML records to main text, boilerplate removed',
+  encoding: 'invalid UTF-8 and mojibake: repair or reject',
+  normalize: 'Unicode standardisation: controls, invisible, private-use, emoji, junk symbols; full-width folding',
+  t2s: 'Traditional to Simplified Chinese (OpenCC dictionaries)',
+  langid: 'language identification; keep zh and en',
+  doc_filter: 'document-level rules (Gopher, C4, FineWeb, ChineseWebText)',
+  para_filter: 'paragraph-level cuts: boilerplate, navigation, ads, toxic, duplicates',
+  sentence_filter: 'line- and sentence-level cuts: citations, UI text, metadata, short lines',
+  pii: 'mask e-mail, phones, ID cards, bank cards, IPs',
+};
+
+export function buildStep(cfg: StepConfig): DocStep {
+  const name = cfg.name ?? cfg.type;
+  switch (cfg.type) {
+    case 'html_extract': return new HtmlExtract(name, cfg);
+    case 'encoding': return new Encoding(name, cfg);
+    case 'normalize': return new Normalize(name, cfg);
+    case 't2s': return new TraditionalToSimplified(name, cfg);
+    case 'langid': return new LanguageId(name, cfg);
+    case 'doc_filter': return new DocumentFilter(name, cfg as never);
+    case 'para_filter': return new ParagraphFilter(name, cfg as never);
+    case 'sentence_filter': return new SentenceFilter(name, cfg as never);
+    case 'pii': return new PiiMask(name, cfg);
+  }
+}

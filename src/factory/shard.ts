@@ -1,0 +1,139 @@
+/** Runs one shard: read → steps → write, all outputs renamed into place, the stats file last (the commit marker). */
+import { readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { charCount, type Document } from '../core/document.js';
+import { isDrop, type DocStep, type StepContext } from '../core/step.js';
+import { emptyStep, recordCut, recordDrop, type ShardStats, type StepStats } from '../core/stats.js';
+import { readShard, type ShardSpec } from '../io/readers.js';
+import { JsonlLog, ShardedWriter, writeFileAtomic } from '../io/writers.js';
+import type { Recipe } from './recipe.js';
+import { buildStep } from './registry.js';
+
+export function shardName(i: number): string {
+  return `shard-${String(i).padStart(5, '0')}`;
+}
+
+export function statsPath(outDir: string, i: number): string {
+  return join(outDir, '_run', 'stats', `${shardName(i)}.json`);
+}
+
+/** Removes whatever an interrupted attempt at this shard left behind. */
+export function cleanShard(outDir: string, i: number): void {
+  const prefix = shardName(i) + '.';
+  for (const sub of ['data', 'quarantine', 'dropped']) {
+    const d = join(outDir, sub);
+    let names: string[] = [];
+    try {
+      names = readdirSync(d);
+    } catch {
+      continue;
+    }
+    for (const n of names) if (n.startsWith(prefix)) rmSync(join(d, n), { force: true });
+  }
+}
+
+export interface Pipeline {
+  steps: DocStep[];
+  stats: StepStats[];
+}
+
+export function buildPipeline(recipe: Recipe): Pipeline {
+  const steps = recipe.steps.map((s) => buildStep(s));
+  return { steps, stats: steps.map((s) => emptyStep(s.name, s.rules)) };
+}
+
+/**
+ * Runs a document through the steps, recording statistics. Returns the kept
+ * document, or the drop (step index and rule) so the caller can log it.
+ */
+export function runDoc(p: Pipeline, doc: Document): { doc: Document } | { dropped: string; step: number } {
+  let cur = doc;
+  for (let i = 0; i < p.steps.length; i++) {
+    const step = p.steps[i]!;
+    const st = p.stats[i]!;
+    const seen = new Set<string>();
+    const ctx: StepContext = { cut: (rule, d, removed, chars) => recordCut(st, rule, d, removed, seen, chars) };
+    const len = charCount(cur.text);
+    st.docsIn++;
+    st.charsIn += len;
+    const t0 = performance.now();
+    const r = step.process(cur, ctx);
+    st.seconds += (performance.now() - t0) / 1000;
+    if (isDrop(r)) {
+      recordDrop(st, r.rule, r.fired, cur, len);
+      return { dropped: `${step.name}/${r.rule}`, step: i };
+    }
+    st.docsOut++;
+    st.charsOut += r.text === cur.text ? len : charCount(r.text);
+    cur = r;
+  }
+  return { doc: cur };
+}
+
+export async function runShard(recipe: Recipe, spec: ShardSpec, outDir: string, onProgress?: (bytes: number, docs: number) => void): Promise<ShardStats> {
+  const t0 = performance.now();
+  cleanShard(outDir, spec.index);
+  const name = shardName(spec.index);
+  const pipe = buildPipeline(recipe);
+  const writer = new ShardedWriter(join(outDir, 'data', name), recipe.output.format, recipe.output.maxFileBytes);
+  const quarantine = new JsonlLog(join(outDir, 'quarantine', `${name}.jsonl`));
+  const dropped = recipe.output.writeDropped ? new JsonlLog(join(outDir, 'dropped', `${name}.jsonl`)) : null;
+  const stats: ShardStats = {
+    shard: spec.index, read: 0, bytesRead: 0, docsRead: 0, charsRead: 0, kept: 0, charsKept: 0,
+    quarantined: {}, steps: pipe.stats, outputFiles: [], seconds: 0, warnings: [],
+  };
+  const progress = { bytes: 0 };
+  let lastReport = 0;
+  const opts = { textKey: recipe.input.textKey, idKey: recipe.input.idKey, maxRecordBytes: recipe.input.maxRecordBytes };
+  const quarantineOne = (q: { file: string; record: number; reason: string; detail: string; excerpt: string }) => {
+    stats.read++;
+    stats.quarantined[q.reason] = (stats.quarantined[q.reason] ?? 0) + 1;
+    quarantine.add(q);
+  };
+  for await (const ev of readShard(spec, opts, progress)) {
+    if ('warning' in ev) {
+      stats.warnings.push(ev.warning);
+      continue;
+    }
+    if ('quarantine' in ev) {
+      quarantineOne(ev.quarantine);
+      continue;
+    }
+    const doc = ev.doc;
+    stats.read++;
+    stats.docsRead++;
+    stats.charsRead += charCount(doc.text);
+    let r: ReturnType<typeof runDoc>;
+    try {
+      r = runDoc(pipe, doc);
+    } catch (e) {
+      // a step failed on this document: quarantine it rather than lose it or stop the run
+      stats.docsRead--;
+      stats.charsRead -= charCount(doc.text);
+      quarantineOne({ file: String(doc.meta.record ?? doc.meta.source), record: 0, reason: 'step-error', detail: (e as Error).stack?.split('\n').slice(0, 3).join(' ') ?? String(e), excerpt: doc.text.slice(0, 200) });
+      continue;
+    }
+    if ('doc' in r) {
+      stats.kept++;
+      stats.charsKept += charCount(r.doc.text);
+      await writer.write(r.doc);
+    } else dropped?.add({ id: doc.id, rule: r.dropped, meta: doc.meta, text: doc.text });
+    const now = performance.now();
+    if (onProgress && now - lastReport > 200) {
+      lastReport = now;
+      onProgress(progress.bytes, stats.read);
+    }
+  }
+  const files = await writer.close();
+  const qf = quarantine.close();
+  const df = dropped?.close() ?? null;
+  stats.outputFiles = files.map((f) => f.slice(outDir.length + 1));
+  if (qf) stats.outputFiles.push(qf.slice(outDir.length + 1));
+  if (df) stats.outputFiles.push(df.slice(outDir.length + 1));
+  stats.bytesRead = spec.bytes;
+  stats.seconds = (performance.now() - t0) / 1000;
+  onProgress?.(spec.bytes, stats.read);
+  writeFileAtomic(statsPath(outDir, spec.index), JSON.stringify(stats));
+  return stats;
+}

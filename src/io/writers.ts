@@ -1,0 +1,162 @@
+/**
+ * Size-sharded document writers. Every file is written under a temporary name
+ * and renamed into place once complete, so a reader never sees half a file.
+ */
+import { closeSync, fsyncSync, openSync, renameSync, writeSync, writeFileSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import type { Document } from '../core/document.js';
+
+export type OutputFormat = 'jsonl' | 'jsonl.gz' | 'jsonl.zst' | 'parquet';
+
+/** Write a whole file atomically. */
+export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, data);
+  renameSync(tmp, path);
+}
+
+interface PartWriter {
+  write(doc: Document): void | Promise<void>;
+  size(): number;
+  close(): Promise<void>;
+}
+
+const FLUSH_BYTES = 4 << 20;
+
+/** JSON lines, optionally compressed as independent gzip members / zstd frames of ~4 MiB (deterministic, streamable). */
+class JsonlPart implements PartWriter {
+  private fd: number;
+  private pending: string[] = [];
+  private pendingBytes = 0;
+  private written = 0;
+  constructor(path: string, private comp: 'none' | 'gzip' | 'zstd') {
+    this.fd = openSync(path, 'w');
+  }
+  async write(doc: Document): Promise<void> {
+    const line = JSON.stringify({ id: doc.id, text: doc.text, meta: doc.meta }) + '\n';
+    this.pending.push(line);
+    this.pendingBytes += line.length;
+    if (this.pendingBytes >= FLUSH_BYTES) await this.flush();
+  }
+  size(): number {
+    return this.written + (this.comp === 'none' ? this.pendingBytes : this.pendingBytes / 3);
+  }
+  private async flush(): Promise<void> {
+    if (!this.pending.length) return;
+    const raw = Buffer.from(this.pending.join(''), 'utf8');
+    this.pending = [];
+    this.pendingBytes = 0;
+    let out: Uint8Array;
+    if (this.comp === 'gzip') out = gzipSync(raw, { level: 6 });
+    else if (this.comp === 'zstd') {
+      const { compress } = await import('@mongodb-js/zstd');
+      out = await compress(raw, 3);
+    } else out = raw;
+    writeSync(this.fd, out);
+    this.written += out.length;
+  }
+  async close(): Promise<void> {
+    await this.flush();
+    fsyncSync(this.fd);
+    closeSync(this.fd);
+  }
+}
+
+class ParquetPart implements PartWriter {
+  constructor(private w: import('./parquet.js').ParquetDocWriter) {}
+  write(doc: Document): void {
+    this.w.write(doc);
+  }
+  size(): number {
+    return this.w.size();
+  }
+  async close(): Promise<void> {
+    this.w.close();
+  }
+}
+
+/**
+ * Writes documents to `<prefix>.part-0000.<ext>`, `<prefix>.part-0001.<ext>`, …
+ * starting a new part when the current one reaches maxBytes.
+ */
+export class ShardedWriter {
+  private part: PartWriter | null = null;
+  private partIndex = 0;
+  private tmpPath = '';
+  private finalPath = '';
+  readonly files: string[] = [];
+  docs = 0;
+
+  constructor(private prefix: string, private format: OutputFormat, private maxBytes: number) {
+    mkdirSync(dirname(prefix), { recursive: true });
+  }
+
+  private ext(): string {
+    return this.format;
+  }
+
+  private async open(): Promise<PartWriter> {
+    this.finalPath = `${this.prefix}.part-${String(this.partIndex).padStart(4, '0')}.${this.ext()}`;
+    this.tmpPath = `${this.finalPath}.tmp`;
+    this.partIndex++;
+    if (this.format === 'parquet') {
+      const { ParquetDocWriter } = await import('./parquet.js');
+      return new ParquetPart(new ParquetDocWriter(this.tmpPath, Math.min(32 << 20, this.maxBytes)));
+    }
+    return new JsonlPart(this.tmpPath, this.format === 'jsonl.gz' ? 'gzip' : this.format === 'jsonl.zst' ? 'zstd' : 'none');
+  }
+
+  async write(doc: Document): Promise<void> {
+    if (!this.part) this.part = await this.open();
+    await this.part.write(doc);
+    this.docs++;
+    if (this.part.size() >= this.maxBytes) await this.rotate();
+  }
+
+  private async rotate(): Promise<void> {
+    if (!this.part) return;
+    await this.part.close();
+    renameSync(this.tmpPath, this.finalPath);
+    this.files.push(this.finalPath);
+    this.part = null;
+  }
+
+  async close(): Promise<string[]> {
+    await this.rotate();
+    return this.files;
+  }
+}
+
+/** Append-only JSONL log, written atomically as a whole at close (used for quarantine and dropped records). */
+export class JsonlLog {
+  private lines: string[] = [];
+  private bytes = 0;
+  private spilled: string | null = null;
+  count = 0;
+  constructor(private path: string, private maxBuffered = 8 << 20) {}
+  add(obj: unknown): void {
+    const l = JSON.stringify(obj) + '\n';
+    this.lines.push(l);
+    this.bytes += l.length;
+    this.count++;
+    if (this.bytes > this.maxBuffered) this.spill();
+  }
+  private spill(): void {
+    const first = this.spilled === null;
+    this.spilled ??= `${this.path}.tmp`;
+    mkdirSync(dirname(this.path), { recursive: true });
+    writeFileSync(this.spilled, this.lines.join(''), { flag: first ? 'w' : 'a' });
+    this.lines = [];
+    this.bytes = 0;
+  }
+  close(): string | null {
+    if (!this.count) return null;
+    if (this.spilled) {
+      writeFileSync(this.spilled, this.lines.join(''), { flag: 'a' });
+      renameSync(this.spilled, this.path);
+    } else writeFileAtomic(this.path, this.lines.join(''));
+    return this.path;
+  }
+}
