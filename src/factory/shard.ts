@@ -2,7 +2,7 @@
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { charCount, type Document } from '../core/document.js';
+import type { Document } from '../core/document.js';
 import { isDrop, type DocStep, type StepContext } from '../core/step.js';
 import { emptyStep, recordCut, recordDrop, type ShardStats, type StepStats } from '../core/stats.js';
 import { readShard, type ShardSpec } from '../io/readers.js';
@@ -54,7 +54,7 @@ export function runDoc(p: Pipeline, doc: Document): { doc: Document } | { droppe
     const st = p.stats[i]!;
     const seen = new Set<string>();
     const ctx: StepContext = { cut: (rule, d, removed, chars) => recordCut(st, rule, d, removed, seen, chars) };
-    const len = charCount(cur.text);
+    const len = cur.text.length;
     st.docsIn++;
     st.charsIn += len;
     const t0 = performance.now();
@@ -65,7 +65,7 @@ export function runDoc(p: Pipeline, doc: Document): { doc: Document } | { droppe
       return { dropped: `${step.name}/${r.rule}`, step: i };
     }
     st.docsOut++;
-    st.charsOut += r.text === cur.text ? len : charCount(r.text);
+    st.charsOut += r.text.length;
     cur = r;
   }
   return { doc: cur };
@@ -103,20 +103,20 @@ export async function runShard(recipe: Recipe, spec: ShardSpec, outDir: string, 
     const doc = ev.doc;
     stats.read++;
     stats.docsRead++;
-    stats.charsRead += charCount(doc.text);
+    stats.charsRead += doc.text.length;
     let r: ReturnType<typeof runDoc>;
     try {
       r = runDoc(pipe, doc);
     } catch (e) {
       // a step failed on this document: quarantine it rather than lose it or stop the run
       stats.docsRead--;
-      stats.charsRead -= charCount(doc.text);
+      stats.charsRead -= doc.text.length;
       quarantineOne({ file: String(doc.meta.record ?? doc.meta.source), record: 0, reason: 'step-error', detail: (e as Error).stack?.split('\n').slice(0, 3).join(' ') ?? String(e), excerpt: doc.text.slice(0, 200) });
       continue;
     }
     if ('doc' in r) {
       stats.kept++;
-      stats.charsKept += charCount(r.doc.text);
+      stats.charsKept += r.doc.text.length;
       await writer.write(r.doc);
     } else dropped?.add({ id: doc.id, rule: r.dropped, meta: doc.meta, text: doc.text });
     const now = performance.now();

@@ -3,20 +3,22 @@
  * document instead of dropping all of it.
  */
 import { displayWidth, TERMINAL } from './features.js';
-import { countMatches, listRegex, loadWordList } from './wordlists.js';
+import { loadWordList } from './wordlists.js';
+import { PhraseMatcher } from './matcher.js';
 import type { Params } from './doc-rules.js';
 
+/** One matcher for the paragraph rules' lists: 0 boilerplate, 1 ads, 2 toxic. */
 export interface CutLists {
-  boilerplate: RegExp;
-  ads: RegExp;
-  toxic: RegExp;
+  words: PhraseMatcher;
 }
 
 export function defaultCutLists(files: { boilerplate?: string[]; ads?: string[]; toxic?: string[] } = {}): CutLists {
   return {
-    boilerplate: listRegex((files.boilerplate ?? ['boilerplate-en', 'boilerplate-zh']).flatMap((f) => loadWordList(f))),
-    ads: listRegex((files.ads ?? ['ads-en', 'ads-zh']).flatMap((f) => loadWordList(f))),
-    toxic: listRegex((files.toxic ?? ['toxic-en', 'toxic-zh']).flatMap((f) => loadWordList(f))),
+    words: new PhraseMatcher([
+      (files.boilerplate ?? ['boilerplate-en', 'boilerplate-zh']).flatMap((f) => loadWordList(f)),
+      (files.ads ?? ['ads-en', 'ads-zh']).flatMap((f) => loadWordList(f)),
+      (files.toxic ?? ['toxic-en', 'toxic-zh']).flatMap((f) => loadWordList(f)),
+    ]),
   };
 }
 
@@ -24,26 +26,28 @@ export interface ParaRule {
   name: string;
   params: Params;
   about: string;
-  /** true: cut this paragraph. `seen` holds normalised paragraphs already kept in the document. */
-  fires(para: string, p: Params, L: CutLists, seen: Set<string>): boolean;
+  /** true: cut this paragraph. `hits` are the word-list matches of the paragraph; `seen` holds paragraphs already kept. */
+  fires(para: string, p: Params, hits: Int32Array, seen: Set<string>): boolean;
 }
 
 const NAV_SEP = /\s*(?:\||»|›|>|·|\/|｜|→|>>)\s*/g;
+const NAV_CHARS = /[|»›>·\/｜→]/;
 
 export const PARA_RULES: ParaRule[] = [
-  { name: 'para.boilerplate', params: { maxWidth: 300 }, about: 'short paragraph with a policy, copyright, cookie or site-chrome phrase', fires: (s, p, L) => displayWidth(s) <= p.maxWidth! && countMatches(L.boilerplate, s) > 0 },
+  { name: 'para.boilerplate', params: { maxWidth: 300 }, about: 'short paragraph with a policy, copyright, cookie or site-chrome phrase', fires: (s, p, hits) => hits[0]! > 0 && displayWidth(s) <= p.maxWidth! },
   { name: 'para.navigation', params: { minItems: 4, maxItemWidth: 24 }, about: 'menu or breadcrumb: many short items between | » › > / separators', fires: (s, p) => {
+    if (!NAV_CHARS.test(s) || displayWidth(s) > p.minItems! * (p.maxItemWidth! + 4)) return false;
     const items = s.split(NAV_SEP).map((x) => x.trim()).filter(Boolean);
     if (items.length < p.minItems!) return false;
     return items.every((x) => displayWidth(x) <= p.maxItemWidth!) && !/[。.!?！？]$/.test(s);
   } },
-  { name: 'para.advertising', params: { minHits: 2, maxWidthSingle: 120 }, about: 'advertising: several ad phrases, or one in a short paragraph', fires: (s, p, L) => {
-    const n = countMatches(L.ads, s);
+  { name: 'para.advertising', params: { minHits: 2, maxWidthSingle: 120 }, about: 'advertising: several ad phrases, or one in a short paragraph', fires: (s, p, hits) => {
+    const n = hits[1]!;
     return n >= p.minHits! || (n === 1 && displayWidth(s) <= p.maxWidthSingle!);
   } },
-  { name: 'para.toxic', params: { minHits: 1 }, about: 'paragraph with toxic, adult or gambling terms', fires: (s, p, L) => countMatches(L.toxic, s) >= p.minHits! },
+  { name: 'para.toxic', params: { minHits: 1 }, about: 'paragraph with toxic, adult or gambling terms', fires: (s, p, hits) => hits[2]! >= p.minHits! },
   { name: 'para.javascript', params: {}, about: "mentions of 'javascript' (C4) or script residue", fires: (s) => /javascript|function\s*\(|var\s+\w+\s*=|document\.write/i.test(s) },
-  { name: 'para.duplicate', params: { minWidth: 20 }, about: 'a paragraph repeating an earlier one in the same document', fires: (s, p, _L, seen) => {
+  { name: 'para.duplicate', params: { minWidth: 20 }, about: 'a paragraph repeating an earlier one in the same document', fires: (s, p, _hits, seen) => {
     if (displayWidth(s) < p.minWidth!) return false;
     const k = s.replace(/\s+/g, ' ').trim();
     if (seen.has(k)) return true;
@@ -63,7 +67,30 @@ export interface LineRule {
 const CITATION = /\[(?:\d{1,3}(?:[,–-]\d{1,3})*|edit|citation needed|编辑|来源请求|需要引用|注 ?\d+)\]/gi;
 const UI_LINE = /^(?:click here|read more|continue reading|see more|show more|load more|log ?in|sign ?in|sign ?up|register|subscribe|print|share|tweet|reply|report|back|next|previous|home|menu|search|阅读全文|阅读更多|查看更多|展开全文|点击查看|点击这里|登录|注册|订阅|打印|分享|回复|举报|返回|首页|搜索|加载更多)\s*[>»›:：]*$/i;
 const META_LINE = /^(?:(?:posted|published|updated|written) (?:on|by)|author:|tags?:|categor(?:y|ies):|filed under|发布时间|发布日期|更新时间|来源[:：]|作者[:：]|编辑[:：]|责任编辑|浏览次数|阅读量|点击数|标签[:：]|关键词[:：]|\d{4}[-/年]\d{1,2}[-/月]\d{1,2}日?(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?$)/i;
-const CHAR_RUN = /(.)\1{9,}/u;
+
+/** Longest run of non-space characters outside CJK text. */
+function longestRun(l: string): number {
+  let best = 0;
+  let cur = 0;
+  for (let i = 0; i < l.length; i++) {
+    const c = l.charCodeAt(i);
+    if (c <= 32 || c >= 0x2e80) cur = 0;
+    else if (++cur > best) best = cur;
+  }
+  return best;
+}
+
+/** True when some character (other than a space) repeats `run` times in a row. */
+function hasCharRun(l: string, run: number): boolean {
+  let cur = 1;
+  for (let i = 1; i < l.length; i++) {
+    const c = l.charCodeAt(i);
+    if (c === l.charCodeAt(i - 1) && c > 32) {
+      if (++cur >= run) return true;
+    } else cur = 1;
+  }
+  return false;
+}
 
 export const LINE_RULES: LineRule[] = [
   { name: 'line.citation_marks', params: {}, about: 'citation and edit marks: [1], [edit], [citation needed], [编辑]', apply: (l) => (CITATION.test(l) ? ((CITATION.lastIndex = 0), l.replace(CITATION, '')) : l) },
@@ -77,9 +104,9 @@ export const LINE_RULES: LineRule[] = [
     if (han > 0) return han < p.minHan! && t.split(/\s+/).length < p.minWords! ? '' : l;
     return t.split(/\s+/).length < p.minWords! ? '' : l;
   } },
-  { name: 'line.long_word', params: { max: 1000 }, about: 'line containing a word longer than max characters (C4)', apply: (l, p) => (l.length > p.max! && new RegExp(`\\S{${p.max! + 1},}`).test(l) ? '' : l) },
-  { name: 'sentence.char_run', params: {}, about: 'sentence with the same character ten or more times in a row (哈哈哈哈…, !!!!…)', apply: (l) => {
-    if (!CHAR_RUN.test(l)) return l;
-    return l.split(/(?<=[。！？.!?])/).filter((s) => !CHAR_RUN.test(s)).join('');
+  { name: 'line.long_word', params: { max: 1000 }, about: 'line containing a word (non-space, non-CJK run) longer than max characters (C4)', apply: (l, p) => (l.length > p.max! && longestRun(l) > p.max! ? '' : l) },
+  { name: 'sentence.char_run', params: { run: 10 }, about: 'sentence with the same character run times or more in a row (哈哈哈哈…, !!!!…)', apply: (l, p) => {
+    if (!hasCharRun(l, p.run!)) return l;
+    return l.split(/(?<=[。！？.!?])/).filter((s) => !hasCharRun(s, p.run!)).join('');
   } },
 ];

@@ -1,15 +1,11 @@
 /**
- * Per-document statistics shared by the document rules, computed lazily and
- * once. Everything is Chinese-aware: a Han character is one word unit, lines
- * are measured in display width (CJK counts 2), and terminal punctuation
- * includes 。！？….
+ * Per-document statistics shared by the document rules, computed in one pass
+ * over the text (plus lazily for n-gram figures). Everything is
+ * Chinese-aware: a Han character is one word unit, lines are measured in
+ * display width (CJK counts 2), and terminal punctuation includes 。！？….
  */
-import { NumCounter, ngramKey } from './ngrams.js';
+import { IntCounter } from './ngrams.js';
 
-const UNIT = /[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[\p{L}\p{N}]+(?:['’.\-][\p{L}\p{N}]+)*/gu;
-const TOKEN = /[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[^\s\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+/gu;
-const PUNCT_ONLY = /^[\p{P}\p{S}]+$/u;
-const HAS_ALPHA = /[\p{L}]/u;
 export const TERMINAL = /[.!?。！？…"'”’」』)）]$/;
 
 export function isHanCode(c: number): boolean {
@@ -22,17 +18,195 @@ export function displayWidth(s: string): number {
   return w;
 }
 
-const counter = new NumCounter();
+export const enum K {
+  Other = 0,
+  Letter = 1,
+  Digit = 2,
+  Mark = 3,
+  Punct = 4,
+  Symbol = 5,
+  Space = 6,
+  Han = 7,
+}
+
+let kinds: Uint8Array | null = null;
+/** Unicode general category (coarse) of every BMP code unit, built once. */
+export function kindTable(): Uint8Array {
+  if (kinds) return kinds;
+  const t = new Uint8Array(65536);
+  const L = /\p{L}/u, N = /\p{N}/u, M = /\p{M}/u, P = /\p{P}/u, S = /\p{S}/u, Z = /[\s\p{Z}]/u;
+  for (let c = 0; c < 65536; c++) {
+    if (c >= 0xd800 && c <= 0xdfff) { t[c] = K.Symbol; continue; }
+    const ch = String.fromCharCode(c);
+    if (isHanCode(c)) t[c] = K.Han;
+    else if (L.test(ch)) t[c] = K.Letter;
+    else if (N.test(ch)) t[c] = K.Digit;
+    else if (M.test(ch)) t[c] = K.Mark;
+    else if (Z.test(ch)) t[c] = K.Space;
+    else if (P.test(ch)) t[c] = K.Punct;
+    else if (S.test(ch)) t[c] = K.Symbol;
+  }
+  kinds = t;
+  return t;
+}
+
+/** Hash of a word, lowercased (ASCII), as used for unit ids and stop-word look-ups. Always >= 2^30, above any Han code. */
+export function wordHash(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    let c = s.charCodeAt(i);
+    if (c >= 65 && c <= 90) c += 32;
+    h = Math.imul(h ^ c, 0x01000193);
+  }
+  return (h & 0x3fffffff) | 0x40000000;
+}
+
+const counter = new IntCounter();
+/** Scratch buffers reused across documents (one document is analysed at a time per thread). */
+let scratchIds = new Int32Array(1 << 16);
+let scratchLens = new Uint16Array(1 << 16);
+let scratchKeys = new Int32Array(1 << 16);
 
 export class DocFeatures {
+  /** Word units: Han characters and words (letters/digits joined by ' ’ . -). */
+  unitCount = 0;
+  unitChars = 0;
+  longestUnit = 0;
+  /** Unit ids (Han: code point; words: wordHash) and lengths. */
+  ids: Int32Array;
+  lens: Uint16Array;
+  /** Whitespace tokens (Han characters split out), punctuation-only tokens excluded, and those with a letter. */
+  tokenTotal = 0;
+  tokenAlpha = 0;
+  hanChars = 0;
+  nonSpaceChars = 0;
+  digits = 0;
+  hashes = 0;
+  ellipses = 0;
+  symbols = 0;
+  spaces = 0;
+  braces = 0;
   private _lines?: string[];
+  private _nonEmpty?: string[];
   private _paras?: string[];
-  private _units?: string[];
-  private _ids?: Int32Array;
-  private _tokens?: { total: number; alpha: number };
-  private _han?: number;
-  private _nonSpace?: number;
-  constructor(readonly text: string, readonly language: string) {}
+
+  constructor(readonly text: string, readonly language: string) {
+    const t = kindTable();
+    const s = text;
+    const n = s.length;
+    if (scratchIds.length < n) {
+      scratchIds = new Int32Array(n * 2);
+      scratchLens = new Uint16Array(n * 2);
+    }
+    const ids = scratchIds;
+    const lens = scratchLens;
+    let u = 0;
+    let unitChars = 0;
+    let longest = 0;
+    let tokIn = false, tokAlpha = false, tokReal = false;
+    let tokTotal = 0, tokAlphaN = 0;
+    let han = 0, nonSpace = 0, digits = 0, hashes = 0, ell = 0, sym = 0, spaces = 0, braces = 0;
+    let dots = 0;
+    let i = 0;
+    while (i < n) {
+      const c = s.charCodeAt(i);
+      const k = t[c]!;
+      if (c === 46) {
+        if (++dots === 3) ell++;
+      } else dots = 0;
+      if (k === K.Space || c === 10 || c === 9 || c === 13) {
+        if (c === 32 || c === 9) spaces++;
+        if (tokIn) {
+          if (tokReal) { tokTotal++; if (tokAlpha) tokAlphaN++; }
+          tokIn = tokAlpha = tokReal = false;
+        }
+        i++;
+        continue;
+      }
+      nonSpace++;
+      if (k === K.Han) {
+        if (tokIn) {
+          if (tokReal) { tokTotal++; if (tokAlpha) tokAlphaN++; }
+          tokIn = tokAlpha = tokReal = false;
+        }
+        tokTotal++;
+        tokAlphaN++;
+        han++;
+        ids[u] = c;
+        lens[u++] = 1;
+        unitChars++;
+        if (longest < 1) longest = 1;
+        i++;
+        continue;
+      }
+      tokIn = true;
+      if (k === K.Letter || k === K.Digit || k === K.Mark) {
+        // a word: letters/digits/marks, joined by ' ’ . - when a letter or digit follows
+        const start = i;
+        let h = 0x811c9dc5;
+        let j = i;
+        while (j < n) {
+          const d = s.charCodeAt(j);
+          const dk = t[d]!;
+          if (dk === K.Letter || dk === K.Digit || dk === K.Mark) {
+            if (dk === K.Letter) tokAlpha = true;
+            else if (dk === K.Digit) digits++;
+            h = Math.imul(h ^ (d >= 65 && d <= 90 ? d + 32 : d), 0x01000193);
+            j++;
+            continue;
+          }
+          if ((d === 39 || d === 0x2019 || d === 46 || d === 45) && j + 1 < n) {
+            const nk = t[s.charCodeAt(j + 1)]!;
+            if (nk === K.Letter || nk === K.Digit) {
+              h = Math.imul(h ^ d, 0x01000193);
+              j++;
+              continue;
+            }
+          }
+          break;
+        }
+        const len = j - start;
+        nonSpace += len - 1;
+        tokReal = true;
+        ids[u] = (h & 0x3fffffff) | 0x40000000;
+        lens[u++] = len > 65535 ? 65535 : len;
+        unitChars += len;
+        if (len > longest) longest = len;
+        i = j;
+        continue;
+      }
+      if (k === K.Punct) {
+        if (c === 35) hashes++;
+        else if (c === 0x2026) ell++;
+        else if (c === 123 || c === 125) braces++;
+      } else {
+        tokReal = true;
+        if (k === K.Symbol) {
+          sym++;
+          if (c >= 0xd800 && c <= 0xdbff) i++;
+        }
+      }
+      i++;
+    }
+    if (tokIn && tokReal) { tokTotal++; if (tokAlpha) tokAlphaN++; }
+    this.ids = new Int32Array(u);
+    this.ids.set(ids.subarray(0, u));
+    this.lens = new Uint16Array(u);
+    this.lens.set(lens.subarray(0, u));
+    this.unitCount = u;
+    this.unitChars = unitChars;
+    this.longestUnit = longest;
+    this.tokenTotal = tokTotal;
+    this.tokenAlpha = tokAlphaN;
+    this.hanChars = han;
+    this.nonSpaceChars = nonSpace;
+    this.digits = digits;
+    this.hashes = hashes;
+    this.ellipses = ell;
+    this.symbols = sym;
+    this.spaces = spaces;
+    this.braces = braces;
+  }
 
   get isZh(): boolean {
     return this.language === 'zh' || this.language === 'ja';
@@ -51,97 +225,62 @@ export class DocFeatures {
   }
 
   get nonEmptyLines(): string[] {
-    return this.lines.filter((l) => l.trim().length > 0);
+    return (this._nonEmpty ??= this.lines.filter((l) => l.trim().length > 0));
   }
 
   get paragraphs(): string[] {
-    if (this._paras) return this._paras;
-    const p = this.text.split(/\n[ \t]*\n/).map((x) => x.trim()).filter(Boolean);
-    return (this._paras = p);
+    return (this._paras ??= this.text.split(/\n[ \t]*\n/).map((x) => x.trim()).filter(Boolean));
   }
 
-  /** Word units: Han characters and runs of letters/digits. */
-  get units(): string[] {
-    if (this._units) return this._units;
-    UNIT.lastIndex = 0;
-    return (this._units = this.text.match(UNIT) ?? []);
+  private _hits?: Int32Array;
+  /** Word-list matches in the text (one pass for all lists of the matcher, cached). */
+  listHits(m: { count(s: string): Int32Array }): Int32Array {
+    return (this._hits ??= m.count(this.text));
   }
 
-  get unitIds(): Int32Array {
-    if (this._ids) return this._ids;
-    const u = this.units;
-    const ids = new Int32Array(u.length);
-    const dict = new Map<string, number>();
-    for (let i = 0; i < u.length; i++) {
-      const w = u[i]!;
-      if (w.length === 1) ids[i] = w.charCodeAt(0);
-      else {
-        const lw = w.toLowerCase();
-        let id = dict.get(lw);
-        if (id === undefined) dict.set(lw, (id = 0x110000 + dict.size));
-        ids[i] = id;
+  /** Number of distinct ids of `set` among the units (stops counting at `enough`). */
+  distinctIn(set: Set<number>, enough: number): number {
+    const found = new Set<number>();
+    const ids = this.ids;
+    for (let i = 0; i < ids.length; i++) {
+      const x = ids[i]!;
+      if (set.has(x)) {
+        found.add(x);
+        if (found.size >= enough) break;
       }
     }
-    return (this._ids = ids);
+    return found.size;
   }
 
-  /** Whitespace tokens (Han characters split out), excluding punctuation-only tokens. */
-  get tokens(): { total: number; alpha: number } {
-    if (this._tokens) return this._tokens;
-    let total = 0;
-    let alpha = 0;
-    TOKEN.lastIndex = 0;
-    for (let m = TOKEN.exec(this.text); m; m = TOKEN.exec(this.text)) {
-      const t = m[0];
-      if (t.length === 1 && isHanCode(t.charCodeAt(0))) {
-        total++;
-        alpha++;
-        continue;
-      }
-      if (PUNCT_ONLY.test(t)) continue;
-      total++;
-      if (HAS_ALPHA.test(t)) alpha++;
+  /** Rolling polynomial hashes (mod 2^32) of all n-grams of `ids`. */
+  static ngramKeys(ids: Int32Array, n: number): Int32Array {
+    const m = ids.length - n + 1;
+    if (scratchKeys.length < m) scratchKeys = new Int32Array(m * 2);
+    const out = scratchKeys.subarray(0, Math.max(0, m));
+    if (m <= 0) return out;
+    const B = 0x01000193;
+    let p = 1;
+    for (let j = 1; j < n; j++) p = Math.imul(p, B);
+    let h = 0;
+    for (let j = 0; j < n; j++) h = (Math.imul(h, B) + ids[j]!) | 0;
+    out[0] = h;
+    for (let i = 1; i < m; i++) {
+      h = (Math.imul((h - Math.imul(ids[i - 1]!, p)) | 0, B) + ids[i + n - 1]!) | 0;
+      out[i] = h;
     }
-    return (this._tokens = { total, alpha });
+    return out;
   }
 
-  get hanChars(): number {
-    if (this._han !== undefined) return this._han;
-    let n = 0;
-    let ns = 0;
-    const s = this.text;
-    for (let i = 0; i < s.length; i++) {
-      const c = s.charCodeAt(i);
-      if (isHanCode(c)) n++;
-      if (c > 32 && c !== 0x3000) ns++;
-    }
-    this._nonSpace = ns;
-    return (this._han = n);
-  }
-
-  get nonSpaceChars(): number {
-    if (this._nonSpace === undefined) void this.hanChars;
-    return this._nonSpace!;
-  }
-
-  /** Total characters of all units (the denominator of the Gopher n-gram fractions). */
-  get unitChars(): number {
-    let n = 0;
-    for (const u of this.units) n += u.length;
-    return n;
-  }
-
-  /** Gopher: fraction of unit characters covered by the most frequent n-gram. */
+  /** Gopher: fraction of unit characters covered by the most frequent n-gram (when it occurs twice or more). */
   topNgramFraction(n: number): number {
     n *= this.ngramScale;
-    const ids = this.unitIds;
-    const u = this.units;
-    if (ids.length < n) return 0;
-    counter.reset(ids.length);
+    if (this.ids.length < n) return 0;
+    const keys = DocFeatures.ngramKeys(this.ids, n);
+    counter.reset(keys.length);
     let best = 0;
     let bestAt = 0;
-    for (let i = 0; i + n <= ids.length; i++) {
-      const c = counter.add(ngramKey(ids, i, n));
+    for (let i = 0; i < keys.length; i++) {
+      const c = counter.add(keys[i]!);
       if (c > best) {
         best = c;
         bestAt = i;
@@ -149,7 +288,7 @@ export class DocFeatures {
     }
     if (best < 2) return 0;
     let len = 0;
-    for (let j = bestAt; j < bestAt + n; j++) len += u[j]!.length;
+    for (let j = bestAt; j < bestAt + n; j++) len += this.lens[j]!;
     return (len * best) / Math.max(1, this.unitChars);
   }
 
@@ -160,40 +299,39 @@ export class DocFeatures {
    */
   dupNgramFraction(n: number): number {
     n *= this.ngramScale;
-    const ids = this.unitIds;
-    const u = this.units;
-    if (ids.length < n) return 0;
-    counter.reset(ids.length);
+    if (this.ids.length < n) return 0;
+    const keys = DocFeatures.ngramKeys(this.ids, n);
+    counter.reset(keys.length);
     let repeated = 0;
     let i = 0;
-    while (i + n <= ids.length) {
-      const k = ngramKey(ids, i, n);
-      if (counter.get(k) > 0) {
-        for (let j = i; j < i + n; j++) repeated += u[j]!.length;
+    while (i < keys.length) {
+      if (counter.get(keys[i]!) > 0) {
+        for (let j = i; j < i + n; j++) repeated += this.lens[j]!;
         i += n;
       } else {
-        counter.add(k);
+        counter.add(keys[i]!);
         i++;
       }
     }
     return repeated / Math.max(1, this.unitChars);
   }
 
-  /** Fraction of character n-grams (non-space) that are repeats (ChineseWebText / Data-Juicer style). */
+  /** Fraction of character n-grams (non-space) that repeat an earlier one (ChineseWebText / Data-Juicer style). */
   charRepetition(n: number, maxChars = 20000): number {
-    const s = this.text.length > maxChars ? this.text.slice(0, maxChars) : this.text;
-    const codes = new Int32Array(s.length);
+    const s = this.text;
+    const lim = Math.min(s.length, maxChars);
+    const codes = new Int32Array(lim);
     let m = 0;
-    for (let i = 0; i < s.length; i++) {
+    for (let i = 0; i < lim; i++) {
       const c = s.charCodeAt(i);
       if (c > 32) codes[m++] = c;
     }
     if (m < n * 2) return 0;
-    counter.reset(m);
+    const keys = DocFeatures.ngramKeys(codes.subarray(0, m), n);
+    counter.reset(keys.length);
     let dup = 0;
-    const total = m - n + 1;
-    for (let i = 0; i < total; i++) if (counter.add(ngramKey(codes, i, n)) > 1) dup++;
-    return dup / total;
+    for (let i = 0; i < keys.length; i++) if (counter.add(keys[i]!) > 1) dup++;
+    return dup / keys.length;
   }
 
   /** Duplicate elements: fraction of elements that repeat an earlier one, and fraction of their characters. */

@@ -101,8 +101,9 @@ export class ParagraphFilter implements DocStep {
         continue;
       }
       let cutBy: string | null = null;
+      const hits = this.lists.words.count(t);
       for (const { rule, p } of this.active) {
-        if (rule.fires(t, p, this.lists, seen)) {
+        if (rule.fires(t, p, hits, seen)) {
           cutBy = rule.name;
           break;
         }

@@ -30,26 +30,3 @@ export function loadWordList(pathOrName: string): string[] {
   cache.set(path, list);
   return list;
 }
-
-function escape(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-/** One case-insensitive regex for a list: Latin entries as whole words, CJK entries as substrings. */
-export function listRegex(entries: string[]): RegExp {
-  const latin = entries.filter((e) => /^[\x00-\x7f]+$/.test(e)).sort((a, b) => b.length - a.length).map(escape);
-  const cjk = entries.filter((e) => !/^[\x00-\x7f]+$/.test(e)).sort((a, b) => b.length - a.length).map(escape);
-  const parts: string[] = [];
-  if (latin.length) parts.push(`(?<![\\p{L}\\p{N}])(?:${latin.join('|')})(?![\\p{L}\\p{N}])`);
-  if (cjk.length) parts.push(`(?:${cjk.join('|')})`);
-  if (!parts.length) return /(?!)/g;
-  return new RegExp(parts.join('|'), 'giu');
-}
-
-export function countMatches(re: RegExp, s: string): number {
-  re.lastIndex = 0;
-  let n = 0;
-  while (re.exec(s)) n++;
-  re.lastIndex = 0;
-  return n;
-}

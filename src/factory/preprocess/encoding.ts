@@ -25,7 +25,14 @@ const CP1252_EXTRA: Record<number, number> = {
 // A UTF-8 lead byte (Â-ô as Latin-1) followed by continuation bytes (0x80-0xBF as Latin-1 or cp1252)
 const LATIN_MOJIBAKE = /[\u00c2-\u00f4][\u0080-\u00bf\u20ac\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\u017d\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\u017e\u0178]{1,3}/g;
 // Characters that are rare in real Chinese but frequent when UTF-8 Chinese is read as GBK
-const GBK_MARKERS = /[鐨勬槸鍦涓嶄簡鎴戜浠銆锛鏈鍙傛暟璇鍚庣敤鎵€鑳介噷杩欎箞濂閫氳繃鐢浜涔堝緢澶у]/g;
+const GBK_MARKERS = '鐨勬槸鍦涓嶄簡鎴戜浠銆锛鏈鍙傛暟璇鍚庣敤鎵鑳介噷杩欎箞濂閫氳繃鐢浜涔堝緢澶у';
+let markerTable: Uint8Array | null = null;
+function gbkMarkerTable(): Uint8Array {
+  if (markerTable) return markerTable;
+  markerTable = new Uint8Array(65536);
+  for (const ch of GBK_MARKERS) markerTable[ch.charCodeAt(0)] = 1;
+  return markerTable;
+}
 const utf8Fatal = new TextDecoder('utf-8', { fatal: true });
 
 function latinRunBytes(run: string): Uint8Array | null {
@@ -107,8 +114,18 @@ export class Encoding implements DocStep {
   process(doc: Document, ctx: StepContext): Document | Drop {
     let text = doc.text;
     const len = Math.max(1, text.length);
+    // one pass: replacement characters, Latin-1 lead bytes, GBK-mojibake marker characters
+    const marks = gbkMarkerTable();
     let nRepl = 0;
-    for (let i = text.indexOf('\ufffd'); i >= 0; i = text.indexOf('\ufffd', i + 1)) nRepl++;
+    let latinLead = 0;
+    let gbk = 0;
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c < 0xc2) continue;
+      if (c === 0xfffd) nRepl++;
+      else if (c <= 0xf4) latinLead++;
+      else if (marks[c]) gbk++;
+    }
     if (nRepl) {
       if (nRepl / len > this.cfg.maxInvalidRatio) return drop('encoding.invalid_utf8');
       const removed = '\ufffd'.repeat(nRepl);
@@ -117,7 +134,7 @@ export class Encoding implements DocStep {
     }
     if (this.cfg.repairMojibake) {
       // Latin-1 / cp1252 mojibake of UTF-8 (Ã©, â€™, Ã¤Â¸Â­…)
-      if (/[\u00c2-\u00f4]/.test(text)) {
+      if (latinLead >= 2) {
         const m = text.match(LATIN_MOJIBAKE);
         if (m && m.length >= 2) {
           const r = repairLatinMojibake(text);
@@ -128,13 +145,12 @@ export class Encoding implements DocStep {
         }
       }
       // GBK mojibake of UTF-8 Chinese (鐨勬槸…)
-      const gm = text.match(GBK_MARKERS);
-      if (gm && gm.length >= 8 && gm.length / len > this.cfg.maxMojibakeRatio) {
+      if (gbk >= 8 && gbk / len > this.cfg.maxMojibakeRatio) {
         const fixed = repairGbkMojibake(text);
         if (fixed !== null) {
           ctx.cut('encoding.mojibake_repaired', doc, '');
           text = fixed;
-        } else if (gm.length / len > 0.05) return drop('encoding.mojibake');
+        } else if (gbk / len > 0.05) return drop('encoding.mojibake');
       }
     }
     return text === doc.text ? doc : { ...doc, text };

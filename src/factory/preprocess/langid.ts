@@ -7,6 +7,7 @@
  */
 import type { Document } from '../../core/document.js';
 import { drop, type DocStep, type Drop } from '../../core/step.js';
+import { K, kindTable, wordHash } from '../filter/features.js';
 
 const PROFILES: Record<string, string> = {
   en: 'the of and to in is that for it was on with as be by at this are from or his have an not but which they you he we had has were their been its one all would can there her more if will who so what when out also into them these than about some only other my me do any may no',
@@ -22,39 +23,57 @@ const PROFILES: Record<string, string> = {
   vi: 'và của là có được các cho một trong những không với người đã này khi đến để từ như nhiều',
   sv: 'och i att det som en på är av för med till den har de inte om ett men var jag',
 };
-const profileMaps: Map<string, Set<string>> = new Map(Object.entries(PROFILES).map(([k, v]) => [k, new Set(v.split(' '))]));
+/** word hash -> bit mask of the profiles it belongs to */
+const profileBits = new Map<number, number>();
+const LANGS = Object.keys(PROFILES);
+LANGS.forEach((lang, b) => {
+  for (const w of PROFILES[lang]!.split(' ')) profileBits.set(wordHash(w), (profileBits.get(wordHash(w)) ?? 0) | (1 << b));
+});
+
+let scripts: Uint8Array | null = null;
+/** Script of every BMP code unit: 0 none, 1 Han, 2 kana, 3 Hangul, 4 Latin, 5 Cyrillic, 6 Greek, 7 Arabic, 8 Hebrew, 9 Indic, 10 Thai, 11 other letters. */
+function scriptTable(): Uint8Array {
+  if (scripts) return scripts;
+  const t = new Uint8Array(65536);
+  const kt = kindTable();
+  for (let c = 0; c < 65536; c++) {
+    if ((c | 32) >= 97 && (c | 32) <= 122 && c < 128) t[c] = 4;
+    else if (c < 0x80) t[c] = 0;
+    else if ((c >= 0x4e00 && c <= 0x9fff) || (c >= 0x3400 && c <= 0x4dbf) || (c >= 0xf900 && c <= 0xfaff)) t[c] = 1;
+    else if (c >= 0x3040 && c <= 0x30ff) t[c] = 2;
+    else if (c >= 0xac00 && c <= 0xd7af) t[c] = 3;
+    else if ((c >= 0x00c0 && c <= 0x024f && c !== 0xd7 && c !== 0xf7) || (c >= 0x1e00 && c <= 0x1eff)) t[c] = 4;
+    else if (c >= 0x0400 && c <= 0x04ff) t[c] = 5;
+    else if (c >= 0x0370 && c <= 0x03ff) t[c] = 6;
+    else if (c >= 0x0600 && c <= 0x06ff) t[c] = 7;
+    else if (c >= 0x0590 && c <= 0x05ff) t[c] = 8;
+    else if (c >= 0x0900 && c <= 0x0dff) t[c] = 9;
+    else if (c >= 0x0e00 && c <= 0x0e7f) t[c] = 10;
+    else if (kt[c] === K.Letter) t[c] = 11;
+  }
+  scripts = t;
+  return t;
+}
 
 export interface LangGuess {
   language: string;
   score: number;
 }
 
-const WORD = /[\p{L}\p{M}'’]+/gu;
 
-export function identifyLanguage(text: string, maxChars = 20000): LangGuess {
+export function identifyLanguage(text: string, maxChars = 8000): LangGuess {
   const s = text.length > maxChars ? text.slice(0, maxChars) : text;
-  let han = 0, kana = 0, hangul = 0, latin = 0, cyr = 0, greek = 0, arabic = 0, hebrew = 0, indic = 0, thai = 0, other = 0;
+  const kt = kindTable();
+  const st = scriptTable();
+  const cnt = new Int32Array(12);
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c < 0x80) {
-      if ((c | 32) >= 97 && (c | 32) <= 122) latin++;
-      continue;
-    }
-    if (c >= 0x4e00 && c <= 0x9fff) han++;
-    else if (c >= 0x3400 && c <= 0x4dbf) han++;
-    else if (c >= 0xd840 && c <= 0xd87e) { han++; i++; }
-    else if (c >= 0x3040 && c <= 0x30ff) kana++;
-    else if (c >= 0xac00 && c <= 0xd7af) hangul++;
-    else if (c >= 0x00c0 && c <= 0x024f) latin++;
-    else if (c >= 0x0400 && c <= 0x04ff) cyr++;
-    else if (c >= 0x0370 && c <= 0x03ff) greek++;
-    else if (c >= 0x0600 && c <= 0x06ff) arabic++;
-    else if (c >= 0x0590 && c <= 0x05ff) hebrew++;
-    else if (c >= 0x0900 && c <= 0x0dff) indic++;
-    else if (c >= 0x0e00 && c <= 0x0e7f) thai++;
-    else if (c >= 0x1e00 && c <= 0x1eff) latin++;
-    else if (/\p{L}/u.test(s[i]!)) other++;
+    if (c >= 0xd840 && c <= 0xd87e) {
+      cnt[1]!++; // Han extension B+ (surrogate pair)
+      i++;
+    } else cnt[st[c]!]!++;
   }
+  const han = cnt[1]!, kana = cnt[2]!, hangul = cnt[3]!, latin = cnt[4]!, cyr = cnt[5]!, greek = cnt[6]!, arabic = cnt[7]!, hebrew = cnt[8]!, indic = cnt[9]!, thai = cnt[10]!, other = cnt[11]!;
   // Han characters against Latin letters: one Han character carries about as much as a 4-letter word
   const latinUnits = latin / 4.5;
   const cjk = han + kana;
@@ -67,18 +86,30 @@ export function identifyLanguage(text: string, maxChars = 20000): LangGuess {
   for (const [lang, n] of scripts) if (n / 4.5 >= 0.5 * total) return { language: lang, score: n / 4.5 / total };
   if (latinUnits < 0.5 * total) return { language: 'unknown', score: 0 };
   // Latin script: vote with function words
-  const counts = new Map<string, number>();
+  const counts = new Array<number>(LANGS.length).fill(0);
   let words = 0;
-  WORD.lastIndex = 0;
-  for (let m = WORD.exec(s); m && words < 3000; m = WORD.exec(s)) {
-    words++;
-    const w = m[0].toLowerCase();
-    for (const [lang, set] of profileMaps) if (set.has(w)) counts.set(lang, (counts.get(lang) ?? 0) + 1);
+  let h = 0x811c9dc5;
+  let inWord = false;
+  for (let i = 0; i <= s.length && words < 3000; i++) {
+    const c = i < s.length ? s.charCodeAt(i) : 32;
+    const k = c < 65536 ? kt[c]! : K.Other;
+    if (k === K.Letter || k === K.Mark || c === 39 || c === 0x2019) {
+      h = Math.imul(h ^ (c >= 65 && c <= 90 ? c + 32 : c), 0x01000193);
+      inWord = true;
+    } else if (inWord) {
+      words++;
+      const bits = profileBits.get((h & 0x3fffffff) | 0x40000000);
+      if (bits) for (let b = 0; b < LANGS.length; b++) if (bits & (1 << b)) counts[b]!++;
+      h = 0x811c9dc5;
+      inWord = false;
+    }
   }
   let best = 'en';
   let bestN = 0;
-  for (const [lang, n] of counts) if (n > bestN || (n === bestN && lang === 'en')) { best = lang; bestN = n; }
-  const en = counts.get('en') ?? 0;
+  counts.forEach((n, b) => {
+    if (n > bestN) { best = LANGS[b]!; bestN = n; }
+  });
+  const en = counts[0]!;
   if (bestN === 0) return { language: latin > 0 && other === 0 ? 'en' : 'unknown', score: 0.2 };
   const ratio = bestN / words;
   return { language: best, score: Math.min(1, 0.4 + ratio * 1.5) * (best === 'en' ? 1 : 1 - en / (bestN + en)) };

@@ -1,0 +1,129 @@
+/**
+ * Counts occurrences of several word lists in text in one pass, without regular
+ * expressions: Latin entries match whole words (letters/digits runs, ASCII
+ * case-folded; multi-word phrases match consecutive words), CJK entries match
+ * as substrings (a first-character table gates the comparisons).
+ */
+import { K, kindTable } from './features.js';
+
+const RING = 8;
+
+export class PhraseMatcher {
+  /** last-word hash -> phrases (arrays of word hashes) ending with it, with their list */
+  private byLast = new Map<number, { words: Int32Array; list: number }[]>();
+  private first = new Uint8Array(65536);
+  private cjk = new Map<number, { text: string; list: number }[]>();
+  readonly lists: number;
+
+  /** One entry list per counter, e.g. [toxic, ads]. */
+  constructor(lists: string[][]) {
+    const kt = kindTable();
+    this.lists = lists.length;
+    lists.forEach((entries, list) => { for (const raw of entries) {
+      const e = raw.toLowerCase().trim();
+      if (!e) continue;
+      const isLatin = [...e].every((ch) => ch.charCodeAt(0) < 0x2e80);
+      if (isLatin) {
+        const words = PhraseMatcher.words(e, kt);
+        if (!words.length || words.length > RING) continue;
+        const last = words[words.length - 1]!;
+        let l = this.byLast.get(last);
+        if (!l) this.byLast.set(last, (l = []));
+        l.push({ words: Int32Array.from(words), list });
+      } else {
+        const c = e.charCodeAt(0);
+        this.first[c] = 1;
+        let l = this.cjk.get(c);
+        if (!l) this.cjk.set(c, (l = []));
+        l.push({ text: e, list });
+      }
+    } });
+    for (const l of this.cjk.values()) l.sort((a, b) => b.text.length - a.text.length);
+  }
+
+  private static words(s: string, kt: Uint8Array): number[] {
+    const out: number[] = [];
+    let h = 0x811c9dc5;
+    let inWord = false;
+    for (let i = 0; i <= s.length; i++) {
+      const c = i < s.length ? s.charCodeAt(i) : 32;
+      const k = kt[c]!;
+      if (k === K.Letter || k === K.Digit || k === K.Mark) {
+        h = Math.imul(h ^ (c >= 65 && c <= 90 ? c + 32 : c), 0x01000193);
+        inWord = true;
+      } else if (inWord) {
+        out.push((h & 0x3fffffff) | 0x40000000);
+        h = 0x811c9dc5;
+        inWord = false;
+      }
+    }
+    return out;
+  }
+
+  /** Matches of each list in s (CJK matches do not overlap; Latin phrases are counted where they end). */
+  count(s: string): Int32Array {
+    const out = new Int32Array(this.lists);
+    const kt = kindTable();
+    const ring = this.ring;
+    let nw = 0;
+    let h = 0x811c9dc5;
+    let inWord = false;
+    const hasLatin = this.byLast.size > 0;
+    const hasCjk = this.cjk.size > 0;
+    const first = this.first;
+    const len = s.length;
+    for (let i = 0; i <= len; i++) {
+      const c = i < len ? s.charCodeAt(i) : 32;
+      if (c >= 97 && c <= 122) {
+        if (hasLatin) {
+          h = Math.imul(h ^ c, 0x01000193);
+          inWord = true;
+        }
+        continue;
+      }
+      if (hasCjk && first[c]) {
+        const cands = this.cjk.get(c)!;
+        let hit = false;
+        for (const e of cands) {
+          if (s.startsWith(e.text, i) || (e.text.length > 1 && c < 0x2e80 && s.slice(i, i + e.text.length).toLowerCase() === e.text)) {
+            out[e.list]!++;
+            i += e.text.length - 1;
+            hit = true;
+            break;
+          }
+        }
+        if (hit || c >= 0x2e80) {
+          if (inWord) { ring[nw++ % RING] = (h & 0x3fffffff) | 0x40000000; this.check(ring, nw, out); h = 0x811c9dc5; inWord = false; }
+          continue;
+        }
+      }
+      if (!hasLatin) continue;
+      const k = kt[c]!;
+      if (c < 0x2e80 && (k === K.Letter || k === K.Digit || k === K.Mark)) {
+        h = Math.imul(h ^ (c >= 65 && c <= 90 ? c + 32 : c), 0x01000193);
+        inWord = true;
+      } else if (inWord) {
+        ring[nw++ % RING] = (h & 0x3fffffff) | 0x40000000;
+        this.check(ring, nw, out);
+        h = 0x811c9dc5;
+        inWord = false;
+      }
+    }
+    return out;
+  }
+
+  private ring = new Int32Array(RING);
+
+  private check(ring: Int32Array, nw: number, out: Int32Array): void {
+    const last = ring[(nw - 1) % RING]!;
+    const phrases = this.byLast.get(last);
+    if (!phrases) return;
+    const seen = new Set<number>();
+    outer: for (const p of phrases) {
+      if (p.words.length > nw || seen.has(p.list)) continue;
+      for (let j = 0; j < p.words.length - 1; j++) if (ring[(nw - p.words.length + j) % RING] !== p.words[j]) continue outer;
+      out[p.list]!++;
+      seen.add(p.list);
+    }
+  }
+}
