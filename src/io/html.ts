@@ -117,6 +117,8 @@ export interface ExtractOptions {
   minBlockLength?: number;
   /** Blocks with more link text than this fraction are dropped. */
   maxLinkDensity?: number;
+  /** Outside the main container, blocks shorter than this (visible length, CJK counts 3) are dropped. */
+  outsideMinLength?: number;
 }
 
 export function htmlToText(html: string, opts: ExtractOptions = {}): string {
@@ -171,10 +173,12 @@ export function htmlToText(html: string, opts: ExtractOptions = {}): string {
   };
   const out: string[] = [];
   const useAll = !best || bestScore < 5;
+  const outsideMin = opts.outsideMinLength ?? 100;
   for (const b of blocks) {
-    if (!useAll && !inAccepted(b.container)) continue;
     const density = b.linkChars / Math.max(1, b.text.length);
     const len = visibleLength(b.text);
+    // outside the main container only long, link-free prose survives (jusText's "good" blocks)
+    if (!useAll && !inAccepted(b.container) && !(len >= outsideMin && density < 0.2 && countCommas(b.text) >= 1)) continue;
     if (density > maxLink && len < 200) continue;
     if (BOILER_LINE.test(b.text)) continue;
     if (!b.heading && len < minBlock) continue;
