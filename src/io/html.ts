@@ -19,6 +19,7 @@ const BLOCK_TAGS = new Set([
   'p', 'div', 'li', 'ul', 'ol', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'td', 'th', 'tr', 'table', 'pre', 'blockquote', 'article', 'section',
   'main', 'dd', 'dt', 'dl', 'figcaption', 'figure', 'header', 'address', 'center', 'body', 'html', 'caption', 'summary', 'details', 'hr',
 ]);
+const LEAF_BLOCKS = new Set(['p', 'pre', 'li', 'td', 'th', 'blockquote', 'dd', 'dt', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'figcaption', 'address']);
 const UNLIKELY = /-ad-|\bads?\b|advert|agegate|banner|breadcrumb|combx|comment|community|cookie|consent|disqus|extra|footer|gdpr|header|legends|masthead|menu|navbar|\bnav\b|newsletter|pager|pagination|popup|related|remark|replies|rss|share|sharing|shoutbox|sidebar|skyscraper|social|sponsor|subscribe|supplemental|toolbar|widget|login|signup|tags?-?(list|cloud)|byline|author-?info|promo|teaser|recommend|breadcrumbs|skip-?link|print|modal/i;
 const MAYBE = /and|article|body|column|content|main|shadow|entry|post|story|text|blog/i;
 const BOILER_LINE = /^(share|tweet|print|e-?mail|login|log in|sign in|sign up|register|subscribe|home|menu|search|next|previous|prev|back to top|read more|more|top|skip to (main )?content|cookie|accept|close|reply|comments?|related posts?|advertisement|anzeige|werbung|impressum|datenschutz|kontakt|teilen|drucken|weiterlesen|zurück|分享|打印|登录|注册|首页|返回顶部|上一篇|下一篇|阅读全文|相关阅读|更多|评论|收藏|点赞|关注我们|广告)[\s:：»›>|\-–—]*$/i;
@@ -136,7 +137,9 @@ export function htmlToText(html: string, opts: ExtractOptions = {}): string {
     if (len < 25) continue;
     const density = b.linkChars / Math.max(1, b.text.length);
     const s = (1 + countCommas(b.text) + Math.min(len / 100, 3)) * (1 - density);
+    // as in Readability, a paragraph's score goes to the element that holds it and that element's parent
     let el: Element | null = b.container;
+    if (el && LEAF_BLOCKS.has(el.name) && el.parent && (el.parent as Element).type === 'tag') el = el.parent as Element;
     let w = 1;
     for (let depth = 0; el && depth < 3; depth++) {
       score.set(el, (score.get(el) ?? 0) + s * w);

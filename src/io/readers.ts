@@ -4,6 +4,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import { basename, extname } from 'node:path';
+import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import { type Document, type Quarantined, excerpt } from '../core/document.js';
 import { decodeBytes, looksBinary } from './decode.js';
 import { byteChunks, lines, TruncatedInputError } from './streams.js';
@@ -219,6 +220,15 @@ async function* readWarc(file: string, key: string, opts: ReaderOptions, progres
           body = http.body;
           ctype = (http.headers['content-type'] ?? '').toLowerCase();
           if ((http.headers['transfer-encoding'] ?? '').toLowerCase().includes('chunked')) body = dechunk(body) ?? body;
+          const enc = (http.headers['content-encoding'] ?? '').toLowerCase().trim();
+          if (enc && enc !== 'identity') {
+            try {
+              body = enc.includes('gzip') ? gunzipSync(body) : enc.includes('br') ? brotliDecompressSync(body) : enc.includes('deflate') ? inflateSync(body) : body;
+            } catch (e) {
+              yield q(file, r.number, 'undecodable-content-encoding', `${enc}: ${(e as Error).message}`, '');
+              continue;
+            }
+          }
           if (http.status >= 300) continue; // redirects and errors carry no document
         }
       }

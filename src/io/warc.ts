@@ -18,6 +18,7 @@ export interface WarcError {
 const CRLFCRLF = Buffer.from('\r\n\r\n');
 const LFLF = Buffer.from('\n\n');
 const MAGIC = Buffer.from('WARC/');
+const NL_MAGIC = Buffer.from('\nWARC/');
 
 /** Parses records out of a byte stream; resynchronises on the next "WARC/" line after a malformed record. */
 export async function* warcRecords(chunks: AsyncIterable<Uint8Array>, maxBlock: number): AsyncGenerator<WarcRecord | WarcError> {
@@ -51,7 +52,18 @@ export async function* warcRecords(chunks: AsyncIterable<Uint8Array>, maxBlock: 
         buf = buf.subarray(take);
       }
       if (need.skip) yield { headers: need.headers, block: Buffer.alloc(0), number, oversized: true };
-      else yield { headers: need.headers, block: Buffer.concat(need.parts), number };
+      else {
+        let block = Buffer.concat(need.parts);
+        // A Content-Length counted with CRLF line ends over a file saved with LF swallows the
+        // next record's version line: give the bytes from that line back to the parser.
+        const tail = Math.max(0, block.length - 512);
+        const at = block.indexOf(NL_MAGIC, tail);
+        if (at >= 0 && /^WARC\/1\.\d(\r?\n|$)/.test(block.subarray(at + 1, at + 12).toString("latin1"))) {
+          buf = Buffer.concat([block.subarray(at + 1), buf]);
+          block = block.subarray(0, at);
+        }
+        yield { headers: need.headers, block, number };
+      }
       need = null;
       continue;
     }

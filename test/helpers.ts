@@ -1,0 +1,21 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Document } from '../src/core/document.js';
+import type { StepContext } from '../src/core/step.js';
+
+export function tmp(prefix = 'ziya-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export const SHARED = resolve(process.env.ZIYA_SHARED_DATA ?? join(process.cwd(), '../shared/data'));
+
+export function doc(text: string, meta: Record<string, unknown> = {}): Document {
+  return { id: 'd1', text, meta: { source: 'test', ...meta } };
+}
+
+/** A StepContext that records the cuts. */
+export function ctx(): StepContext & { cuts: { rule: string; removed: string }[] } {
+  const cuts: { rule: string; removed: string }[] = [];
+  return { cuts, cut: (rule, _d, removed) => cuts.push({ rule, removed }) };
+}

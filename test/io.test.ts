@@ -1,0 +1,217 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync, readdirSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { compress } from '@mongodb-js/zstd';
+import { readShard, type ShardSpec, type ReadEvent } from '../src/io/readers.js';
+import { ShardedWriter } from '../src/io/writers.js';
+import { ParquetDocWriter } from '../src/io/parquet.js';
+import { decodeBytes } from '../src/io/decode.js';
+import { htmlToText } from '../src/io/html.js';
+import { makePlan } from '../src/factory/plan.js';
+import { parseRecipe } from '../src/factory/recipe.js';
+import { tmp, SHARED } from './helpers.js';
+import { rng } from '../src/core/hash.js';
+
+const opts = { textKey: 'text', idKey: 'id', maxRecordBytes: 1 << 20 };
+
+async function collect(spec: Partial<ShardSpec> & { files: string[]; format: ShardSpec['format'] }, o = opts): Promise<ReadEvent[]> {
+  const out: ReadEvent[] = [];
+  const full: ShardSpec = { index: 0, keys: spec.files.map((f) => f.split('/').pop()!), bytes: 0, ...spec };
+  for await (const e of readShard(full, o, { bytes: 0 })) out.push(e);
+  return out;
+}
+const docs = (ev: ReadEvent[]) => ev.filter((e): e is { doc: import('../src/core/document.js').Document } => 'doc' in e).map((e) => e.doc);
+const quarantined = (ev: ReadEvent[]) => ev.filter((e) => 'quarantine' in e).map((e) => (e as { quarantine: { reason: string; record: number; file: string } }).quarantine);
+
+const LINES = Array.from({ length: 50 }, (_, i) => JSON.stringify({ id: `r${i}`, text: `document ${i} 中文 ${'x'.repeat(i)}`, meta: { n: i } })).join('\n') + '\n';
+
+test('JSONL reads the same documents plain, gzip and zstd', async () => {
+  const d = tmp();
+  writeFileSync(join(d, 'a.jsonl'), LINES);
+  writeFileSync(join(d, 'a.jsonl.gz'), gzipSync(LINES));
+  writeFileSync(join(d, 'a.jsonl.zst'), await compress(Buffer.from(LINES), 3));
+  const a = docs(await collect({ files: [join(d, 'a.jsonl')], format: 'jsonl' }));
+  const b = docs(await collect({ files: [join(d, 'a.jsonl.gz')], format: 'jsonl' }));
+  const c = docs(await collect({ files: [join(d, 'a.jsonl.zst')], format: 'jsonl' }));
+  assert.equal(a.length, 50);
+  assert.deepEqual(a.map((x) => x.text), b.map((x) => x.text));
+  assert.deepEqual(a.map((x) => x.text), c.map((x) => x.text));
+  assert.equal(a[7]!.id, 'r7');
+  assert.equal(a[7]!.meta.n, 7);
+  assert.equal(a[7]!.meta.record, 'a.jsonl:8');
+});
+
+test('byte-range shards of a plain JSONL file cover every line exactly once, with true line numbers', async () => {
+  const d = tmp();
+  const f = join(d, 'big.jsonl');
+  writeFileSync(f, LINES);
+  const recipe = parseRecipe({ input: { paths: [f], shardBytes: 300 }, output: { dir: join(d, 'out') }, steps: [{ type: 'normalize' }] }, 'test', d);
+  const plan = makePlan(recipe);
+  assert.ok(plan.shards.length > 3, `expected several shards, got ${plan.shards.length}`);
+  const all: string[] = [];
+  const records: string[] = [];
+  for (const s of plan.shards) for await (const e of readShard(s, opts, { bytes: 0 })) if ('doc' in e) { all.push(e.doc.id); records.push(String(e.doc.meta.record)); }
+  assert.deepEqual(all, Array.from({ length: 50 }, (_, i) => `r${i}`));
+  assert.deepEqual(records.map((r) => Number(r.split(':')[1])), Array.from({ length: 50 }, (_, i) => i + 1));
+});
+
+test('bad JSONL records are quarantined with file, line and reason; the rest is read', async () => {
+  const d = tmp();
+  const f = join(d, 'bad.jsonl');
+  const lines = [
+    JSON.stringify({ id: 'ok', text: 'fine' }),
+    '{"id": "x", "text": "unterminated',
+    JSON.stringify({ id: 'no-text', body: 'y' }),
+    JSON.stringify({ id: 'num-text', text: 5 }),
+    '"just a string"',
+    JSON.stringify({ id: 'big', text: 'z'.repeat(5000) }),
+    JSON.stringify({ id: 'ok2', text: 'fine too' }),
+  ];
+  writeFileSync(f, lines.join('\n') + '\n');
+  const ev = await collect({ files: [f], format: 'jsonl' }, { ...opts, maxRecordBytes: 1000 });
+  assert.deepEqual(docs(ev).map((x) => x.id), ['ok', 'ok2']);
+  const q = quarantined(ev);
+  assert.deepEqual(q.map((x) => [x.record, x.reason]), [[2, 'malformed-json'], [3, 'missing-text-field'], [4, 'missing-text-field'], [5, 'not-an-object'], [6, 'record-too-large']]);
+  assert.ok(q.every((x) => x.file === f));
+});
+
+test('a truncated .gz yields its good records and one truncated-file quarantine; an empty file warns', async () => {
+  const d = tmp();
+  const gz = gzipSync(LINES);
+  writeFileSync(join(d, 't.jsonl.gz'), gz.subarray(0, Math.floor(gz.length * 0.6)));
+  writeFileSync(join(d, 'e.jsonl'), '');
+  const ev = await collect({ files: [join(d, 't.jsonl.gz')], format: 'jsonl' });
+  assert.ok(docs(ev).length > 0 && docs(ev).length < 50);
+  assert.deepEqual(quarantined(ev).map((x) => x.reason), ['truncated-file']);
+  const ev2 = await collect({ files: [join(d, 'e.jsonl')], format: 'jsonl' });
+  assert.equal(docs(ev2).length, 0);
+  assert.ok(ev2.some((e) => 'warning' in e && /empty file/.test(e.warning)));
+});
+
+test('a truncated .zst is reported as truncated', async () => {
+  const d = tmp();
+  const z = await compress(Buffer.from(LINES.repeat(20)), 3);
+  writeFileSync(join(d, 't.jsonl.zst'), z.subarray(0, Math.floor(z.length / 2)));
+  const ev = await collect({ files: [join(d, 't.jsonl.zst')], format: 'jsonl' });
+  assert.deepEqual(quarantined(ev).map((x) => x.reason), ['truncated-file']);
+});
+
+test('an unreadable path is quarantined with its error, not thrown', async () => {
+  const ev = await collect({ files: ['/nonexistent/file.jsonl'], format: 'jsonl' });
+  const q = quarantined(ev);
+  assert.equal(q.length, 1);
+  assert.equal(q[0]!.reason, 'unreadable-file');
+  assert.equal(q[0]!.file, '/nonexistent/file.jsonl');
+});
+
+test('a 200 MB single-line record is skipped with bounded memory', async () => {
+  const d = tmp();
+  const f = join(d, 'huge.jsonl');
+  const { openSync, writeSync, closeSync } = await import('node:fs');
+  const fd = openSync(f, 'w');
+  writeSync(fd, '{"id":"huge","text":"');
+  const chunk = Buffer.alloc(1 << 20, 0x61);
+  for (let i = 0; i < 200; i++) writeSync(fd, chunk);
+  writeSync(fd, '"}\n' + JSON.stringify({ id: 'after', text: 'still read' }) + '\n');
+  closeSync(fd);
+  const before = process.memoryUsage().rss;
+  const ev = await collect({ files: [f], format: 'jsonl' }, { ...opts, maxRecordBytes: 64 << 20 });
+  const grew = process.memoryUsage().rss - before;
+  assert.deepEqual(quarantined(ev).map((x) => x.reason), ['record-too-large']);
+  assert.deepEqual(docs(ev).map((x) => x.id), ['after']);
+  assert.ok(grew < 150 << 20, `RSS grew by ${(grew / 1e6).toFixed(0)} MB`);
+});
+
+test('text folders: GBK files are decoded, binary garbage is quarantined', async () => {
+  const d = tmp();
+  const gbk = Buffer.from([0xd6, 0xd0, 0xce, 0xc4, 0xb2, 0xe2, 0xca, 0xd4]); // 中文测试 in GBK
+  writeFileSync(join(d, 'gbk.txt'), gbk);
+  writeFileSync(join(d, 'bin.txt'), Buffer.from([0, 1, 2, 3, 255, 0, 7, 8]));
+  const ev = await collect({ files: [join(d, 'gbk.txt'), join(d, 'bin.txt')], format: 'text' });
+  assert.equal(docs(ev)[0]!.text, '中文测试');
+  assert.equal(docs(ev)[0]!.meta.encoding, 'gb18030');
+  assert.deepEqual(quarantined(ev).map((x) => x.reason), ['binary-garbage']);
+});
+
+test('decodeBytes: invalid UTF-8 that is not GB18030 is decoded lossily and counted', () => {
+  const r = decodeBytes(Buffer.from([0x61, 0xff, 0x62, 0xfe, 0x63]));
+  assert.equal(r.encoding, 'utf-8-lossy');
+  assert.equal(r.invalidBytes, 2);
+});
+
+test('Parquet: documents written are read back, row group by row group', async () => {
+  const d = tmp();
+  const f = join(d, 'x.parquet');
+  const w = new ParquetDocWriter(f, 2000);
+  for (let i = 0; i < 300; i++) w.write({ id: `p${i}`, text: `文本 ${i} text`, meta: { source: 's', k: i } as never });
+  w.close();
+  const ev = await collect({ files: [f], format: 'parquet' });
+  const ds = docs(ev);
+  assert.equal(ds.length, 300);
+  assert.equal(ds[123]!.id, 'p123');
+  assert.equal(ds[123]!.text, '文本 123 text');
+  assert.equal(ds[123]!.meta.k, 123);
+});
+
+test('ShardedWriter rotates parts by size and leaves no temporary files', async () => {
+  const d = tmp();
+  for (const format of ['jsonl', 'jsonl.gz', 'jsonl.zst', 'parquet'] as const) {
+    const w = new ShardedWriter(join(d, format, 'shard-00000'), format, 20_000);
+    const r = rng(7);
+    for (let i = 0; i < 400; i++) await w.write({ id: `w${i}`, text: Array.from({ length: 40 }, () => Math.floor(r() * 1e9).toString(36)).join(' '), meta: { source: 't' } });
+    const files = await w.close();
+    assert.ok(files.length > 1, `${format}: ${files.length} parts`);
+    assert.ok(readdirSync(join(d, format)).every((f) => !f.endsWith('.tmp')));
+    let n = 0;
+    for (const f of files) for await (const e of readShard({ index: 0, format: format === 'parquet' ? 'parquet' : 'jsonl', files: [f], keys: ['k'], bytes: 0 }, opts, { bytes: 0 })) if ('doc' in e) n++;
+    assert.equal(n, 400, format);
+  }
+});
+
+test('WARC: response records become documents with URL; request and warcinfo records are skipped', async () => {
+  const d = tmp();
+  const html = '<html><body><article><p>' + 'The quick brown fox jumps over the lazy dog, again and again. '.repeat(5) + '</p></article><footer>Copyright</footer></body></html>';
+  const http = `HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n\r\n${html}`;
+  const rec = (type: string, block: string, n: number) => `WARC/1.0\r\nWARC-Type: ${type}\r\nWARC-Target-URI: http://x.test/${n}\r\nWARC-Record-ID: <urn:uuid:${n}>\r\nContent-Length: ${Buffer.byteLength(block)}\r\n\r\n${block}\r\n\r\n`;
+  writeFileSync(join(d, 'a.warc.gz'), Buffer.concat([gzipSync(rec('warcinfo', 'software: t', 0)), gzipSync(rec('request', 'GET / HTTP/1.1\r\n\r\n', 1)), gzipSync(rec('response', http, 2)), Buffer.from('garbage that is not a record\r\n\r\n').subarray(0, 0)]));
+  const ev = await collect({ files: [join(d, 'a.warc.gz')], format: 'warc' });
+  const ds = docs(ev);
+  assert.equal(ds.length, 1);
+  assert.equal(ds[0]!.meta.url, 'http://x.test/2');
+  assert.equal(ds[0]!.meta.contentType, 'text/html');
+  assert.ok(htmlToText(ds[0]!.text).startsWith('The quick brown fox'));
+});
+
+test('WARC: a malformed record is quarantined and parsing resumes at the next record', async () => {
+  const d = tmp();
+  const good = (n: number) => `WARC/1.0\r\nWARC-Type: conversion\r\nWARC-Target-URI: http://x.test/${n}\r\nContent-Length: 11\r\n\r\nhello world\r\n\r\n`;
+  writeFileSync(join(d, 'm.warc'), good(1) + 'NOT-A-WARC-HEADER\r\nfoo: bar\r\n\r\nxxxx\r\n' + good(2));
+  const ev = await collect({ files: [join(d, 'm.warc')], format: 'warc' });
+  assert.deepEqual(docs(ev).map((x) => x.meta.url), ['http://x.test/1', 'http://x.test/2']);
+  assert.deepEqual(quarantined(ev).map((x) => x.reason), ['malformed-warc']);
+});
+
+test('shared WARC/WET samples: every file is read without throwing; WET text has zh and en records', { skip: !existsSync(join(SHARED, 'warc-samples')) && 'shared warc-samples absent' }, async () => {
+  const dir = join(SHARED, 'warc-samples/test/data');
+  for (const f of readdirSync(dir)) {
+    if (!/\.(warc|warc\.gz|arc|arc\.gz|bad)$/.test(f)) continue;
+    const ev = await collect({ files: [join(dir, f)], format: 'warc' });
+    assert.ok(ev.length >= 0, f);
+  }
+  const ok = docs(await collect({ files: [join(dir, 'example.warc.gz')], format: 'warc' }));
+  assert.ok(ok.length >= 1 && ok.every((x) => typeof x.meta.url === 'string'));
+  const bad = await collect({ files: [join(dir, 'example-trunc.warc')], format: 'warc' });
+  assert.ok(quarantined(bad).length >= 1, 'truncated WARC reported');
+  const { identifyLanguage } = await import('../src/factory/preprocess/langid.js');
+  const wet = docs(await collect({ files: [join(SHARED, 'warc-samples/tests/data/sample.warc.txt')], format: 'warc' }));
+  const langs = new Set(wet.map((x) => identifyLanguage(x.text).language));
+  assert.ok(langs.has('zh') && langs.has('en'), [...langs].join(','));
+});
+
+test('shared dolma WARC files yield HTML documents', { skip: !existsSync(join(SHARED, 'dolma-testdata')) && 'shared dolma-testdata absent' }, async () => {
+  const ds = docs(await collect({ files: [join(SHARED, 'dolma-testdata/tests/data/warc/sample-0000.warc.gz')], format: 'warc' }));
+  assert.ok(ds.length > 5, `${ds.length} docs`);
+  assert.ok(ds.some((x) => x.meta.contentType === 'text/html'));
+});

@@ -1,0 +1,94 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Normalize, NORMALIZE_DEFAULTS } from '../src/factory/preprocess/normalize.js';
+import { Encoding, ENCODING_DEFAULTS, repairGbkMojibake, repairLatinMojibake } from '../src/factory/preprocess/encoding.js';
+import { TraditionalToSimplified } from '../src/factory/preprocess/t2s.js';
+import { identifyLanguage, LanguageId } from '../src/factory/preprocess/langid.js';
+import { HtmlExtract } from '../src/factory/preprocess/html.js';
+import { isDrop, type Drop } from '../src/core/step.js';
+import type { Document } from '../src/core/document.js';
+import { ctx, doc } from './helpers.js';
+
+const text = (r: Document | Drop) => {
+  assert.ok(!isDrop(r), `dropped by ${(r as Drop).rule}`);
+  return (r as Document).text;
+};
+
+test('normalize folds full-width letters and digits but keeps Chinese punctuation', () => {
+  const n = new Normalize('normalize', NORMALIZE_DEFAULTS);
+  assert.equal(text(n.process(doc('ＡＩ技术在２０２３年发展迅速（ＣＨＡＴＧＰＴ），真好！'), ctx())), 'AI技术在2023年发展迅速（CHATGPT），真好！');
+});
+
+test('normalize removes controls, invisible characters, private use, emoji and box drawing, and reports each', () => {
+  const n = new Normalize('normalize', NORMALIZE_DEFAULTS);
+  const c = ctx();
+  const out = text(n.process(doc('Hello\u0007 wor\u200bld \ue000🎉👍🏽 ok ═══ done\r\nnext\u00a0line'), c));
+  assert.equal(out, 'Hello world  ok  done\nnext line');
+  const rules = new Set(c.cuts.map((x) => x.rule));
+  for (const r of ['normalize.control_chars', 'normalize.invisible_format', 'normalize.private_use', 'normalize.emoji_symbols', 'normalize.junk_symbols']) assert.ok(rules.has(r), r);
+});
+
+test('normalize applies NFC and drops documents left empty', () => {
+  const n = new Normalize('normalize', NORMALIZE_DEFAULTS);
+  assert.equal(text(n.process(doc('Cafe\u0301'), ctx())), 'Café');
+  const r = n.process(doc('\u200b\u200b🎉'), ctx());
+  assert.ok(isDrop(r) && r.rule === 'normalize.empty');
+});
+
+test('encoding repairs UTF-8 read as Windows-1252 and as GBK', () => {
+  const latin = Buffer.from('naïve café — “quoted”', 'utf8').toString('latin1').replace(/\u0080-\u009f/g, '');
+  assert.equal(repairLatinMojibake('The cafÃ© serves crÃ¨me brÃ»lÃ©e.').text, 'The café serves crème brûlée.');
+  assert.ok(latin.length > 0);
+  const zh = '我们的数据是高质量的中文文本，经过了认真的清洗。';
+  const moji = new TextDecoder('gbk').decode(Buffer.from(zh + '好', 'utf8'));
+  const fixed = repairGbkMojibake(moji);
+  if (fixed !== null) assert.equal(fixed, zh + '好');
+  const e = new Encoding('encoding', ENCODING_DEFAULTS);
+  const c = ctx();
+  assert.equal(text(e.process(doc('The cafÃ© serves crÃ¨me brÃ»lÃ©e every day.'), c)), 'The café serves crème brûlée every day.');
+  assert.deepEqual(c.cuts.map((x) => x.rule), ['encoding.mojibake_repaired']);
+});
+
+test('encoding rejects text with many invalid bytes and strips a few', () => {
+  const e = new Encoding('encoding', ENCODING_DEFAULTS);
+  const r = e.process(doc('ab\ufffd\ufffd\ufffdcd\ufffd'), ctx());
+  assert.ok(isDrop(r) && r.rule === 'encoding.invalid_utf8');
+  const long = 'x'.repeat(1000) + '\ufffd' + 'y'.repeat(1000);
+  assert.equal(text(e.process(doc(long), ctx())), 'x'.repeat(1000) + 'y'.repeat(1000));
+});
+
+test('Traditional to Simplified conversion only touches Traditional text', () => {
+  const t = new TraditionalToSimplified('t2s', { from: 't' });
+  const c = ctx();
+  assert.equal(text(t.process(doc('聞道收宗廟，鳴鑾自陝歸。'), c)), '闻道收宗庙，鸣銮自陕归。');
+  assert.equal(c.cuts.length, 1);
+  const simple = doc('这是简体中文。');
+  assert.equal(t.process(simple, ctx()), simple);
+});
+
+test('language identification: Chinese with English terms stays Chinese; English, French, Japanese, Russian', () => {
+  assert.equal(identifyLanguage('我们使用 PyTorch 和 CUDA 训练了一个 Transformer 模型，在 GPU 集群上运行了三天，效果非常好。').language, 'zh');
+  assert.equal(identifyLanguage('The committee will review the proposal and report back to the board next week.').language, 'en');
+  assert.equal(identifyLanguage("Le conseil municipal a annoncé que les travaux sur le pont dureront encore deux mois.").language, 'fr');
+  assert.equal(identifyLanguage('町は雨の中で目を覚ました。住民たちはいつものように一日を始めた。').language, 'ja');
+  assert.equal(identifyLanguage('Город проснулся под дождём. Жители начали свой день как обычно.').language, 'ru');
+  assert.equal(identifyLanguage('An English article that quotes 一句中文 once stays English because most of it is English text.').language, 'en');
+});
+
+test('LanguageId keeps zh and en, records the language, drops the rest', () => {
+  const l = new LanguageId('langid', { keep: ['zh', 'en'], minScore: 0.3 });
+  const r = l.process(doc('这是一段很普通的中文文本，用来测试语言识别。'));
+  assert.ok(!isDrop(r) && r.meta.language === 'zh');
+  const f = l.process(doc('Der Stadtrat hat angekündigt, dass die Arbeiten an der Brücke noch zwei Monate dauern werden.'));
+  assert.ok(isDrop(f) && f.rule === 'langid.not_kept');
+});
+
+test('html_extract turns HTML records into main text and leaves other documents alone', () => {
+  const h = new HtmlExtract('html_extract', { detect: true });
+  const page = '<html><head><title>t</title><script>var a=1;</script></head><body><nav><a href="/">Home</a> | <a href="/x">News</a></nav><article><h1>Headline here</h1><p>' + 'This is the article body, with enough words to count as content. '.repeat(4) + '</p></article><footer>Copyright 2024. All rights reserved.</footer></body></html>';
+  const out = text(h.process(doc(page, { contentType: 'text/html' }), ctx()));
+  assert.match(out, /^Headline here\nThis is the article body/);
+  assert.doesNotMatch(out, /Home|Copyright|var a/);
+  const plain = doc('just text');
+  assert.equal(h.process(plain, ctx()), plain);
+});
