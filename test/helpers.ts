@@ -1,4 +1,6 @@
-import { mkdtempSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { parseRecipe, type Recipe } from '../src/factory/recipe.js';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Document } from '../src/core/document.js';
@@ -19,3 +21,27 @@ export function ctx(): StepContext & { cuts: { rule: string; removed: string }[]
   const cuts: { rule: string; removed: string }[] = [];
   return { cuts, cut: (rule, _d, removed) => cuts.push({ rule, removed }) };
 }
+
+export const STEPS = [
+  { type: 'html_extract' }, { type: 'encoding' }, { type: 'normalize' }, { type: 't2s' }, { type: 'langid' },
+  { type: 'doc_filter' }, { type: 'para_filter' }, { type: 'sentence_filter' }, { type: 'pii' },
+];
+
+export function demoRecipe(input: string, out: string, extra: Record<string, unknown> = {}): Recipe {
+  return parseRecipe({ name: 'test', input: { paths: [input], shardBytes: '256KB', maxRecordBytes: '2MB' }, output: { dir: out, format: 'jsonl.gz', maxFileBytes: '200KB', writeDropped: true }, steps: STEPS, ...extra }, 'test', '/');
+}
+
+/** sha256 over the sorted output data files and quarantine logs. */
+export function outputDigest(out: string): string {
+  const h = createHash('sha256');
+  for (const sub of ['data', 'quarantine', 'dropped']) {
+    const dir = join(out, sub);
+    if (!existsSync(dir)) continue;
+    for (const f of readdirSync(dir).sort()) {
+      h.update(`${sub}/${f}\n`);
+      h.update(readFileSync(join(dir, f)));
+    }
+  }
+  return h.digest('hex');
+}
+

@@ -3,7 +3,7 @@
  * default), skips shards already committed by an earlier attempt, and merges
  * the per-shard statistics into stats.json and report.html.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { accounting, mergeShardStats, type ShardStats } from '../core/stats.js';
@@ -49,6 +49,10 @@ export async function runFactory(recipe: Recipe, opts: RunOptions = {}): Promise
     } else plan = old;
   }
   mkdirSync(join(outDir, '_run', 'stats'), { recursive: true });
+  // temporary files of writes that a kill interrupted
+  for (const dir of [outDir, join(outDir, '_run'), join(outDir, '_run', 'stats')]) {
+    for (const f of readdirSync(dir)) if (/\.tmp-\d+$/.test(f)) rmSync(join(dir, f), { force: true });
+  }
   if (plan === fresh) writeFileAtomic(planFile, JSON.stringify(plan, null, 1));
   for (const w of plan.warnings) log(`warning: ${w}`);
 

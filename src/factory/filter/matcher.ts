@@ -33,6 +33,7 @@ export class PhraseMatcher {
       } else {
         const c = e.charCodeAt(0);
         this.first[c] = 1;
+        if (c >= 97 && c <= 122) this.first[c - 32] = 1; // mixed entries such as "av女优" match any case
         let l = this.cjk.get(c);
         if (!l) this.cjk.set(c, (l = []));
         l.push({ text: e, list });
@@ -74,7 +75,7 @@ export class PhraseMatcher {
     const len = s.length;
     for (let i = 0; i <= len; i++) {
       const c = i < len ? s.charCodeAt(i) : 32;
-      if (c >= 97 && c <= 122) {
+      if (c >= 97 && c <= 122 && !first[c]) {
         if (hasLatin) {
           h = Math.imul(h ^ c, 0x01000193);
           inWord = true;
@@ -82,10 +83,10 @@ export class PhraseMatcher {
         continue;
       }
       if (hasCjk && first[c]) {
-        const cands = this.cjk.get(c)!;
+        const cands = this.cjk.get(c >= 65 && c <= 90 ? c + 32 : c)!;
         let hit = false;
         for (const e of cands) {
-          if (s.startsWith(e.text, i) || (e.text.length > 1 && c < 0x2e80 && s.slice(i, i + e.text.length).toLowerCase() === e.text)) {
+          if (s.startsWith(e.text, i) || (c < 0x2e80 && s.slice(i, i + e.text.length).toLowerCase() === e.text)) {
             out[e.list]!++;
             i += e.text.length - 1;
             hit = true;

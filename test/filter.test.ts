@@ -1,0 +1,166 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DocumentFilter, ParagraphFilter, SentenceFilter } from '../src/factory/filter/steps.js';
+import { DOC_RULES } from '../src/factory/filter/doc-rules.js';
+import { PARA_RULES, LINE_RULES } from '../src/factory/filter/cut-rules.js';
+import { DocFeatures } from '../src/factory/filter/features.js';
+import { PiiMask, PII_DEFAULTS, cnIdValid, luhnValid } from '../src/factory/filter/pii.js';
+import { PhraseMatcher } from '../src/factory/filter/matcher.js';
+import { isDrop, type Drop } from '../src/core/step.js';
+import type { Document } from '../src/core/document.js';
+import { ctx, doc } from './helpers.js';
+
+const EN = `The committee met on Tuesday to review the annual budget and the plans for the new library. Members agreed that the reading rooms should stay open later in the evening, because students have asked for more quiet space during the examination period.
+
+The treasurer explained that the cost of heating has risen sharply this year. She proposed that the council apply for a regional grant, which would cover most of the difference and leave the book fund untouched.
+
+After a long discussion, the members voted to accept the proposal. The chair thanked the volunteers who had prepared the survey of readers, and said that the results would be published next month with the minutes of the meeting.`;
+
+const ZH = `春天来了，小镇上的图书馆重新开放了阅览室。管理员说，今年的经费比去年多了一些，所以他们买了不少新书，还修好了漏雨的屋顶。
+
+孩子们放学以后常常来这里写作业，老人们则喜欢在上午读报纸。有一位退休的老师每周都来讲故事，她说读书是一辈子的事情，不能只在学校里才做。
+
+馆长希望明年能够开设电脑课程，让更多的人学会在网上查找资料，也打算请附近大学的志愿者来帮忙整理旧书和地方文献。他认为，一个好的图书馆不只是放书的地方，更是大家交流和学习的场所。`;
+
+const en = (text: string): Document => doc(text, { language: 'en' });
+const zh = (text: string): Document => doc(text, { language: 'zh' });
+
+test('clean English and Chinese documents fire no document rule', () => {
+  const f = new DocumentFilter('doc_filter', {});
+  assert.deepEqual(f.firing(en(EN)), []);
+  assert.deepEqual(f.firing(zh(ZH)), []);
+});
+
+test('there are at least 30 document, paragraph and sentence rules', () => {
+  assert.ok(DOC_RULES.length + PARA_RULES.length + LINE_RULES.length >= 30, String(DOC_RULES.length + PARA_RULES.length + LINE_RULES.length));
+  assert.ok(DOC_RULES.length >= 25 && PARA_RULES.length >= 5 && LINE_RULES.length >= 5);
+});
+
+const rep = (s: string, n: number, sep = '\n') => Array.from({ length: n }, () => s).join(sep);
+const words = (n: number) => Array.from({ length: n }, (_, i) => ['alpha', 'river', 'stone', 'garden', 'window', 'silver', 'market', 'winter', 'yellow', 'candle'][i % 10] + (i % 7)).join(' ');
+
+/** For every document rule, a document that makes it fire. */
+const POSITIVE: Record<string, Document> = {
+  'doc.min_words': en('The committee met. It was short. We left early.'),
+  'doc.max_words': en(EN + ' ' + 'word '.repeat(100001)),
+  'doc.zh_min_chars': zh('今天天气很好，我们去公园散步了。'),
+  'doc.mean_word_length': en(EN.replace(/\b(\w+)\b/g, 'a')),
+  'doc.hash_ratio': en(EN + ' ' + '#tag '.repeat(60)),
+  'doc.ellipsis_ratio': en(EN + ' ' + 'so... '.repeat(60)),
+  'doc.bullet_lines': en(rep('• The committee met on Tuesday to review the annual budget and plans.', 30)),
+  'doc.ellipsis_lines': en(rep('The committee met on Tuesday to review the annual budget...', 10) + '\n' + EN),
+  'doc.alpha_words': en(EN + ' ' + '123 456 789 000 '.repeat(60)),
+  'doc.stop_words': en(words(120) + '.'),
+  'doc.dup_lines': en(rep('Buy the best shoes in town today.', 20) + '\n' + EN),
+  'doc.dup_paragraphs': en(EN + '\n\n' + rep('A short repeated paragraph here.', 12, '\n\n')),
+  'doc.dup_line_chars': en(EN.split('\n\n')[0] + '\n' + EN.split('\n\n')[0] + '\n' + EN.split('\n\n')[1]),
+  'doc.dup_paragraph_chars': en(EN + '\n\n' + EN.split('\n\n')[2] + '\n\n' + EN.split('\n\n')[2]),
+  'doc.top_2gram': en(EN + ' ' + 'new york '.repeat(80)),
+  'doc.top_3gram': en(EN + ' ' + 'the big apple '.repeat(60)),
+  'doc.top_4gram': en(EN + ' ' + 'in the year of '.repeat(45)),
+  'doc.dup_ngrams': en(EN + ' ' + EN),
+  'doc.char_repetition': zh(ZH + rep('哈哈哈哈哈好开心啊', 40, '')),
+  'doc.cjk_ratio': zh('这是' + EN),
+  'doc.avg_line_length': en(EN.split(' ').join('\n')),
+  'doc.lorem_ipsum': en(EN + ' Lorem ipsum dolor sit amet.'),
+  'doc.curly_brace': en(EN + ' {{template}} {x} {y} {z} {a} {b} {c} {d} {e} {f} {g} {h} {i}'),
+  'doc.min_sentences': en(words(80) + ' the of and to'),
+  'doc.terminal_punct_lines': en(rep('the committee met on tuesday to review the annual budget and plans for the library', 20)),
+  'doc.short_lines': en(rep('Home', 5) + '\n' + rep('the menu item and the other', 20) + '\n' + EN.slice(0, 300)),
+  'doc.newline_ratio': en(EN.split(' ').join('\n')),
+  'doc.toxic_words': en(EN + ' fuck shit bitch porn'),
+  'doc.ad_words': en(EN + ' Buy now! Free shipping! Limited time offer! Promo code!'),
+  'doc.url_ratio': en(EN + ' ' + 'https://example.com/a/very/long/path/to/some/page?id=1234567890 '.repeat(12)),
+  'doc.digit_ratio': en(EN + ' ' + '12345678 '.repeat(40)),
+  'doc.special_chars': en(EN + ' ' + '$$$ @@@ ^^^ ~~~ +++ === <<< >>> '.repeat(30)),
+  'doc.html_residue': en(EN + ' ' + '<div class="x"> &nbsp; </div> <span>'.repeat(10)),
+  'doc.longest_word': en(EN + ' ' + 'a'.repeat(1200)),
+  'doc.whitespace_ratio': en(EN.replace(/ /g, '      ')),
+};
+
+test('every document rule fires on a document made for it, and only where expected', () => {
+  const f = new DocumentFilter('doc_filter', {});
+  for (const r of DOC_RULES) {
+    const d = POSITIVE[r.name];
+    assert.ok(d, `no positive example for ${r.name}`);
+    const fired = f.firing(d);
+    assert.ok(fired.includes(r.name), `${r.name} did not fire (fired: ${fired.join(', ')})`);
+  }
+  const r = f.process(POSITIVE['doc.lorem_ipsum']!) as Drop;
+  assert.ok(isDrop(r) && r.rule === 'doc.lorem_ipsum' && r.fired.includes('doc.lorem_ipsum'));
+});
+
+test('rules can be disabled and re-parameterised; unknown rules and parameters are errors', () => {
+  const off = new DocumentFilter('doc_filter', { rules: { 'doc.lorem_ipsum': { enabled: false } } });
+  assert.ok(!off.firing(POSITIVE['doc.lorem_ipsum']!).includes('doc.lorem_ipsum'));
+  const strict = new DocumentFilter('doc_filter', { rules: { 'doc.min_words': { min: 1000 } } });
+  assert.ok(strict.firing(en(EN)).includes('doc.min_words'));
+  assert.throws(() => new DocumentFilter('doc_filter', { rules: { 'doc.nope': {} } }), /unknown rule "doc.nope"/);
+  assert.throws(() => new DocumentFilter('doc_filter', { rules: { 'doc.min_words': { mni: 3 } } }), /doc\.min_words: unknown parameter "mni"/);
+});
+
+test('Gopher n-gram statistics follow the reference definitions', () => {
+  // "a b c a b c": 3-gram "a b c" occurs twice -> top 3-gram covers 6 of 6 characters
+  const f = new DocFeatures('aa bb cc aa bb cc', 'en');
+  assert.equal(f.unitCount, 6);
+  assert.equal(f.topNgramFraction(3), 1);
+  // duplicated 3-grams: the second "aa bb cc" is a repeat -> 6 of 12 characters
+  assert.equal(f.dupNgramFraction(3), 0.5);
+  assert.equal(new DocFeatures('aa bb cc dd ee ff', 'en').dupNgramFraction(2), 0);
+  // Chinese counts characters, with n doubled
+  const z = new DocFeatures('天地玄黄宇宙洪荒天地玄黄宇宙洪荒', 'zh');
+  assert.equal(z.unitCount, 16);
+  assert.equal(z.dupNgramFraction(2), 0.5);
+});
+
+test('paragraph rules cut boilerplate, navigation, ads, toxic text and repeats, not the document', () => {
+  const p = new ParagraphFilter('para_filter', { minChars: 50 });
+  const c = ctx();
+  const text = [ZH.split('\n\n')[0], '版权所有 © 2024 某某网 保留所有权利', '首页 > 新闻中心 > 国内新闻 > 正文', '限时抢购，全场包邮！加微信领取优惠券', '这帮傻逼真是脑残', ZH.split('\n\n')[1], ZH.split('\n\n')[1], 'Share on Facebook | Share on Twitter | Email | Print'].join('\n\n');
+  const out = p.process(zh(text), c) as Document;
+  assert.ok(!isDrop(out));
+  assert.equal(out.text, [ZH.split('\n\n')[0], ZH.split('\n\n')[1]].join('\n\n'));
+  assert.deepEqual(c.cuts.map((x) => x.rule), ['para.boilerplate', 'para.navigation', 'para.advertising', 'para.toxic', 'para.duplicate', 'para.boilerplate']);
+  const gone = p.process(zh('版权所有 © 2024 某某网 保留所有权利\n\n首页 > 新闻 > 国内 > 正文'), ctx());
+  assert.ok(isDrop(gone) && gone.rule === 'para.nothing_left');
+});
+
+test('line and sentence rules cut citations, UI text, metadata, short fragments, long words and character runs', () => {
+  const s = new SentenceFilter('sentence_filter', { minChars: 10 });
+  const c = ctx();
+  const lines = ['The river flooded the valley in 1910.[1][edit]', 'Read more', '发布时间：2023-05-06 10:23', 'Posted by admin', 'ok then', 'The town rebuilt its bridge within a year.', 'x'.repeat(1200) + ' and a few more words.', '哈哈哈哈哈哈哈哈哈哈哈。这本书真的很好看。'];
+  const out = s.process(en(lines.join('\n')), c) as Document;
+  assert.equal(out.text, 'The river flooded the valley in 1910.\nThe town rebuilt its bridge within a year.\n这本书真的很好看。');
+  assert.deepEqual([...new Set(c.cuts.map((x) => x.rule))].sort(), ['line.citation_marks', 'line.long_word', 'line.meta_info', 'line.short_no_punct', 'line.ui_text', 'sentence.char_run']);
+});
+
+test('Chinese paragraphs without spaces are not "long words"', () => {
+  const s = new SentenceFilter('sentence_filter', { minChars: 10 });
+  const long = ZH.replace(/\n/g, '').repeat(8);
+  assert.ok(long.length > 1000);
+  const out = s.process(zh(long), ctx()) as Document;
+  assert.equal(out.text, long);
+});
+
+test('PII: checksums for ID cards and bank cards', () => {
+  assert.ok(cnIdValid('11010519491231002X'));
+  assert.ok(!cnIdValid('110105194912310021'));
+  assert.ok(luhnValid('4111111111111111'));
+  assert.ok(!luhnValid('4111111111111112'));
+});
+
+test('PII masking: e-mail, Chinese mobile, international phone, ID card, bank card, public IPs', () => {
+  const m = new PiiMask('pii', PII_DEFAULTS);
+  const c = ctx();
+  const out = m.process(doc('联系张先生：13812345678，邮箱 zhang.san@example.com，身份证 11010519491231002X，银行卡 4111 1111 1111 1111。Call +1 415-555-0132 or visit 203.0.113.7 (router 192.168.1.1). Order 123456 is fine.'), c) as Document;
+  assert.equal(out.text, '联系张先生：<PHONE>，邮箱 <EMAIL>，身份证 <ID_CARD>，银行卡 <BANK_CARD>。Call <PHONE> or visit <IP> (router 192.168.1.1). Order 123456 is fine.');
+  assert.deepEqual([...new Set(c.cuts.map((x) => x.rule))].sort(), ['pii.bank_card', 'pii.email', 'pii.id_card', 'pii.ip', 'pii.phone']);
+  const invalid = m.process(doc('身份证 110105194912310021 与卡号 4111111111111112'), ctx()) as Document;
+  assert.equal(invalid.text, '身份证 110105194912310021 与卡号 4111111111111112');
+});
+
+test('phrase matcher: whole words for Latin entries, substrings for CJK, several lists in one pass', () => {
+  const m = new PhraseMatcher([['buy now', 'porn'], ['加微信', 'AV女优']]);
+  assert.deepEqual([...m.count('Buy now! pornography is not porn. 加微信，av女优，加微信')], [2, 3]);
+  assert.deepEqual([...m.count('buying now, nowhere')], [0, 0]);
+});
