@@ -54,3 +54,19 @@ test('Traditional Wikipedia paragraphs (DRCD) come out Simplified', { skip: !exi
   assert.ok(before > 1000, `${before} Traditional characters`);
   assert.ok(after / before < 0.01, `${after} of ${before} left`);
 });
+
+test('our OpenCC converter gives the same Simplified text as opencc-js (t, tw, hk) on DRCD and Tang poems', { skip: !existsSync(trad) && `${trad} absent` }, async () => {
+  const OpenCC = await import('opencc-js');
+  const { toSimplified } = await import('../src/factory/preprocess/opencc.js');
+  const texts: string[] = [];
+  const d = JSON.parse(readFileSync(trad, 'utf8')) as { data: { paragraphs: { context: string }[] }[] };
+  for (const a of d.data) for (const p of a.paragraphs) texts.push(p.context);
+  const tang = join(SHARED, 'chinese-poetry/全唐诗/poet.tang.0.json');
+  if (existsSync(tang)) for (const p of JSON.parse(readFileSync(tang, 'utf8')) as { paragraphs: string[] }[]) texts.push(p.paragraphs.join(''));
+  for (const from of ['t', 'tw', 'hk'] as const) {
+    const ref = OpenCC.Converter({ from, to: 'cn' }) as (s: string) => string;
+    const ours = toSimplified(from);
+    const diff = texts.filter((t) => ref(t) !== ours(t)).length;
+    assert.equal(diff, 0, `${from}: ${diff} of ${texts.length} texts differ`);
+  }
+});

@@ -17,11 +17,6 @@ function countReplacement(s: string): number {
   return n;
 }
 
-function isAscii(b: Uint8Array): boolean {
-  for (let i = 0; i < b.length; i++) if (b[i]! >= 0x80) return false;
-  return true;
-}
-
 export function decodeBytes(b: Uint8Array, declared?: string): Decoded {
   if (declared) {
     const d = declared.toLowerCase();
@@ -33,7 +28,9 @@ export function decodeBytes(b: Uint8Array, declared?: string): Decoded {
       }
     }
   }
-  if (isAscii(b)) return { text: utf8Lossy.decode(b), encoding: 'utf-8', invalidBytes: 0 };
+  // fast path: Buffer's UTF-8 decoder; a replacement character means invalid bytes (or a literal U+FFFD)
+  const fast = Buffer.isBuffer(b) ? b.toString('utf8') : Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8');
+  if (!fast.includes('\ufffd')) return { text: fast, encoding: 'utf-8', invalidBytes: 0 };
   try {
     return { text: utf8Fatal.decode(b), encoding: 'utf-8', invalidBytes: 0 };
   } catch {

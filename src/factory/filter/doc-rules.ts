@@ -75,9 +75,9 @@ export const DOC_RULES: DocRule[] = [
   { name: 'doc.dup_paragraphs', scope: 'all', params: { max: 0.3 }, about: 'fraction of duplicate paragraphs above max (Gopher)', fires: (f, p) => DocFeatures.duplicates(f.paragraphs).frac > p.max! },
   { name: 'doc.dup_line_chars', scope: 'all', params: { max: 0.2 }, about: 'characters in duplicate lines above max (Gopher)', fires: (f, p) => DocFeatures.duplicates(f.nonEmptyLines).charFrac > p.max! },
   { name: 'doc.dup_paragraph_chars', scope: 'all', params: { max: 0.2 }, about: 'characters in duplicate paragraphs above max (Gopher)', fires: (f, p) => DocFeatures.duplicates(f.paragraphs).charFrac > p.max! },
-  { name: 'doc.top_2gram', scope: 'all', params: { max: 0.2 }, about: 'characters covered by the most frequent 2-gram above max (Gopher)', fires: (f, p) => f.topNgramFraction(2) > p.max! },
-  { name: 'doc.top_3gram', scope: 'all', params: { max: 0.18 }, about: 'characters covered by the most frequent 3-gram above max (Gopher)', fires: (f, p) => f.topNgramFraction(3) > p.max! },
-  { name: 'doc.top_4gram', scope: 'all', params: { max: 0.16 }, about: 'characters covered by the most frequent 4-gram above max (Gopher)', fires: (f, p) => f.topNgramFraction(4) > p.max! },
+  { name: 'doc.top_2gram', scope: 'all', params: { max: 0.2 }, about: 'characters covered by the most frequent 2-gram above max (Gopher)', fires: (f, p) => f.topNgramExceeds(2, p.max!) },
+  { name: 'doc.top_3gram', scope: 'all', params: { max: 0.18 }, about: 'characters covered by the most frequent 3-gram above max (Gopher)', fires: (f, p) => f.topNgramExceeds(3, p.max!) },
+  { name: 'doc.top_4gram', scope: 'all', params: { max: 0.16 }, about: 'characters covered by the most frequent 4-gram above max (Gopher)', fires: (f, p) => f.topNgramExceeds(4, p.max!) },
   { name: 'doc.dup_ngrams', scope: 'all', params: { max5: 0.15, max6: 0.14, max7: 0.13, max8: 0.12, max9: 0.11, max10: 0.1 }, about: 'characters in duplicated 5..10-grams above the Gopher limits', fires: (f, p) => {
     const f5 = f.dupNgramFraction(5);
     if (f5 > p.max5!) return true;

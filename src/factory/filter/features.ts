@@ -12,6 +12,15 @@ export function isHanCode(c: number): boolean {
   return (c >= 0x4e00 && c <= 0x9fff) || (c >= 0x3400 && c <= 0x4dbf) || (c >= 0xf900 && c <= 0xfaff);
 }
 
+/** The UTF-16 code units of a string as a typed array (one native copy; typed-array loops beat charCodeAt). */
+export function toU16(s: string): Uint16Array {
+  const b = Buffer.from(s, 'utf16le');
+  if (b.byteOffset % 2 === 0) return new Uint16Array(b.buffer, b.byteOffset, b.length >> 1);
+  const u = new Uint16Array(b.length >> 1);
+  for (let i = 0; i < u.length; i++) u[i] = b[2 * i]! | (b[2 * i + 1]! << 8);
+  return u;
+}
+
 export function displayWidth(s: string): number {
   let w = 0;
   for (let i = 0; i < s.length; i++) w += s.charCodeAt(i) >= 0x2e80 ? 2 : 1;
@@ -66,6 +75,7 @@ const counter = new IntCounter();
 let scratchIds = new Int32Array(1 << 16);
 let scratchLens = new Uint16Array(1 << 16);
 let scratchKeys = new Int32Array(1 << 16);
+let scratchCodes = new Int32Array(1 << 16);
 
 export class DocFeatures {
   /** Word units: Han characters and words (letters/digits joined by ' ’ . -). */
@@ -86,13 +96,16 @@ export class DocFeatures {
   symbols = 0;
   spaces = 0;
   braces = 0;
+  /** The text's UTF-16 code units. */
+  readonly u16: Uint16Array;
   private _lines?: string[];
   private _nonEmpty?: string[];
   private _paras?: string[];
 
   constructor(readonly text: string, readonly language: string) {
     const t = kindTable();
-    const s = text;
+    const s = toU16(text);
+    this.u16 = s;
     const n = s.length;
     if (scratchIds.length < n) {
       scratchIds = new Int32Array(n * 2);
@@ -109,7 +122,7 @@ export class DocFeatures {
     let dots = 0;
     let i = 0;
     while (i < n) {
-      const c = s.charCodeAt(i);
+      const c = s[i]!;
       const k = t[c]!;
       if (c === 46) {
         if (++dots === 3) ell++;
@@ -146,7 +159,7 @@ export class DocFeatures {
         let h = 0x811c9dc5;
         let j = i;
         while (j < n) {
-          const d = s.charCodeAt(j);
+          const d = s[j]!;
           const dk = t[d]!;
           if (dk === K.Letter || dk === K.Digit || dk === K.Mark) {
             if (dk === K.Letter) tokAlpha = true;
@@ -156,7 +169,7 @@ export class DocFeatures {
             continue;
           }
           if ((d === 39 || d === 0x2019 || d === 46 || d === 45) && j + 1 < n) {
-            const nk = t[s.charCodeAt(j + 1)]!;
+            const nk = t[s[j + 1]!]!;
             if (nk === K.Letter || nk === K.Digit) {
               h = Math.imul(h ^ d, 0x01000193);
               j++;
@@ -234,8 +247,8 @@ export class DocFeatures {
 
   private _hits?: Int32Array;
   /** Word-list matches in the text (one pass for all lists of the matcher, cached). */
-  listHits(m: { count(s: string): Int32Array }): Int32Array {
-    return (this._hits ??= m.count(this.text));
+  listHits(m: { count(s: string | Uint16Array): Int32Array }): Int32Array {
+    return (this._hits ??= m.count(this.u16));
   }
 
   /** Number of distinct ids of `set` among the units (stops counting at `enough`). */
@@ -271,10 +284,41 @@ export class DocFeatures {
     return out;
   }
 
+  private topCounts = new Map<number, number>();
+
+  /** Largest number of characters in n consecutive units. */
+  private maxWindow(n: number): number {
+    const l = this.lens;
+    let s = 0;
+    for (let i = 0; i < n && i < l.length; i++) s += l[i]!;
+    let best = s;
+    for (let i = n; i < l.length; i++) {
+      s += l[i]! - l[i - n]!;
+      if (s > best) best = s;
+    }
+    return best;
+  }
+
+  /**
+   * Whether the top n-gram fraction exceeds max. An n-gram occurs at most as often as the
+   * most frequent shorter n-gram already counted, which bounds the fraction without counting
+   * when that bound is under max.
+   */
+  topNgramExceeds(n: number, max: number): boolean {
+    for (const [m, count] of this.topCounts) {
+      if (m < n && (count * this.maxWindow(n * this.ngramScale)) / Math.max(1, this.unitChars) <= max) return false;
+    }
+    return this.topNgramFraction(n) > max;
+  }
+
   /** Gopher: fraction of unit characters covered by the most frequent n-gram (when it occurs twice or more). */
   topNgramFraction(n: number): number {
+    const n0 = n;
     n *= this.ngramScale;
-    if (this.ids.length < n) return 0;
+    if (this.ids.length < n) {
+      this.topCounts.set(n0, 0);
+      return 0;
+    }
     const keys = DocFeatures.ngramKeys(this.ids, n);
     counter.reset(keys.length);
     let best = 0;
@@ -286,6 +330,7 @@ export class DocFeatures {
         bestAt = i;
       }
     }
+    this.topCounts.set(n0, best);
     if (best < 2) return 0;
     let len = 0;
     for (let j = bestAt; j < bestAt + n; j++) len += this.lens[j]!;
@@ -318,12 +363,13 @@ export class DocFeatures {
 
   /** Fraction of character n-grams (non-space) that repeat an earlier one (ChineseWebText / Data-Juicer style). */
   charRepetition(n: number, maxChars = 20000): number {
-    const s = this.text;
+    const s = this.u16;
     const lim = Math.min(s.length, maxChars);
-    const codes = new Int32Array(lim);
+    if (scratchCodes.length < lim) scratchCodes = new Int32Array(lim * 2);
+    const codes = scratchCodes;
     let m = 0;
     for (let i = 0; i < lim; i++) {
-      const c = s.charCodeAt(i);
+      const c = s[i]!;
       if (c > 32) codes[m++] = c;
     }
     if (m < n * 2) return 0;

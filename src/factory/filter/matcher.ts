@@ -4,7 +4,7 @@
  * case-folded; multi-word phrases match consecutive words), CJK entries match
  * as substrings (a first-character table gates the comparisons).
  */
-import { K, kindTable } from './features.js';
+import { K, kindTable, toU16 } from './features.js';
 
 const RING = 8;
 
@@ -12,6 +12,8 @@ export class PhraseMatcher {
   /** last-word hash -> phrases (arrays of word hashes) ending with it, with their list */
   private byLast = new Map<number, { words: Int32Array; list: number }[]>();
   private first = new Uint8Array(65536);
+  /** bit set over hashed (first, second) character pairs of the CJK entries */
+  private pair = new Uint8Array(8192);
   private cjk = new Map<number, { text: string; list: number }[]>();
   readonly lists: number;
 
@@ -37,9 +39,20 @@ export class PhraseMatcher {
         let l = this.cjk.get(c);
         if (!l) this.cjk.set(c, (l = []));
         l.push({ text: e, list });
+        for (const c0 of c >= 97 && c <= 122 ? [c, c - 32] : [c]) {
+          const c1 = e.length > 1 ? e.charCodeAt(1) : -1;
+          for (const c1v of c1 >= 97 && c1 <= 122 ? [c1, c1 - 32] : [c1]) {
+            const hsh = PhraseMatcher.pairHash(c0, c1v);
+            this.pair[hsh >>> 3]! |= 1 << (hsh & 7);
+          }
+        }
       }
     } });
     for (const l of this.cjk.values()) l.sort((a, b) => b.text.length - a.text.length);
+  }
+
+  private static pairHash(a: number, b: number): number {
+    return (Math.imul(a, 0x9e3779b1) ^ Math.imul(b + 1, 0x85ebca6b)) >>> 16;
   }
 
   private static words(s: string, kt: Uint8Array): number[] {
@@ -62,7 +75,8 @@ export class PhraseMatcher {
   }
 
   /** Matches of each list in s (CJK matches do not overlap; Latin phrases are counted where they end). */
-  count(s: string): Int32Array {
+  count(text: string | Uint16Array): Int32Array {
+    const s = typeof text === 'string' ? toU16(text) : text;
     const out = new Int32Array(this.lists);
     const kt = kindTable();
     const ring = this.ring;
@@ -74,7 +88,7 @@ export class PhraseMatcher {
     const first = this.first;
     const len = s.length;
     for (let i = 0; i <= len; i++) {
-      const c = i < len ? s.charCodeAt(i) : 32;
+      const c = i < len ? s[i]! : 32;
       if (c >= 97 && c <= 122 && !first[c]) {
         if (hasLatin) {
           h = Math.imul(h ^ c, 0x01000193);
@@ -82,11 +96,11 @@ export class PhraseMatcher {
         }
         continue;
       }
-      if (hasCjk && first[c]) {
+      if (hasCjk && first[c] && this.pairMaybe(c, i + 1 < len ? s[i + 1]! : -1)) {
         const cands = this.cjk.get(c >= 65 && c <= 90 ? c + 32 : c)!;
         let hit = false;
         for (const e of cands) {
-          if (s.startsWith(e.text, i) || (c < 0x2e80 && s.slice(i, i + e.text.length).toLowerCase() === e.text)) {
+          if (PhraseMatcher.at(s, i, e.text)) {
             out[e.list]!++;
             i += e.text.length - 1;
             hit = true;
@@ -114,6 +128,25 @@ export class PhraseMatcher {
   }
 
   private ring = new Int32Array(RING);
+
+  /** Whether entry e (lower case) occurs at position i of s, ASCII letters compared case-insensitively. */
+  private static at(s: Uint16Array, i: number, e: string): boolean {
+    if (i + e.length > s.length) return false;
+    for (let k = 0; k < e.length; k++) {
+      let c = s[i + k]!;
+      if (c >= 65 && c <= 90) c += 32;
+      if (c !== e.charCodeAt(k)) return false;
+    }
+    return true;
+  }
+
+  /** False when no entry starts with the pair (c, next); single-character entries are registered with next = -1. */
+  private pairMaybe(c: number, next: number): boolean {
+    let h = PhraseMatcher.pairHash(c, next);
+    if (this.pair[h >>> 3]! & (1 << (h & 7))) return true;
+    h = PhraseMatcher.pairHash(c, -1);
+    return (this.pair[h >>> 3]! & (1 << (h & 7))) !== 0;
+  }
 
   private check(ring: Int32Array, nw: number, out: Int32Array): void {
     const last = ring[(nw - 1) % RING]!;

@@ -7,10 +7,13 @@ export class IntCounter {
   private keys: Int32Array;
   private counts: Int32Array;
   private mask: number;
+  /** 32 - log2(capacity): the multiplicative hash keeps the top bits */
+  private shift: number;
   constructor(capacityPow2 = 1024) {
     this.keys = new Int32Array(capacityPow2);
     this.counts = new Int32Array(capacityPow2);
     this.mask = capacityPow2 - 1;
+    this.shift = 32 - Math.log2(capacityPow2);
   }
   reset(expected: number): void {
     let cap = 1024;
@@ -18,15 +21,13 @@ export class IntCounter {
     if (cap > this.keys.length) {
       this.keys = new Int32Array(cap);
       this.counts = new Int32Array(cap);
-      this.mask = cap - 1;
-    } else {
-      this.counts.fill(0, 0, cap);
-      this.mask = cap - 1;
-    }
+    } else this.counts.fill(0, 0, cap);
+    this.mask = cap - 1;
+    this.shift = 32 - Math.log2(cap);
   }
   /** Increments and returns the new count. */
   add(key: number): number {
-    let i = Math.imul(key, 0x9e3779b1) >>> 16 & this.mask;
+    let i = Math.imul(key, 0x9e3779b1) >>> this.shift;
     for (;;) {
       const c = this.counts[i]!;
       if (c === 0) {
@@ -39,7 +40,7 @@ export class IntCounter {
     }
   }
   get(key: number): number {
-    let i = Math.imul(key, 0x9e3779b1) >>> 16 & this.mask;
+    let i = Math.imul(key, 0x9e3779b1) >>> this.shift;
     for (;;) {
       const c = this.counts[i]!;
       if (c === 0) return 0;
