@@ -69,9 +69,23 @@ export function ruleOf(step: StepStats, rule: string): RuleStats {
   return r;
 }
 
-function langBucket(doc: Document): string {
+/** zh / en / other: the identified language, or (before language identification ran) a quick script census. */
+function langBucket(doc: Document, text: string): string {
   const l = doc.meta.language;
-  return l === 'zh' || l === 'en' ? l : 'other';
+  if (l) return l === 'zh' || l === 'en' ? l : 'other';
+  let han = 0;
+  let latin = 0;
+  let other = 0;
+  const s = text.length > 400 ? text.slice(0, 400) : text;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x4e00 && c <= 0x9fff) han++;
+    else if ((c | 32) >= 97 && (c | 32) <= 122) latin++;
+    else if (c > 0x2e80 || (c >= 0x370 && c < 0x2000)) other++;
+  }
+  if (han * 3 >= latin && han > other) return 'zh';
+  if (latin > other * 2 && latin > 0) return 'en';
+  return 'other';
 }
 
 /** Keep the k examples with the smallest key per language; deterministic and mergeable. */
@@ -88,7 +102,7 @@ export function offerExample(list: Example[], ex: Example, k = EXAMPLES_PER_RULE
 }
 
 export function exampleFor(rule: string, doc: Document, text: string): Example {
-  return { key: fnv1a(rule + '\u0000' + doc.id), id: doc.id, language: langBucket(doc), text: excerpt(text, 400) };
+  return { key: fnv1a(rule + '\u0000' + doc.id), id: doc.id, language: langBucket(doc, text), text: excerpt(text, 400) };
 }
 
 export function recordDrop(step: StepStats, rule: string, fired: readonly string[], doc: Document, chars: number): void {

@@ -13,7 +13,7 @@ export function esc(s: unknown): string {
 }
 
 const n = (x: number) => x.toLocaleString('en-US');
-const pct = (a: number, b: number) => (b ? ((100 * a) / b).toFixed(2) + '%' : '–');
+const pct = (a: number, b: number) => (b ? (a < 0 ? '+' + ((-100 * a) / b).toFixed(2) + '% added' : ((100 * a) / b).toFixed(2) + '%') : '–');
 
 function funnelSvg(read: number, steps: StepStats[]): string {
   const rows = [{ name: 'read', docs: read }, ...steps.map((s) => ({ name: s.name, docs: s.docsOut }))];

@@ -123,11 +123,16 @@ export interface ExtractOptions {
 }
 
 export function htmlToText(html: string, opts: ExtractOptions = {}): string {
+  return extractHtml(html, opts).text;
+}
+
+/** Main text and the text blocks that were removed as boilerplate. */
+export function extractHtml(html: string, opts: ExtractOptions = {}): { text: string; removed: string[] } {
   const minBlock = opts.minBlockLength ?? 10;
   const maxLink = opts.maxLinkDensity ?? 0.5;
   const dom = parseDocument(html, { decodeEntities: true, lowerCaseTags: true });
   const blocks = collectBlocks(dom.children as ChildNode[]);
-  if (!blocks.length) return '';
+  if (!blocks.length) return { text: '', removed: [] };
 
   // Score containers, Readability-style, and propagate to ancestors.
   const score = new Map<Element, number>();
@@ -175,19 +180,19 @@ export function htmlToText(html: string, opts: ExtractOptions = {}): string {
     return false;
   };
   const out: string[] = [];
+  const removed: string[] = [];
   const useAll = !best || bestScore < 5;
   const outsideMin = opts.outsideMinLength ?? 100;
   for (const b of blocks) {
     const density = b.linkChars / Math.max(1, b.text.length);
     const len = visibleLength(b.text);
     // outside the main container only long, link-free prose survives (jusText's "good" blocks)
-    if (!useAll && !inAccepted(b.container) && !(len >= outsideMin && density < 0.2 && countCommas(b.text) >= 1)) continue;
-    if (density > maxLink && len < 200) continue;
-    if (BOILER_LINE.test(b.text)) continue;
-    if (!b.heading && len < minBlock) continue;
-    out.push(b.text.split('\n').map((l) => l.trim()).filter(Boolean).join('\n'));
+    const drop =
+      (!useAll && !inAccepted(b.container) && !(len >= outsideMin && density < 0.2 && countCommas(b.text) >= 1)) ||
+      (density > maxLink && len < 200) || BOILER_LINE.test(b.text) || (!b.heading && len < minBlock);
+    (drop ? removed : out).push(b.text.split('\n').map((l) => l.trim()).filter(Boolean).join('\n'));
   }
-  return out.join('\n');
+  return { text: out.join('\n'), removed };
 }
 
 /** Charset declared in a <meta> tag within the first 4 KiB, if any. */

@@ -139,7 +139,7 @@ export class Encoding implements DocStep {
         if (m && m.length >= 2) {
           const r = repairLatinMojibake(text);
           if (r.repaired) {
-            ctx.cut('encoding.mojibake_repaired', doc, '');
+            ctx.cut('encoding.mojibake_repaired', doc, `${text.slice(0, 120)} → ${r.text.slice(0, 120)}`, 0);
             text = r.text;
           }
         }
@@ -148,7 +148,7 @@ export class Encoding implements DocStep {
       if (gbk >= 8 && gbk / len > this.cfg.maxMojibakeRatio) {
         const fixed = repairGbkMojibake(text);
         if (fixed !== null) {
-          ctx.cut('encoding.mojibake_repaired', doc, '');
+          ctx.cut('encoding.mojibake_repaired', doc, `${text.slice(0, 120)} → ${fixed.slice(0, 120)}`, 0);
           text = fixed;
         } else if (gbk / len > 0.05) return drop('encoding.mojibake');
       }

@@ -1,6 +1,6 @@
 import type { Document } from '../../core/document.js';
 import { drop, type DocStep, type Drop, type StepContext } from '../../core/step.js';
-import { htmlToText, type ExtractOptions } from '../../io/html.js';
+import { extractHtml, type ExtractOptions } from '../../io/html.js';
 
 /** Turns HTML records (meta.contentType text/html) into main text; other documents pass through. */
 export class HtmlExtract implements DocStep {
@@ -10,9 +10,10 @@ export class HtmlExtract implements DocStep {
     const ct = doc.meta.contentType;
     const isHtml = ct === 'text/html' || (this.cfg.detect && ct === undefined && /^\s*<(!doctype html|html[\s>])/i.test(doc.text.slice(0, 200)));
     if (!isHtml) return doc;
-    const text = htmlToText(doc.text, this.cfg);
+    const { text, removed } = extractHtml(doc.text, this.cfg);
     if (!text.trim()) return drop('html.no_main_text');
-    ctx.cut('html.boilerplate', doc, '', Math.max(0, doc.text.length - text.length));
+    // chars: markup and boilerplate together; the example shows the boilerplate text blocks
+    ctx.cut('html.boilerplate', doc, removed.join(' ¦ '), Math.max(0, doc.text.length - text.length));
     return { ...doc, text, meta: { ...doc.meta, contentType: 'text/plain', extractedFrom: 'text/html' } };
   }
 }

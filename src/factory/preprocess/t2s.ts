@@ -45,7 +45,7 @@ export class TraditionalToSimplified implements DocStep {
     if (this.traditionalCount(doc.text) === 0) return doc;
     const text = this.conv(doc.text);
     if (text === doc.text) return doc;
-    ctx.cut('t2s.converted', doc, '');
+    ctx.cut('t2s.converted', doc, `${doc.text.slice(0, 100)} → ${text.slice(0, 100)}`, 0);
     return { ...doc, text, meta: { ...doc.meta, convertedFromTraditional: true } };
   }
 }
