@@ -9,6 +9,8 @@ import { PARA_RULES, LINE_RULES } from '../factory/filter/cut-rules.js';
 import { htmlToText } from '../io/html.js';
 import { identifyLanguage } from '../factory/preprocess/langid.js';
 import { runMainJob } from './mainjob.js';
+import { tokenizerCommands } from './tokenizer.js';
+import { TokenizerFormatError } from '../tokenizer/vocab.js';
 
 function summary(r: Awaited<ReturnType<typeof runFactory>>): string {
   const s = r.stats;
@@ -59,6 +61,8 @@ export function program(): Command {
       process.stdout.write([ 'steps:', ...lines, ...rules('document rules (doc_filter)', DOC_RULES), ...rules('paragraph rules (para_filter)', PARA_RULES), ...rules('line and sentence rules (sentence_filter)', LINE_RULES)].join('\n') + '\n');
     });
 
+  tokenizerCommands(prog);
+
   prog.command('html')
     .description('extract the main text of an HTML file')
     .argument('<file>', 'HTML file')
@@ -87,7 +91,7 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode;
-    if (e instanceof RecipeError || e instanceof RunMismatchError) {
+    if (e instanceof RecipeError || e instanceof RunMismatchError || e instanceof TokenizerFormatError) {
       process.stderr.write(`ziya: ${e.message}\n`);
       return 2;
     }
