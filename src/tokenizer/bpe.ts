@@ -4,7 +4,11 @@
  * merged piece (ties: leftmost), UNUSED pieces re-split, byte fallback
  * <0xNN> for characters outside the vocabulary. Text is cut into segments at
  * "▁" boundaries that no piece spans (checked against the vocabulary at
- * load), and segments are cached, which makes repeated words free.
+ * load), and more generally between any two characters that never stand
+ * next to each other inside a mergeable piece: no merge can span such a
+ * boundary, so the pieces on either side are exactly what BPE over the whole
+ * text gives. Segments are cached (single characters in a table), which makes
+ * repeated words and most Chinese characters free.
  */
 import { PieceType, bytePiece, type Vocab } from './vocab.js';
 
@@ -28,6 +32,15 @@ export class SentencePieceBPE {
   private byteIds = new Int32Array(256).fill(-1);
   private userDefined: string[] = [];
   private splitSegments: boolean;
+  /** characters that are followed by another character inside some mergeable piece */
+  private joinsNext = new Uint8Array(65536);
+  /**
+   * (character, next character) pairs that occur inside mergeable pieces, as a bit set over a
+   * hash of the pair: a collision only keeps two characters in one segment, which is always safe
+   */
+  private joinBits = new Int32Array(1 << 17);
+  private singleCache: (Int32Array | undefined)[] = new Array(65536);
+  private pairCache = new Map<number, Int32Array>();
   private cache = new Map<string, Int32Array>();
   private cacheLimit = 200_000;
   private orphanChar: string[] = [];
@@ -73,6 +86,13 @@ export class SentencePieceBPE {
       const cps = [...p];
       if (cps.length < 2) return;
       if (/[^\u2581]\u2581/.test(p)) crossesSpace = true;
+      for (let k = 0; k + 1 < cps.length; k++) {
+        const a = cps[k]!.codePointAt(0)!;
+        const b = cps[k + 1]!.codePointAt(0)!;
+        const h = SentencePieceBPE.pairHash(a, b);
+        this.joinBits[h >>> 5]! |= 1 << (h & 31);
+        if (a < 65536) this.joinsNext[a] = 1;
+      }
       let off = 0;
       for (let k = 1; k < cps.length; k++) {
         off += cps[k - 1]!.length;
@@ -90,7 +110,8 @@ export class SentencePieceBPE {
         this.pairPriority.set(key, prio);
       }
     });
-    this.splitSegments = !crossesSpace && this.userDefined.length === 0;
+    void crossesSpace;
+    this.splitSegments = this.userDefined.length === 0;
   }
 
   /** The normalised text: whitespace handling, dummy prefix, "▁" for spaces. */
@@ -108,23 +129,65 @@ export class SentencePieceBPE {
     if (opts.bos && this.vocab.bosId >= 0) out.push(this.vocab.bosId);
     const norm = this.normalize(text);
     if (this.splitSegments) {
+      // cut wherever two neighbouring characters never meet inside a mergeable piece
       let start = 0;
-      for (let i = 1; i <= norm.length; i++) {
-        if (i === norm.length || (norm.charCodeAt(i) === 0x2581 && norm.charCodeAt(i - 1) !== 0x2581)) {
-          const seg = norm.slice(start, i);
-          let ids = this.cache.get(seg);
-          if (!ids) {
-            ids = this.encodeSegment(seg);
-            if (this.cache.size >= this.cacheLimit) this.cache.clear();
-            this.cache.set(seg, ids);
+      let prev = -1;
+      const n = norm.length;
+      const joinsNext = this.joinsNext;
+      const joinBits = this.joinBits;
+      for (let i = 0; i <= n; ) {
+        let cp = -1;
+        let w = 1;
+        if (i < n) {
+          cp = norm.charCodeAt(i);
+          if (cp >= 0xd800 && cp <= 0xdbff && i + 1 < n) {
+            cp = norm.codePointAt(i)!;
+            w = cp > 0xffff ? 2 : 1;
           }
-          for (let k = 0; k < ids.length; k++) out.push(ids[k]!);
-          start = i;
         }
+        let joins = false;
+        if (i < n && prev >= 0 && (prev >= 65536 || joinsNext[prev] === 1)) {
+          const h = (Math.imul(prev, 0x9e3779b1) ^ Math.imul(cp, 0x85ebca6b)) >>> 10;
+          joins = (joinBits[h >>> 5]! & (1 << (h & 31))) !== 0;
+        }
+        if (i > start && !joins) this.emitSegment(norm, start, i, prev, out);
+        if (!joins) start = i;
+        prev = cp;
+        i += w;
       }
     } else if (norm) out.push(...this.encodeSegment(norm));
     if (opts.eos && this.vocab.eosId >= 0) out.push(this.vocab.eosId);
     return out;
+  }
+
+  private static pairHash(a: number, b: number): number {
+    return (Math.imul(a, 0x9e3779b1) ^ Math.imul(b, 0x85ebca6b)) >>> 10;
+  }
+
+  private emitSegment(norm: string, start: number, end: number, lastCp: number, out: number[]): void {
+    let ids: Int32Array | undefined;
+    const single = end - start === 1 || (end - start === 2 && lastCp > 0xffff);
+    if (single && lastCp < 65536) {
+      ids = this.singleCache[lastCp];
+      if (!ids) ids = this.singleCache[lastCp] = this.encodeSegment(norm.slice(start, end));
+    } else if (end - start === 2 && lastCp < 65536) {
+      const key = norm.charCodeAt(start) * 65536 + lastCp;
+      ids = this.pairCache.get(key);
+      if (!ids) {
+        ids = this.encodeSegment(norm.slice(start, end));
+        if (this.pairCache.size >= this.cacheLimit) this.pairCache.clear();
+        this.pairCache.set(key, ids);
+      }
+    } else {
+      const seg = norm.slice(start, end);
+      ids = this.cache.get(seg);
+      if (!ids) {
+        ids = this.encodeSegment(seg);
+        if (this.cache.size >= this.cacheLimit) this.cache.clear();
+        this.cache.set(seg, ids);
+      }
+    }
+    for (let k = 0; k < ids.length; k++) out.push(ids[k]!);
   }
 
   encodePieces(text: string, opts: EncodeOptions = {}): string[] {
