@@ -81,6 +81,7 @@ export function tokenizerCommands(prog: Command): void {
       writeVocabFile(v, output);
       process.stdout.write(`${input} → ${output} (${formatForPath(output)}, ${v.pieces.length} pieces)\n`);
     });
+  extendCommand(t);
   t.command('info')
     .description('vocabulary size, piece types and settings of a tokenizer file')
     .argument('<file>', 'tokenizer file')
@@ -90,5 +91,21 @@ export function tokenizerCommands(prog: Command): void {
       for (const x of v.types) types.set(x, (types.get(x) ?? 0) + 1);
       const names: Record<number, string> = { 1: 'normal', 2: 'unknown', 3: 'control', 4: 'user-defined', 5: 'unused', 6: 'byte' };
       process.stdout.write(`${file}: ${v.pieces.length} pieces (${[...types].map(([k, n]) => `${n} ${names[k] ?? k}`).join(', ')}); byte_fallback ${v.byteFallback}, dummy prefix ${v.addDummyPrefix}, unk ${v.unkId}, bos ${v.bosId}, eos ${v.eosId}${v.mergeRanks ? `, ${v.mergeRanks.size} merges` : ''}\n`);
+    });
+}
+
+export function extendCommand(t: Command): void {
+  t.command('extend')
+    .description('add the most frequent Chinese characters a base tokenizer spells with bytes (Ziya2: 7,400), write every format')
+    .requiredOption('--model <file>', 'base tokenizer (e.g. LLaMA-2 tokenizer.model)')
+    .requiredOption('--corpus <paths...>', 'text, JSONL (.gz/.zst), Parquet or WARC files or folders to count characters in')
+    .requiredOption('--out <dir>', 'output folder')
+    .option('--count <n>', 'characters to add', (v) => parseInt(v, 10), 7400)
+    .option('--min-count <n>', 'ignore characters seen fewer times', (v) => parseInt(v, 10), 1)
+    .option('--eval <paths...>', 'Chinese text to report compression on (default: the corpus)')
+    .action(async (o: { model: string; corpus: string[]; out: string; count: number; minCount: number; eval?: string[] }) => {
+      const { runExtend } = await import('../tokenizer/extend-run.js');
+      const r = await runExtend(o);
+      process.stdout.write(`${r.summary}\n`);
     });
 }
