@@ -4,7 +4,7 @@
  * and the `tokenizers` npm package (Hugging Face's Rust binding, parallelism
  * off), with an id-by-id comparison; then batch encoding on all cores.
  *
- *   node dist/bench/tokenizer.js [--mb 24]
+ *   node dist/bench/tokenizer.js [--mb 24] [--model FILE]   (FILE: a .model, e.g. the extended one)
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -15,7 +15,8 @@ import { writeHfTokenizer } from '../src/tokenizer/formats/hf.js';
 import { BatchEncoder } from '../src/tokenizer/batch.js';
 import { sharedAvailable, sharedDocs, SHARED } from './corpus.js';
 
-const MODEL = join(SHARED, 'llama2-tokenizer/tokenizer.model');
+const modelArg = process.argv.indexOf('--model');
+const MODEL = modelArg > 0 ? process.argv[modelArg + 1]! : join(SHARED, 'llama2-tokenizer/tokenizer.model');
 
 async function main(): Promise<void> {
   if (!sharedAvailable() || !existsSync(MODEL)) {
