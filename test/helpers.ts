@@ -24,7 +24,7 @@ export function ctx(): StepContext & { cuts: { rule: string; removed: string }[]
 
 export const STEPS = [
   { type: 'html_extract' }, { type: 'encoding' }, { type: 'normalize' }, { type: 't2s' }, { type: 'langid' },
-  { type: 'doc_filter' }, { type: 'para_filter' }, { type: 'sentence_filter' }, { type: 'pii' },
+  { type: 'doc_filter' }, { type: 'para_filter' }, { type: 'sentence_filter' }, { type: 'pii' }, { type: 'exact_dedup' },
 ];
 
 export function demoRecipe(input: string, out: string, extra: Record<string, unknown> = {}): Recipe {

@@ -52,7 +52,7 @@ test('kill -9 at random points, many times: the resumed run ends with the uninte
   let finished = false;
   for (let attempt = 0; attempt < 40 && !finished; attempt++) {
     // early kills (start-up, planning) and kills spread over the whole run
-    const delay = attempt === 0 ? 30 : attempt === 1 ? 150 : Math.round(100 + r() * full * 0.6);
+    const delay = attempt === 0 ? 30 : attempt === 1 ? 150 : Math.round(100 + r() * full * 0.3);
     const res = await runUntil(recipe, kills >= 12 ? 10 * 60_000 : delay);
     if (res.signal === 'SIGKILL') kills++;
     else {

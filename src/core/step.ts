@@ -18,6 +18,35 @@ export interface DocStep {
   process(doc: Document, ctx: StepContext): Document | Drop;
 }
 
+/**
+ * A step that needs to see the whole corpus before it can decide on a document
+ * (de-duplication, percentile buckets). The executor runs an observation pass
+ * over all shards (begin/observe per shard, summaries saved per shard), then
+ * combines the summaries in shard order, then runs the shards again with the
+ * combined state (decide). Every pass is resumable shard by shard, and the
+ * document steps before a corpus step are simply run again in the next pass
+ * (they are deterministic), so nothing intermediate is stored.
+ */
+export interface CorpusStep<S = unknown, G = unknown> {
+  readonly name: string;
+  readonly rules: readonly string[];
+  readonly corpus: true;
+  /** A fresh, JSON-serialisable summary for one shard. */
+  begin(): S;
+  /** Sees a document that reached the step; `order` is its position among the shard's documents. */
+  observe(doc: Document, state: S, order: number): void;
+  /** Combines the shard summaries (given in shard order) into what every shard needs; JSON-serialisable. */
+  combine(states: S[]): G;
+  /** Decides on a document with the combined state. */
+  decide(doc: Document, ctx: StepContext, global: G, shard: number, order: number): Document | Drop;
+}
+
+export type Step = DocStep | CorpusStep;
+
+export function isCorpusStep(s: Step): s is CorpusStep {
+  return (s as CorpusStep).corpus === true;
+}
+
 export interface Drop {
   readonly drop: true;
   /** The rule charged with the removal (the first one that fired). */

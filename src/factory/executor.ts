@@ -12,7 +12,10 @@ import { Progress } from '../ui/progress.js';
 import { makePlan, samePlanInputs, type Plan } from './plan.js';
 import { resolveFrom, workerCount, type Recipe } from './recipe.js';
 import { renderReport } from './report.js';
-import { runShard, statsPath } from './shard.js';
+import { passDir, runShard, shardName, statsPath } from './shard.js';
+import { buildStep } from './registry.js';
+import { isCorpusStep } from '../core/step.js';
+import type { ShardSpec } from '../io/readers.js';
 
 export interface RunOptions {
   /** Delete an existing run in the output folder that does not match this recipe and input. */
@@ -50,49 +53,104 @@ export async function runFactory(recipe: Recipe, opts: RunOptions = {}): Promise
   }
   mkdirSync(join(outDir, '_run', 'stats'), { recursive: true });
   // temporary files of writes that a kill interrupted
-  for (const dir of [outDir, join(outDir, '_run'), join(outDir, '_run', 'stats')]) {
+  const passDirs = readdirSync(join(outDir, '_run')).filter((d) => d.startsWith('pass-')).map((d) => join(outDir, '_run', d));
+  for (const dir of [outDir, join(outDir, '_run'), join(outDir, '_run', 'stats'), ...passDirs]) {
     for (const f of readdirSync(dir)) if (/\.tmp-\d+$/.test(f)) rmSync(join(dir, f), { force: true });
   }
   if (plan === fresh) writeFileAtomic(planFile, JSON.stringify(plan, null, 1));
   for (const w of plan.warnings) log(`warning: ${w}`);
 
-  const done = new Map<number, ShardStats>();
-  for (const s of plan.shards) {
-    const f = statsPath(outDir, s.index);
-    if (existsSync(f)) {
+  const corpusSteps = recipe.steps.map((x) => buildStep(x)).filter(isCorpusStep);
+  const globals: unknown[] = [];
+  let resumedShards = 0;
+  const failures: string[] = [];
+  let done = new Map<number, ShardStats>();
+  // passes 0..K-1 observe the K corpus steps in turn; pass K writes the output
+  for (let pass = 0; pass <= corpusSteps.length; pass++) {
+    const final = pass === corpusSteps.length;
+    const globalFile = join(passDir(outDir, pass), 'global.json');
+    if (!final && existsSync(globalFile)) {
+      globals.push(JSON.parse(readFileSync(globalFile, 'utf8')));
+      continue;
+    }
+    done = new Map<number, ShardStats>();
+    const marker = (i: number) => (final ? statsPath(outDir, i) : join(passDir(outDir, pass), `${shardName(i)}.json`));
+    for (const s of plan.shards) {
+      const f = marker(s.index);
+      if (!existsSync(f)) continue;
       try {
-        done.set(s.index, JSON.parse(readFileSync(f, 'utf8')) as ShardStats);
+        const v = JSON.parse(readFileSync(f, 'utf8')) as ShardStats;
+        done.set(s.index, final ? v : ({ shard: s.index, read: 0, bytesRead: s.bytes } as ShardStats));
       } catch {
         /* unreadable marker: run the shard again */
       }
     }
+    const todo = plan.shards.filter((s) => !done.has(s.index));
+    if (final) resumedShards = done.size;
+    if (done.size && todo.length) log(`resuming${corpusSteps.length ? ` pass ${pass + 1}/${corpusSteps.length + 1}` : ''}: ${done.size} of ${plan.shards.length} shards already done`);
+    const label = corpusSteps.length ? `[${recipe.name} ${pass + 1}/${corpusSteps.length + 1}${final ? '' : ` ${corpusSteps[pass]!.name}`}]` : `[${recipe.name}]`;
+    await runPass({ recipe, outDir, pass, globals, todo, done, failures, opts, label, totalBytes: plan.totalBytes, shards: plan.shards.length });
+    if (failures.length) break;
+    if (!final) {
+      // combine the shard summaries in shard order
+      const states = plan.shards.map((s) => JSON.parse(readFileSync(marker(s.index), 'utf8')) as unknown);
+      const g = corpusSteps[pass]!.combine(states);
+      writeFileAtomic(globalFile, JSON.stringify(g));
+      globals.push(g);
+    }
   }
-  const todo = plan.shards.filter((s) => !done.has(s.index));
-  const resumedShards = done.size;
-  if (resumedShards && todo.length) log(`resuming: ${resumedShards} of ${plan.shards.length} shards already done`);
+  if (failures.length) throw new Error(`${failures.length} shard(s) failed (the run is resumable):\n${failures.join('\n')}`);
+  const stats = mergeShardStats([...done.values()]);
+  stats.warnings.unshift(...plan.warnings);
+  const acc = accounting(stats);
+  const statsFile = join(outDir, 'stats.json');
+  writeFileAtomic(statsFile, JSON.stringify({ recipe: recipe.name, recipeHash: plan.recipeHash, shards: plan.shards.length, accounting: acc, ...stats }, null, 1));
+  const reportFile = join(outDir, 'report.html');
+  writeFileAtomic(reportFile, renderReport(recipe, stats, plan));
+  if (!acc.balanced) throw new Error(`accounting identity broken: read ${acc.read} != kept ${acc.kept} + dropped ${acc.droppedTotal} + quarantined ${acc.quarantinedTotal}`);
+  return { outDir, plan, stats, resumedShards, statsFile, reportFile };
+}
 
-  const doneBytes = () => [...done.values()].reduce((a, s) => a + s.bytesRead, 0);
-  const doneDocs = () => [...done.values()].reduce((a, s) => a + s.read, 0);
-  const prog = new Progress(`[${recipe.name}]`, plan.totalBytes, recipe.executor.progressSeconds * 1000, process.stderr, !opts.quiet);
+interface PassArgs {
+  recipe: Recipe;
+  outDir: string;
+  pass: number;
+  globals: unknown[];
+  todo: ShardSpec[];
+  done: Map<number, ShardStats>;
+  failures: string[];
+  opts: RunOptions;
+  label: string;
+  totalBytes: number;
+  shards: number;
+}
+
+/** Runs the given shards of one pass, in this thread or on a pool of worker threads, with a progress line. */
+async function runPass(a: PassArgs): Promise<void> {
+  const { recipe, outDir, pass, globals, todo, done, failures, opts } = a;
+  const prog = new Progress(a.label, a.totalBytes, recipe.executor.progressSeconds * 1000, process.stderr, !opts.quiet);
   const inflight = new Map<number, { bytes: number; docs: number }>();
-  const tick = () => {
-    let b = doneBytes();
-    let d = doneDocs();
+  const tick = (final = false) => {
+    let b = 0;
+    let d = 0;
+    for (const v of done.values()) {
+      b += v.bytesRead;
+      d += v.read;
+    }
     for (const v of inflight.values()) {
       b += v.bytes;
       d += v.docs;
     }
-    prog.update(b, d, `shards ${done.size}/${plan.shards.length}`);
+    if (final) prog.done(b, d, `shards ${done.size}/${a.shards}`);
+    else prog.update(b, d, `shards ${done.size}/${a.shards}`);
   };
-  const failures: string[] = [];
   const nWorkers = Math.max(1, Math.min(opts.workers ?? workerCount(recipe), todo.length || 1));
-
   if (todo.length && opts.inProcess) {
     for (const s of todo) {
       const st = await runShard(recipe, s, outDir, (bytes, docs) => {
         inflight.set(s.index, { bytes, docs });
         tick();
-      });
+      }, pass, globals);
       inflight.delete(s.index);
       done.set(s.index, st);
     }
@@ -101,7 +159,7 @@ export async function runFactory(recipe: Recipe, opts: RunOptions = {}): Promise
     await new Promise<void>((resolveAll) => {
       let live = nWorkers;
       for (let w = 0; w < nWorkers; w++) {
-        const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: { recipe, outDir } });
+        const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: { recipe, outDir, pass, globals } });
         const next = () => {
           const s = queue.shift();
           if (s) worker.postMessage({ shard: s });
@@ -130,15 +188,5 @@ export async function runFactory(recipe: Recipe, opts: RunOptions = {}): Promise
       }
     });
   }
-  if (failures.length) throw new Error(`${failures.length} shard(s) failed (the run is resumable):\n${failures.join('\n')}`);
-  const stats = mergeShardStats([...done.values()]);
-  stats.warnings.unshift(...plan.warnings);
-  prog.done(stats.bytesRead, stats.read, `shards ${done.size}/${plan.shards.length}`);
-  const acc = accounting(stats);
-  const statsFile = join(outDir, 'stats.json');
-  writeFileAtomic(statsFile, JSON.stringify({ recipe: recipe.name, recipeHash: plan.recipeHash, shards: plan.shards.length, accounting: acc, ...stats }, null, 1));
-  const reportFile = join(outDir, 'report.html');
-  writeFileAtomic(reportFile, renderReport(recipe, stats, plan));
-  if (!acc.balanced) throw new Error(`accounting identity broken: read ${acc.read} != kept ${acc.kept} + dropped ${acc.droppedTotal} + quarantined ${acc.quarantinedTotal}`);
-  return { outDir, plan, stats, resumedShards, statsFile, reportFile };
+  tick(true);
 }

@@ -1,6 +1,7 @@
 /** Step types a recipe can name, each with its config schema and builder. */
 import { z } from 'zod';
-import type { DocStep } from '../core/step.js';
+import type { Step } from '../core/step.js';
+import { ExactDedup } from './dedup/exact.js';
 import { HtmlExtract } from './preprocess/html.js';
 import { Encoding, ENCODING_DEFAULTS } from './preprocess/encoding.js';
 import { Normalize, NORMALIZE_DEFAULTS } from './preprocess/normalize.js';
@@ -31,6 +32,7 @@ export const STEP_SCHEMAS = {
   doc_filter: z.object({ ...base, type: z.literal('doc_filter'), rules: ruleOverrides, wordlists }).strict(),
   para_filter: z.object({ ...base, type: z.literal('para_filter'), rules: ruleOverrides, wordlists, minChars: z.number().int().min(0).default(50) }).strict(),
   sentence_filter: z.object({ ...base, type: z.literal('sentence_filter'), rules: ruleOverrides, minChars: z.number().int().min(0).default(50) }).strict(),
+  exact_dedup: z.object({ ...base, type: z.literal('exact_dedup'), normalize: z.enum(['exact', 'whitespace', 'loose']).default('whitespace') }).strict(),
   pii: z.object({
     ...base, type: z.literal('pii'),
     email: z.union([z.string(), z.literal(false)]).default(PII_DEFAULTS.email), phone: z.union([z.string(), z.literal(false)]).default(PII_DEFAULTS.phone),
@@ -53,9 +55,10 @@ export const STEP_ABOUT: Record<StepType, string> = {
   para_filter: 'paragraph-level cuts: boilerplate, navigation, ads, toxic, duplicates',
   sentence_filter: 'line- and sentence-level cuts: citations, UI text, metadata, short lines',
   pii: 'mask e-mail, phones, ID cards, bank cards, IPs',
+  exact_dedup: 'corpus step: drop later copies of the same (normalised) text',
 };
 
-export function buildStep(cfg: StepConfig): DocStep {
+export function buildStep(cfg: StepConfig): Step {
   const name = cfg.name ?? cfg.type;
   switch (cfg.type) {
     case 'html_extract': return new HtmlExtract(name, cfg);
@@ -67,5 +70,6 @@ export function buildStep(cfg: StepConfig): DocStep {
     case 'para_filter': return new ParagraphFilter(name, cfg as never);
     case 'sentence_filter': return new SentenceFilter(name, cfg as never);
     case 'pii': return new PiiMask(name, cfg);
+    case 'exact_dedup': return new ExactDedup(name, cfg);
   }
 }

@@ -3,7 +3,7 @@ import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Document } from '../core/document.js';
-import { isDrop, type DocStep, type StepContext } from '../core/step.js';
+import { isCorpusStep, isDrop, type Step, type StepContext } from '../core/step.js';
 import { emptyStep, recordCut, recordDrop, type ShardStats, type StepStats } from '../core/stats.js';
 import { readShard, type ShardSpec } from '../io/readers.js';
 import { JsonlLog, ShardedWriter, writeFileAtomic } from '../io/writers.js';
@@ -34,31 +34,56 @@ export function cleanShard(outDir: string, i: number): void {
 }
 
 export interface Pipeline {
-  steps: DocStep[];
+  steps: Step[];
   stats: StepStats[];
+  /** Which pass of a recipe with corpus steps: pass p observes the p-th corpus step; the last pass writes. */
+  pass: number;
+  /** combined states of the corpus steps decided in this pass, by corpus-step number */
+  globals: unknown[];
+  /** the observation summary of this pass */
+  observed?: unknown;
+  shard: number;
 }
 
-export function buildPipeline(recipe: Recipe): Pipeline {
+/** Number of corpus steps in a recipe = number of observation passes before the final one. */
+export function corpusStepCount(recipe: Recipe): number {
+  return recipe.steps.map((s) => buildStep(s)).filter(isCorpusStep).length;
+}
+
+export function buildPipeline(recipe: Recipe, pass = 0, globals: unknown[] = [], shard = 0): Pipeline {
   const steps = recipe.steps.map((s) => buildStep(s));
-  return { steps, stats: steps.map((s) => emptyStep(s.name, s.rules)) };
+  const p: Pipeline = { steps, stats: steps.map((s) => emptyStep(s.name, s.rules)), pass, globals, shard };
+  const corpus = steps.filter(isCorpusStep);
+  if (pass < corpus.length) p.observed = corpus[pass]!.begin();
+  return p;
+}
+
+export function passDir(outDir: string, pass: number): string {
+  return join(outDir, '_run', `pass-${pass}`);
 }
 
 /**
  * Runs a document through the steps, recording statistics. Returns the kept
  * document, or the drop (step index and rule) so the caller can log it.
  */
-export function runDoc(p: Pipeline, doc: Document): { doc: Document } | { dropped: string; step: number } {
+export function runDoc(p: Pipeline, doc: Document, order = 0): { doc: Document } | { dropped: string; step: number } | { observed: true } {
   let cur = doc;
+  let corpusNo = 0;
   for (let i = 0; i < p.steps.length; i++) {
     const step = p.steps[i]!;
     const st = p.stats[i]!;
     const seen = new Set<string>();
     const ctx: StepContext = { cut: (rule, d, removed, chars) => recordCut(st, rule, d, removed, seen, chars) };
+    if (isCorpusStep(step) && corpusNo === p.pass && p.observed !== undefined) {
+      // observation pass: the document stops here
+      step.observe(cur, p.observed, order);
+      return { observed: true };
+    }
     const len = cur.text.length;
     st.docsIn++;
     st.charsIn += len;
     const t0 = performance.now();
-    const r = step.process(cur, ctx);
+    const r = isCorpusStep(step) ? step.decide(cur, ctx, p.globals[corpusNo++], p.shard, order) : step.process(cur, ctx);
     st.seconds += (performance.now() - t0) / 1000;
     if (isDrop(r)) {
       recordDrop(st, r.rule, r.fired, cur, len);
@@ -71,14 +96,15 @@ export function runDoc(p: Pipeline, doc: Document): { doc: Document } | { droppe
   return { doc: cur };
 }
 
-export async function runShard(recipe: Recipe, spec: ShardSpec, outDir: string, onProgress?: (bytes: number, docs: number) => void): Promise<ShardStats> {
+export async function runShard(recipe: Recipe, spec: ShardSpec, outDir: string, onProgress?: (bytes: number, docs: number) => void, pass = 0, globals: unknown[] = []): Promise<ShardStats> {
   const t0 = performance.now();
-  cleanShard(outDir, spec.index);
   const name = shardName(spec.index);
-  const pipe = buildPipeline(recipe);
-  const writer = new ShardedWriter(join(outDir, 'data', name), recipe.output.format, recipe.output.maxFileBytes);
-  const quarantine = new JsonlLog(join(outDir, 'quarantine', `${name}.jsonl`));
-  const dropped = recipe.output.writeDropped ? new JsonlLog(join(outDir, 'dropped', `${name}.jsonl`)) : null;
+  const pipe = buildPipeline(recipe, pass, globals, spec.index);
+  const observing = pipe.observed !== undefined;
+  if (!observing) cleanShard(outDir, spec.index);
+  const writer = observing ? null : new ShardedWriter(join(outDir, 'data', name), recipe.output.format, recipe.output.maxFileBytes);
+  const quarantine = observing ? null : new JsonlLog(join(outDir, 'quarantine', `${name}.jsonl`));
+  const dropped = !observing && recipe.output.writeDropped ? new JsonlLog(join(outDir, 'dropped', `${name}.jsonl`)) : null;
   const stats: ShardStats = {
     shard: spec.index, read: 0, bytesRead: 0, docsRead: 0, charsRead: 0, kept: 0, charsKept: 0,
     quarantined: {}, steps: pipe.stats, outputFiles: [], seconds: 0, warnings: [],
@@ -89,7 +115,7 @@ export async function runShard(recipe: Recipe, spec: ShardSpec, outDir: string, 
   const quarantineOne = (q: { file: string; record: number; reason: string; detail: string; excerpt: string }) => {
     stats.read++;
     stats.quarantined[q.reason] = (stats.quarantined[q.reason] ?? 0) + 1;
-    quarantine.add(q);
+    quarantine?.add(q);
   };
   for await (const ev of readShard(spec, opts, progress)) {
     if ('warning' in ev) {
@@ -101,12 +127,13 @@ export async function runShard(recipe: Recipe, spec: ShardSpec, outDir: string, 
       continue;
     }
     const doc = ev.doc;
+    const order = stats.read; // position among the shard's records: the same in every pass
     stats.read++;
     stats.docsRead++;
     stats.charsRead += doc.text.length;
     let r: ReturnType<typeof runDoc>;
     try {
-      r = runDoc(pipe, doc);
+      r = runDoc(pipe, doc, order);
     } catch (e) {
       // a step failed on this document: quarantine it rather than lose it or stop the run
       stats.docsRead--;
@@ -117,16 +144,23 @@ export async function runShard(recipe: Recipe, spec: ShardSpec, outDir: string, 
     if ('doc' in r) {
       stats.kept++;
       stats.charsKept += r.doc.text.length;
-      await writer.write(r.doc);
-    } else dropped?.add({ id: doc.id, rule: r.dropped, meta: doc.meta, text: doc.text });
+      await writer?.write(r.doc);
+    } else if ('dropped' in r) dropped?.add({ id: doc.id, rule: r.dropped, meta: doc.meta, text: doc.text });
     const now = performance.now();
     if (onProgress && now - lastReport > 200) {
       lastReport = now;
       onProgress(progress.bytes, stats.read);
     }
   }
-  const files = await writer.close();
-  const qf = quarantine.close();
+  if (observing) {
+    // the observation summary is this pass's commit marker for the shard
+    writeFileAtomic(join(passDir(outDir, pass), `${name}.json`), JSON.stringify(pipe.observed));
+    stats.bytesRead = spec.bytes;
+    onProgress?.(spec.bytes, stats.read);
+    return stats;
+  }
+  const files = await writer!.close();
+  const qf = quarantine!.close();
   const df = dropped?.close() ?? null;
   stats.outputFiles = files.map((f) => f.slice(outDir.length + 1));
   if (qf) stats.outputFiles.push(qf.slice(outDir.length + 1));
