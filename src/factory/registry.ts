@@ -2,6 +2,9 @@
 import { z } from 'zod';
 import type { Step } from '../core/step.js';
 import { ExactDedup } from './dedup/exact.js';
+import { BloomDedup } from './dedup/bloom.js';
+import { MinHashDedup } from './dedup/minhash.js';
+import { SimHashDedup } from './dedup/simhash.js';
 import { HtmlExtract } from './preprocess/html.js';
 import { Encoding, ENCODING_DEFAULTS } from './preprocess/encoding.js';
 import { Normalize, NORMALIZE_DEFAULTS } from './preprocess/normalize.js';
@@ -33,6 +36,12 @@ export const STEP_SCHEMAS = {
   para_filter: z.object({ ...base, type: z.literal('para_filter'), rules: ruleOverrides, wordlists, minChars: z.number().int().min(0).default(50) }).strict(),
   sentence_filter: z.object({ ...base, type: z.literal('sentence_filter'), rules: ruleOverrides, minChars: z.number().int().min(0).default(50) }).strict(),
   exact_dedup: z.object({ ...base, type: z.literal('exact_dedup'), normalize: z.enum(['exact', 'whitespace', 'loose']).default('whitespace') }).strict(),
+  bloom_dedup: z.object({
+    ...base, type: z.literal('bloom_dedup'), key: z.enum(['url', 'text']), urlField: z.string().default('url'), normalize: z.enum(['exact', 'whitespace', 'loose']).default('whitespace'),
+    expected: z.number().int().positive().default(10_000_000), falsePositiveRate: z.number().positive().max(0.5).default(0.001), load: z.string().optional(), save: z.string().optional(),
+  }).strict(),
+  minhash_dedup: z.object({ ...base, type: z.literal('minhash_dedup'), shingle: z.number().int().min(1).default(5), bands: z.number().int().min(1).default(14), rows: z.number().int().min(1).default(8), seed: z.number().int().default(1) }).strict(),
+  simhash_dedup: z.object({ ...base, type: z.literal('simhash_dedup'), shingle: z.number().int().min(1).default(3), maxDistance: z.number().int().min(0).max(16).default(3) }).strict(),
   pii: z.object({
     ...base, type: z.literal('pii'),
     email: z.union([z.string(), z.literal(false)]).default(PII_DEFAULTS.email), phone: z.union([z.string(), z.literal(false)]).default(PII_DEFAULTS.phone),
@@ -56,6 +65,9 @@ export const STEP_ABOUT: Record<StepType, string> = {
   sentence_filter: 'line- and sentence-level cuts: citations, UI text, metadata, short lines',
   pii: 'mask e-mail, phones, ID cards, bank cards, IPs',
   exact_dedup: 'corpus step: drop later copies of the same (normalised) text',
+  bloom_dedup: 'corpus step: Bloom filter on the normalised URL or text hash, persistable across runs',
+  minhash_dedup: 'corpus step: MinHash-LSH near duplicates, connected components, first kept',
+  simhash_dedup: 'corpus step: 64-bit SimHash near duplicates within Hamming distance k',
 };
 
 export function buildStep(cfg: StepConfig): Step {
@@ -71,5 +83,8 @@ export function buildStep(cfg: StepConfig): Step {
     case 'sentence_filter': return new SentenceFilter(name, cfg as never);
     case 'pii': return new PiiMask(name, cfg);
     case 'exact_dedup': return new ExactDedup(name, cfg);
+    case 'bloom_dedup': return new BloomDedup(name, { ...cfg, load: cfg.load, save: cfg.save });
+    case 'minhash_dedup': return new MinHashDedup(name, cfg);
+    case 'simhash_dedup': return new SimHashDedup(name, cfg);
   }
 }
