@@ -107,3 +107,34 @@ test('bloom_dedup across runs: a saved filter removes what an earlier crawl alre
   const g = JSON.parse(readFileSync(join(dir, 'out-m2', '_run', 'pass-0', 'global.json'), 'utf8')) as { seenBefore: number; m: number; k: number };
   assert.equal(g.seenBefore, 3);
 });
+
+test('native MinHash kernel equals the TypeScript reference', async (t) => {
+  const { native } = await import('../src/native/index.js');
+  if (!native) {
+    t.skip('native addon not built (npm install builds it where a C++ toolchain is present)');
+    return;
+  }
+  const mh = new MinHashDedup('m', { shingle: 5, bands: 14, rows: 8, seed: 7 });
+  const { rng } = await import('../src/core/hash.js');
+  const r = rng(3);
+  for (const n of [0, 1, 7, 100, 5000]) {
+    const sh = Uint32Array.from({ length: n }, () => (r() * 4294967296) >>> 0);
+    assert.deepEqual(mh.signature(sh), mh.signatureReference(sh), `${n} shingles`);
+  }
+  assert.match(native.simd, /^(avx512f|avx2|generic)$/);
+});
+
+test('native CJK shingling + MinHash equals shingles.ts + the reference signature', async (t) => {
+  const { native } = await import('../src/native/index.js');
+  if (!native) {
+    t.skip('native addon not built');
+    return;
+  }
+  const mh = new MinHashDedup('m', { shingle: 5, bands: 14, rows: 8, seed: 7 });
+  for (const text of ['天地玄黄宇宙洪荒，日月盈昃辰宿列张。', '你好', '　 ', '中文 with English 混合 text　全角空格', '哈'.repeat(50)]) {
+    const doc = d(text, { language: 'zh' });
+    const sh = shingleHashes(doc, 5);
+    const ref = sh.length ? mh.signatureReference(sh) : null;
+    assert.deepEqual(mh.docSignature(doc), ref, text);
+  }
+});

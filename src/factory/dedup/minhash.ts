@@ -9,7 +9,9 @@
 import type { Document } from '../../core/document.js';
 import { drop, type CorpusStep, type Drop, type StepContext } from '../../core/step.js';
 import { rng } from '../../core/hash.js';
-import { shingleHashes } from './shingles.js';
+import { isCjkDoc, shingleHashes } from './shingles.js';
+import { toU16 } from '../filter/features.js';
+import { native } from '../../native/index.js';
 import { UnionFind, dropLists, type DropLists } from './cluster.js';
 
 export interface MinHashConfig {
@@ -55,8 +57,18 @@ export class MinHashDedup implements CorpusStep<Summary, DropLists & { empty: nu
     }
   }
 
-  /** The MinHash signature of a shingle set (bands × rows values). */
+  /** The MinHash signature of a shingle set (bands × rows values): the native kernel when built, else the reference. */
   signature(sh: Uint32Array): Uint32Array {
+    if (native) {
+      const out = new Uint32Array(this.a.length);
+      native.minhash(sh, this.a, this.b, out);
+      return out;
+    }
+    return this.signatureReference(sh);
+  }
+
+  /** TypeScript reference of the signature kernel. */
+  signatureReference(sh: Uint32Array): Uint32Array {
     const n = this.a.length;
     const sig = new Uint32Array(n).fill(0xffffffff);
     for (let j = 0; j < sh.length; j++) {
@@ -84,14 +96,24 @@ export class MinHashDedup implements CorpusStep<Summary, DropLists & { empty: nu
     return new ShardKeys() as unknown as Summary;
   }
 
+  /** Signature of a document, or null when it has no shingles. */
+  docSignature(doc: Document): Uint32Array | null {
+    if (native && isCjkDoc(doc)) {
+      const out = new Uint32Array(this.a.length);
+      return native.minhashCjk(toU16(doc.text), this.cfg.shingle, this.a, this.b, out) ? out : null;
+    }
+    const sh = shingleHashes(doc, this.cfg.shingle);
+    return sh.length ? this.signature(sh) : null;
+  }
+
   observe(doc: Document, s: Summary, order: number): void {
     const st = s as unknown as ShardKeys;
-    const sh = shingleHashes(doc, this.cfg.shingle);
-    if (!sh.length) {
+    const sig = this.docSignature(doc);
+    if (!sig) {
       st.empty++; // no letters, digits or CJK: never a near-duplicate candidate
       return;
     }
-    for (const k of this.bandKeys(this.signature(sh))) st.pending.push(k);
+    for (const k of this.bandKeys(sig)) st.pending.push(k);
     st.orders.push(order);
   }
 

@@ -1,0 +1,34 @@
+/**
+ * The optional native addon (build/Release/ziya_native.node, built by `npm install`
+ * when a C++ toolchain is there). Every kernel has a TypeScript reference; callers
+ * fall back to it when the addon is absent or ZIYA_NO_NATIVE=1.
+ */
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface NativeKernels {
+  /** out[i] = min over x in shingles of (a[i] * x + b[i]) mod 2^32 */
+  minhash(shingles: Uint32Array, a: Uint32Array, b: Uint32Array, out: Uint32Array): void;
+  /** CJK character shingles of a text (as src/factory/dedup/shingles.ts) and their signature; returns the shingle count */
+  minhashCjk(text: Uint16Array, n: number, a: Uint32Array, b: Uint32Array, out: Uint32Array): number;
+  /** the SIMD level the CPU dispatch chose: avx512f, avx2 or generic */
+  simd: string;
+}
+
+function load(): NativeKernels | null {
+  if (process.env.ZIYA_NO_NATIVE === '1') return null;
+  const here = dirname(fileURLToPath(import.meta.url));
+  const candidates = [resolve(here, '../../build/Release/ziya_native.node'), resolve(here, '../../../build/Release/ziya_native.node')];
+  const path = candidates.find((p) => existsSync(p));
+  if (!path) return null;
+  try {
+    return createRequire(import.meta.url)(path) as NativeKernels;
+  } catch {
+    return null;
+  }
+}
+
+export const native: NativeKernels | null = load();
+export const nativePath = join('build', 'Release', 'ziya_native.node');
