@@ -49,6 +49,8 @@ export interface ShardStats {
   outputFiles: string[];
   seconds: number;
   warnings: string[];
+  /** corpus-step samples for the report, by step name */
+  samples?: Record<string, unknown[]>;
 }
 
 export const EXAMPLES_PER_RULE_LANG = 3;
@@ -155,6 +157,7 @@ export function mergeShardStats(list: ShardStats[]): ShardStats {
     out.seconds += s.seconds;
     out.outputFiles.push(...s.outputFiles);
     out.warnings.push(...s.warnings);
+    for (const [k, v] of Object.entries(s.samples ?? {})) ((out.samples ??= {})[k] ??= []).push(...v);
     for (const [k, v] of Object.entries(s.quarantined)) out.quarantined[k] = (out.quarantined[k] ?? 0) + v;
     s.steps.forEach((st, i) => {
       let t = out.steps[i];

@@ -39,6 +39,10 @@ export interface CorpusStep<S = unknown, G = unknown> {
   combine(states: S[]): G;
   /** Decides on a document with the combined state. */
   decide(doc: Document, ctx: StepContext, global: G, shard: number, order: number): Document | Drop;
+  /** Optional: what the final report needs from a document that reached the step (JSON), e.g. cluster members. */
+  sample?(doc: Document, global: G, shard: number, order: number): unknown;
+  /** Optional: figures for the report from the combined state and the samples of all shards. */
+  summarize?(global: G, samples: unknown[]): Record<string, unknown>;
 }
 
 export type Step = DocStep | CorpusStep;

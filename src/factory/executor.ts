@@ -102,11 +102,16 @@ export async function runFactory(recipe: Recipe, opts: RunOptions = {}): Promise
   if (failures.length) throw new Error(`${failures.length} shard(s) failed (the run is resumable):\n${failures.join('\n')}`);
   const stats = mergeShardStats([...done.values()]);
   stats.warnings.unshift(...plan.warnings);
+  const corpusReport: Record<string, Record<string, unknown>> = {};
+  corpusSteps.forEach((cs, i) => {
+    corpusReport[cs.name] = cs.summarize ? cs.summarize(globals[i], stats.samples?.[cs.name] ?? []) : {};
+  });
+  delete stats.samples;
   const acc = accounting(stats);
   const statsFile = join(outDir, 'stats.json');
-  writeFileAtomic(statsFile, JSON.stringify({ recipe: recipe.name, recipeHash: plan.recipeHash, shards: plan.shards.length, accounting: acc, ...stats }, null, 1));
+  writeFileAtomic(statsFile, JSON.stringify({ recipe: recipe.name, recipeHash: plan.recipeHash, shards: plan.shards.length, accounting: acc, corpusSteps: corpusReport, ...stats }, null, 1));
   const reportFile = join(outDir, 'report.html');
-  writeFileAtomic(reportFile, renderReport(recipe, stats, plan));
+  writeFileAtomic(reportFile, renderReport(recipe, stats, plan, corpusReport));
   if (!acc.balanced) throw new Error(`accounting identity broken: read ${acc.read} != kept ${acc.kept} + dropped ${acc.droppedTotal} + quarantined ${acc.quarantinedTotal}`);
   return { outDir, plan, stats, resumedShards, statsFile, reportFile };
 }

@@ -57,7 +57,7 @@ function ruleTable(st: StepStats): string {
   return `<table><tr><th>rule</th><th>docs dropped</th><th>chars dropped</th><th>docs fired</th><th>marginal</th><th>top overlaps</th><th>docs cut</th><th>chars cut</th><th>examples</th></tr>${rows.join('')}</table>`;
 }
 
-export function renderReport(recipe: Recipe, s: ShardStats, plan: Plan): string {
+export function renderReport(recipe: Recipe, s: ShardStats, plan: Plan, corpus: Record<string, Record<string, unknown>> = {}): string {
   const acc = accounting(s);
   const funnel = s.steps.map((st) => `<tr><td>${esc(st.name)}</td><td class="muted">${esc(STEP_ABOUT[(recipe.steps.find((x) => (x.name ?? x.type) === st.name)?.type ?? 'normalize') as keyof typeof STEP_ABOUT] ?? '')}</td><td>${n(st.docsIn)}</td><td>${n(st.docsOut)}</td><td>${pct(st.docsIn - st.docsOut, st.docsIn)}</td><td>${n(st.charsIn)}</td><td>${n(st.charsOut)}</td><td>${pct(st.charsIn - st.charsOut, st.charsIn)}</td><td>${st.seconds.toFixed(2)}</td></tr>`).join('');
   const q = Object.entries(s.quarantined).map(([k, v]) => `<tr><td>${esc(k)}</td><td>${n(v)}</td></tr>`).join('') || '<tr><td colspan="2" class="muted">none</td></tr>';
@@ -70,7 +70,7 @@ table{border-collapse:collapse;margin:8px 0 16px}td,th{border:1px solid #ddd;pad
 th{background:#f3f5f8}.muted{color:#888;font-size:12px}.ok{color:#1a7f37}.bad{color:#c62828}
 .ex{border-left:3px solid #c9d6e8;padding:2px 6px;margin:4px 0;font-size:12px;white-space:pre-wrap;max-width:520px}.id{color:#999}
 .exs{min-width:260px}.matrix td{text-align:center;font-size:11px;min-width:22px}.rot{height:120px;vertical-align:bottom}.rot div{writing-mode:vertical-rl;transform:rotate(180deg);font-size:11px}
-.scroll{overflow-x:auto}.kpi{display:inline-block;margin:0 24px 8px 0}.kpi b{font-size:20px;display:block}
+.scroll{overflow-x:auto}.cluster{border:1px solid #ddd;margin:6px 0;padding:4px;display:grid;grid-template-columns:repeat(auto-fill,minmax(280px,1fr));gap:4px}.kpi{display:inline-block;margin:0 24px 8px 0}.kpi b{font-size:20px;display:block}
 </style></head><body>
 <h1>Factory report: ${esc(recipe.name)}</h1>
 <p class="muted">recipe hash ${esc(plan.recipeHash)} · ${plan.shards.length} shards · ${n(s.bytesRead)} input bytes · ${s.seconds.toFixed(1)} worker-seconds</p>
@@ -82,6 +82,20 @@ th{background:#f3f5f8}.muted{color:#888;font-size:12px}.ok{color:#1a7f37}.bad{co
 <h2>Quarantine</h2><table><tr><th>reason</th><th>records</th></tr>${q}</table>
 <h2>Rules</h2><p class="muted"><b>docs dropped</b>: documents charged to the rule (first rule of its step that fired). <b>marginal</b>: documents on which only this rule fired, i.e. what turning it off would let through. <b>docs/chars cut</b>: partial removals (paragraphs, lines, masked spans). Examples are a deterministic sample per language.</p>
 ${steps}
+${corpusSection(corpus)}
 <h2>Warnings</h2>${s.warnings.length ? `<ul>${s.warnings.slice(0, 200).map((w) => `<li>${esc(w)}</li>`).join('')}</ul>` : '<p class="muted">none</p>'}
 </body></html>`;
+}
+
+function corpusSection(corpus: Record<string, Record<string, unknown>>): string {
+  const parts = Object.entries(corpus).filter(([, v]) => Object.keys(v).length).map(([name, v]) => {
+    const sizes = (v.sizes ?? {}) as Record<string, number>;
+    const maxN = Math.max(1, ...Object.values(sizes));
+    const hist = Object.entries(sizes).sort((a, b) => Number(a[0]) - Number(b[0])).map(([size, n]) => `<tr><td>${esc(size)}</td><td>${n}</td><td><div style="background:#4a7fb5;height:10px;width:${Math.max(2, (200 * n) / maxN)}px"></div></td></tr>`).join('');
+    const shown = ((v.shown ?? []) as { k: string; text: string }[][]).map((c) => `<div class="cluster">${c.map((m, i) => `<div class="ex"><span class="id">${esc(m.k)}${i === 0 ? ' (kept)' : ' (dropped)'}</span> ${esc(m.text)}</div>`).join('')}</div>`).join('');
+    const keys = ['clusters', 'dropped', 'candidatePairs', 'emptyDocuments', 'probedPairs', 'jaccardThreshold', 'estimatedPrecision', 'medianJaccard', 'duplicates', 'seenBefore', 'noKey', 'm', 'k', 'inserted', 'falsePositiveRate', 'targetFalsePositiveRate'];
+    const facts = keys.filter((k) => v[k] !== undefined && v[k] !== null).map((k) => `<tr><td>${esc(k)}</td><td>${esc(typeof v[k] === 'number' ? Number((v[k] as number).toPrecision(6)) : v[k])}</td></tr>`).join('');
+    return `<section><h3>${esc(name)}</h3><table>${facts}</table>${hist ? `<h4>Cluster sizes</h4><table><tr><th>size</th><th>clusters</th><th></th></tr>${hist}</table>` : ''}${shown ? `<h4>Clusters side by side</h4>${shown}` : ''}</section>`;
+  });
+  return parts.length ? `<h2>Corpus steps</h2><p class="muted">Estimated precision: share of sampled (kept, dropped) pairs whose true Jaccard similarity of shingles reaches the threshold.</p>${parts.join('')}` : '';
 }

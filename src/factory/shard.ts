@@ -42,6 +42,8 @@ export interface Pipeline {
   globals: unknown[];
   /** the observation summary of this pass */
   observed?: unknown;
+  /** samples the corpus steps took in the decision pass */
+  samples?: Record<string, unknown[]>;
   shard: number;
 }
 
@@ -83,7 +85,15 @@ export function runDoc(p: Pipeline, doc: Document, order = 0): { doc: Document }
     st.docsIn++;
     st.charsIn += len;
     const t0 = performance.now();
-    const r = isCorpusStep(step) ? step.decide(cur, ctx, p.globals[corpusNo++], p.shard, order) : step.process(cur, ctx);
+    let r: Document | import('../core/step.js').Drop;
+    if (isCorpusStep(step)) {
+      const g = p.globals[corpusNo++];
+      if (step.sample) {
+        const smp = step.sample(cur, g, p.shard, order);
+        if (smp !== undefined) ((p.samples ??= {})[step.name] ??= []).push(smp);
+      }
+      r = step.decide(cur, ctx, g, p.shard, order);
+    } else r = step.process(cur, ctx);
     st.seconds += (performance.now() - t0) / 1000;
     if (isDrop(r)) {
       recordDrop(st, r.rule, r.fired, cur, len);
@@ -166,6 +176,7 @@ export async function runShard(recipe: Recipe, spec: ShardSpec, outDir: string, 
   if (qf) stats.outputFiles.push(qf.slice(outDir.length + 1));
   if (df) stats.outputFiles.push(df.slice(outDir.length + 1));
   stats.bytesRead = spec.bytes;
+  if (pipe.samples) stats.samples = pipe.samples;
   stats.seconds = (performance.now() - t0) / 1000;
   onProgress?.(spec.bytes, stats.read);
   writeFileAtomic(statsPath(outDir, spec.index), JSON.stringify(stats));

@@ -177,6 +177,11 @@ export class BloomDedup implements CorpusStep<Summary, Global> {
     return { drop: dropL, m: f.m, k: f.k, inserted: f.inserted, falsePositiveRate: f.falsePositiveRate(), targetFalsePositiveRate: this.cfg.falsePositiveRate, seenBefore: prior, duplicates: dups, noKey: states.reduce((a, s) => a + s.noKey, 0) };
   }
 
+  summarize(g: Global): Record<string, unknown> {
+    const { drop: _d, ...rest } = g;
+    return rest;
+  }
+
   decide(doc: Document, _ctx: StepContext, g: Global, shard: number, order: number): Document | Drop {
     let m = this.dropSets.get(g);
     if (!m) this.dropSets.set(g, (m = new Map()));

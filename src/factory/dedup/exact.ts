@@ -67,6 +67,10 @@ export class ExactDedup implements CorpusStep<ShardSummary, Global> {
     return g;
   }
 
+  summarize(g: Global): Record<string, unknown> {
+    return { duplicatedTexts: Object.keys(g).length };
+  }
+
   decide(doc: Document, _ctx: StepContext, g: Global, shard: number, order: number): Document | Drop {
     const f = g[this.key(doc.text)];
     if (f && (f[0] !== shard || f[1] !== order)) return drop('dedup.exact_duplicate');

@@ -12,7 +12,7 @@ import { rng } from '../../core/hash.js';
 import { isCjkDoc, shingleHashes } from './shingles.js';
 import { toU16 } from '../filter/features.js';
 import { native } from '../../native/index.js';
-import { UnionFind, dropLists, type DropLists } from './cluster.js';
+import { UnionFind, clusterSample, clusterSummary, dropLists, type DropLists } from './cluster.js';
 
 export interface MinHashConfig {
   /** shingle size: characters for Chinese, words otherwise */
@@ -145,6 +145,16 @@ export class MinHashDedup implements CorpusStep<Summary, DropLists & { empty: nu
       }
     }
     return { ...dropLists(uf, where, pairs), empty: states.reduce((a, s) => a + s.empty, 0) };
+  }
+
+  private want = new WeakMap<object, Set<string>>();
+  sample(doc: Document, g: DropLists, shard: number, order: number): unknown {
+    return clusterSample(g, doc, shard, order, (d) => shingleHashes(d, this.cfg.shingle), this.want);
+  }
+
+  /** The LSH threshold (1/b)^(1/r): pairs above it are what the step means to find. */
+  summarize(g: DropLists & { empty: number }, samples: unknown[]): Record<string, unknown> {
+    return clusterSummary(g, samples, Math.pow(1 / this.cfg.bands, 1 / this.cfg.rows));
   }
 
   decide(doc: Document, _ctx: StepContext, g: DropLists, shard: number, order: number): Document | Drop {

@@ -8,7 +8,7 @@
 import type { Document } from '../../core/document.js';
 import { drop, type CorpusStep, type Drop, type StepContext } from '../../core/step.js';
 import { shingleHashes } from './shingles.js';
-import { UnionFind, dropLists, type DropLists } from './cluster.js';
+import { UnionFind, clusterSample, clusterSummary, dropLists, type DropLists } from './cluster.js';
 
 export interface SimHashConfig {
   shingle: number;
@@ -115,6 +115,16 @@ export class SimHashDedup implements CorpusStep<Summary, DropLists & { empty: nu
       }
     }
     return { ...dropLists(uf, where, pairs), empty: states.reduce((a, s) => a + s.empty, 0) };
+  }
+
+  private want = new WeakMap<object, Set<string>>();
+  sample(doc: Document, g: DropLists, shard: number, order: number): unknown {
+    return clusterSample(g, doc, shard, order, (d) => shingleHashes(d, this.cfg.shingle), this.want);
+  }
+
+  /** SimHash has no Jaccard threshold of its own; 0.7 is the usual near-duplicate bar. */
+  summarize(g: DropLists & { empty: number }, samples: unknown[]): Record<string, unknown> {
+    return clusterSummary(g, samples, 0.7);
   }
 
   decide(doc: Document, _ctx: StepContext, g: DropLists, shard: number, order: number): Document | Drop {
