@@ -90,6 +90,10 @@ async function main(): Promise<void> {
     process.stdout.write(JSON.stringify({ name: 'factory_mb_per_s_per_core', skipped: true, reason: 'shared data absent' }) + '\n');
     return;
   }
+  if (args.includes('--inputs-only')) {
+    for (const p of [1, 3]) buildInput(p);
+    return;
+  }
   const quick = args.includes('--quick');
   const GOAL = 20;
   const rows: (ChildResult & { label: string })[] = [];

@@ -47,9 +47,15 @@ export interface DropLists {
  * Turns a union-find over documents (numbered in shard order) into drop lists: in every
  * cluster the document with the smallest number (first in shard order, then position) is kept.
  */
-export function dropLists(uf: UnionFind, where: { shard: number; order: number }[], candidatePairs: number): DropLists {
+export interface Where {
+  shard: Int32Array;
+  order: Int32Array;
+}
+
+export function dropLists(uf: UnionFind, where: Where, candidatePairs: number): DropLists {
+  const n = where.shard.length;
   const members = new Map<number, number[]>();
-  for (let i = 0; i < where.length; i++) {
+  for (let i = 0; i < n; i++) {
     const r = uf.find(i);
     if (r === i && !members.has(r)) continue;
     let l = members.get(r);
@@ -60,15 +66,14 @@ export function dropLists(uf: UnionFind, where: { shard: number; order: number }
   const sizes: Record<string, number> = {};
   const sample: string[][] = [];
   const pairs: { key: number; p: [string, string] }[] = [];
-  const name = (i: number) => `${where[i]!.shard}:${where[i]!.order}`;
+  const name = (i: number) => `${where.shard[i]}:${where.order[i]}`;
   for (const [root, l] of members) {
     if (l.length < 2) continue;
     sizes[l.length] = (sizes[l.length] ?? 0) + 1;
     if (sample.length < 8) sample.push(l.slice(0, 6).map(name));
     for (const i of l) {
       if (i === root) continue;
-      const w = where[i]!;
-      (drop[w.shard] ??= []).push(w.order);
+      (drop[where.shard[i]!] ??= []).push(where.order[i]!);
       // a deterministic sample of (kept, dropped) pairs: the smallest hashes win
       pairs.push({ key: fnv1a(name(i)), p: [name(root), name(i)] });
       if (pairs.length > 400) {

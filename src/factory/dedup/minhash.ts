@@ -29,13 +29,24 @@ interface Summary {
   empty: number;
 }
 
-/** In-memory shard summary; serialises to Summary. */
+/** In-memory shard summary (typed arrays, 4 bytes a key); serialises to Summary. */
 class ShardKeys {
-  pending: number[] = [];
+  keys = new Uint32Array(1024);
+  n = 0;
   orders: number[] = [];
   empty = 0;
+  push(k: Uint32Array): void {
+    if (this.n + k.length > this.keys.length) {
+      const g = new Uint32Array(Math.max(this.keys.length * 2, this.n + k.length));
+      g.set(this.keys.subarray(0, this.n));
+      this.keys = g;
+    }
+    this.keys.set(k, this.n);
+    this.n += k.length;
+  }
   toJSON(): Summary {
-    return { keys: Buffer.from(Uint32Array.from(this.pending).buffer).toString('base64'), orders: this.orders, empty: this.empty };
+    const k = this.keys.subarray(0, this.n);
+    return { keys: Buffer.from(k.buffer, k.byteOffset, k.byteLength).toString('base64'), orders: this.orders, empty: this.empty };
   }
 }
 
@@ -113,38 +124,46 @@ export class MinHashDedup implements CorpusStep<Summary, DropLists & { empty: nu
       st.empty++; // no letters, digits or CJK: never a near-duplicate candidate
       return;
     }
-    for (const k of this.bandKeys(sig)) st.pending.push(k);
+    st.push(this.bandKeys(sig));
     st.orders.push(order);
   }
 
   combine(states: Summary[]): DropLists & { empty: number } {
-    const where: { shard: number; order: number }[] = [];
-    const allKeys: Uint32Array[] = [];
+    const bands = this.cfg.bands;
+    let n = 0;
+    for (const s of states) n += s.orders.length;
+    const shardOf = new Int32Array(n);
+    const orderOf = new Int32Array(n);
+    const keys = new Uint32Array(n * bands);
+    let g = 0;
     states.forEach((s, shard) => {
       const buf = Buffer.from(s.keys, 'base64');
-      const keys = new Uint32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length));
-      if (keys.length !== s.orders.length * this.cfg.bands) throw new Error(`${this.name}: summary of shard ${shard} is corrupt (${keys.length} band keys for ${s.orders.length} documents)`);
-      allKeys.push(keys);
-      for (const o of s.orders) where.push({ shard, order: o });
+      if (buf.length !== s.orders.length * bands * 4) throw new Error(`${this.name}: summary of shard ${shard} is corrupt (${buf.length} bytes of band keys for ${s.orders.length} documents)`);
+      keys.set(new Uint32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length)), g * bands);
+      for (const o of s.orders) {
+        shardOf[g] = shard;
+        orderOf[g++] = o;
+      }
     });
-    const uf = new UnionFind(where.length);
+    const uf = new UnionFind(n);
     let pairs = 0;
-    for (let b = 0; b < this.cfg.bands; b++) {
-      const first = new Map<number, number>();
-      let g = 0;
-      for (const keys of allKeys) {
-        for (let d = 0; d < keys.length / this.cfg.bands; d++, g++) {
-          const k = keys[d * this.cfg.bands + b]!;
-          const f = first.get(k);
-          if (f === undefined) first.set(k, g);
-          else {
-            pairs++;
-            uf.union(f, g);
-          }
+    // per band: sort documents by key (typed arrays, no hash map) and join runs of equal keys
+    const idx = new Uint32Array(n);
+    const col = new Uint32Array(n);
+    for (let b = 0; b < bands; b++) {
+      for (let i = 0; i < n; i++) {
+        idx[i] = i;
+        col[i] = keys[i * bands + b]!;
+      }
+      idx.sort((x, y) => col[x]! - col[y]! || x - y);
+      for (let i = 1; i < n; i++) {
+        if (col[idx[i]!] === col[idx[i - 1]!]) {
+          pairs++;
+          uf.union(idx[i - 1]!, idx[i]!);
         }
       }
     }
-    return { ...dropLists(uf, where, pairs), empty: states.reduce((a, s) => a + s.empty, 0) };
+    return { ...dropLists(uf, { shard: shardOf, order: orderOf }, pairs), empty: states.reduce((a, s) => a + s.empty, 0) };
   }
 
   private want = new WeakMap<object, Set<string>>();

@@ -81,11 +81,14 @@ export class SimHashDedup implements CorpusStep<Summary, DropLists & { empty: nu
 
   combine(states: Summary[]): DropLists & { empty: number } {
     const fps: bigint[] = [];
-    const where: { shard: number; order: number }[] = [];
+    const shards: number[] = [];
+    const orders: number[] = [];
     states.forEach((s, shard) => s.fp.forEach((f, i) => {
       fps.push(BigInt(`0x${f}`));
-      where.push({ shard, order: s.orders[i]! });
+      shards.push(shard);
+      orders.push(s.orders[i]!);
     }));
+    const where = { shard: Int32Array.from(shards), order: Int32Array.from(orders) };
     const k = this.cfg.maxDistance;
     const blocks = k + 1;
     const uf = new UnionFind(fps.length);
