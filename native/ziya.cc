@@ -98,7 +98,66 @@ static napi_value MinhashCjk(napi_env env, napi_callback_info info) {
   return count;
 }
 
+// Word shingles (src/factory/dedup/shingles.ts): words are runs of code units with isWord set,
+// each lower-cased unit by unit and FNV-1a hashed; shingles are FNV-1a over n consecutive word
+// hashes; distinct values; fewer than n words give one shingle of all of them. Then MinHash.
+static napi_value MinhashWords(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  napi_typedarray_type t0, t2, t3;
+  size_t len, l2, l3, off, n_a, n_b, n_out;
+  void *p0, *p2, *p3;
+  napi_value buf;
+  uint32_t n = 0;
+  uint32_t *a, *b, *out;
+  if (argc < 7 || napi_get_typedarray_info(env, argv[0], &t0, &len, &p0, &buf, &off) != napi_ok || t0 != napi_uint16_array ||
+      napi_get_value_uint32(env, argv[1], &n) != napi_ok || n == 0 ||
+      napi_get_typedarray_info(env, argv[2], &t2, &l2, &p2, &buf, &off) != napi_ok || t2 != napi_uint8_array || l2 != 65536 ||
+      napi_get_typedarray_info(env, argv[3], &t3, &l3, &p3, &buf, &off) != napi_ok || t3 != napi_uint16_array || l3 != 65536 ||
+      !get_u32(env, argv[4], &a, &n_a) || !get_u32(env, argv[5], &b, &n_b) || !get_u32(env, argv[6], &out, &n_out) || n_a != n_b || n_out != n_a) {
+    napi_throw_type_error(env, nullptr, "minhashWords(text: Uint16Array, n, isWord: Uint8Array(65536), lower: Uint16Array(65536), a, b, out)");
+    return nullptr;
+  }
+  const uint16_t* text = static_cast<const uint16_t*>(p0);
+  const uint8_t* is_word = static_cast<const uint8_t*>(p2);
+  const uint16_t* lower = static_cast<const uint16_t*>(p3);
+  std::vector<uint32_t> words;
+  uint32_t h = 0x811c9dc5u;
+  bool in_word = false;
+  for (size_t i = 0; i <= len; i++) {
+    const uint16_t c = i < len ? text[i] : 32;
+    if (is_word[c]) {
+      h = (h ^ lower[c]) * 0x01000193u;
+      in_word = true;
+    } else if (in_word) {
+      words.push_back(h);
+      h = 0x811c9dc5u;
+      in_word = false;
+    }
+  }
+  std::vector<uint32_t> sh;
+  auto fnv = [&](size_t from, size_t to) {
+    uint32_t x = 0x811c9dc5u;
+    for (size_t i = from; i < to; i++) x = (x ^ words[i]) * 0x01000193u;
+    return x;
+  };
+  if (!words.empty()) {
+    if (words.size() < n) sh.push_back(fnv(0, words.size()));
+    else for (size_t i = 0; i + n <= words.size(); i++) sh.push_back(fnv(i, i + n));
+    std::sort(sh.begin(), sh.end());
+    sh.erase(std::unique(sh.begin(), sh.end()), sh.end());
+  }
+  minhash_one(sh.data(), sh.size(), a, b, out, n_a);
+  napi_value count;
+  CHECK(napi_create_uint32(env, static_cast<uint32_t>(sh.size()), &count));
+  return count;
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
+  napi_value fn3;
+  CHECK(napi_create_function(env, "minhashWords", NAPI_AUTO_LENGTH, MinhashWords, nullptr, &fn3));
+  CHECK(napi_set_named_property(env, exports, "minhashWords", fn3));
   napi_value fn2;
   CHECK(napi_create_function(env, "minhashCjk", NAPI_AUTO_LENGTH, MinhashCjk, nullptr, &fn2));
   CHECK(napi_set_named_property(env, exports, "minhashCjk", fn2));

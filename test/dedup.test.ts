@@ -131,8 +131,10 @@ test('native CJK shingling + MinHash equals shingles.ts + the reference signatur
     return;
   }
   const mh = new MinHashDedup('m', { shingle: 5, bands: 14, rows: 8, seed: 7 });
-  for (const text of ['天地玄黄宇宙洪荒，日月盈昃辰宿列张。', '你好', '　 ', '中文 with English 混合 text　全角空格', '哈'.repeat(50)]) {
-    const doc = d(text, { language: 'zh' });
+  const cases: [string, string][] = [['天地玄黄宇宙洪荒，日月盈昃辰宿列张。', 'zh'], ['你好', 'zh'], ['　 ', 'zh'], ['中文 with English 混合 text　全角空格', 'zh'], ['哈'.repeat(50), 'zh'],
+    ['The Quick brown fox, jumped over the LAZY dog; again and again!', 'en'], ['Ünïcödé Straße ΣΊΣΥΦΟΣ naïve café 2024', 'en'], ['two words', 'en'], ['... --- ...', 'en'], ['', 'en']];
+  for (const [text, language] of cases) {
+    const doc = d(text, { language });
     const sh = shingleHashes(doc, 5);
     const ref = sh.length ? mh.signatureReference(sh) : null;
     assert.deepEqual(mh.docSignature(doc), ref, text);

@@ -13,6 +13,8 @@ export interface NativeKernels {
   minhash(shingles: Uint32Array, a: Uint32Array, b: Uint32Array, out: Uint32Array): void;
   /** CJK character shingles of a text (as src/factory/dedup/shingles.ts) and their signature; returns the shingle count */
   minhashCjk(text: Uint16Array, n: number, a: Uint32Array, b: Uint32Array, out: Uint32Array): number;
+  /** word shingles of a text (as src/factory/dedup/shingles.ts, with its tables) and their signature */
+  minhashWords(text: Uint16Array, n: number, isWord: Uint8Array, lower: Uint16Array, a: Uint32Array, b: Uint32Array, out: Uint32Array): number;
   /** the SIMD level the CPU dispatch chose: avx512f, avx2 or generic */
   simd: string;
 }

@@ -9,7 +9,7 @@
 import type { Document } from '../../core/document.js';
 import { drop, type CorpusStep, type Drop, type StepContext } from '../../core/step.js';
 import { rng } from '../../core/hash.js';
-import { isCjkDoc, shingleHashes } from './shingles.js';
+import { isCjkDoc, shingleHashes, wordTables } from './shingles.js';
 import { toU16 } from '../filter/features.js';
 import { native } from '../../native/index.js';
 import { UnionFind, clusterSample, clusterSummary, dropLists, type DropLists } from './cluster.js';
@@ -109,9 +109,12 @@ export class MinHashDedup implements CorpusStep<Summary, DropLists & { empty: nu
 
   /** Signature of a document, or null when it has no shingles. */
   docSignature(doc: Document): Uint32Array | null {
-    if (native && isCjkDoc(doc)) {
+    if (native) {
       const out = new Uint32Array(this.a.length);
-      return native.minhashCjk(toU16(doc.text), this.cfg.shingle, this.a, this.b, out) ? out : null;
+      const u = toU16(doc.text);
+      if (isCjkDoc(doc)) return native.minhashCjk(u, this.cfg.shingle, this.a, this.b, out) ? out : null;
+      const t = wordTables();
+      return native.minhashWords(u, this.cfg.shingle, t.isWord, t.lower, this.a, this.b, out) ? out : null;
     }
     const sh = shingleHashes(doc, this.cfg.shingle);
     return sh.length ? this.signature(sh) : null;

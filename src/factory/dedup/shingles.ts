@@ -18,6 +18,43 @@ export function isCjkDoc(doc: Document): boolean {
   return han > s.length * 0.2;
 }
 
+let tables: { isWord: Uint8Array; lower: Uint16Array } | null = null;
+/** Per UTF-16 code unit: is it part of a word (a letter or digit), and its lower case (when that is one code unit). */
+export function wordTables(): { isWord: Uint8Array; lower: Uint16Array } {
+  if (tables) return tables;
+  const isWord = new Uint8Array(65536);
+  const lower = new Uint16Array(65536);
+  const LN = /[\p{L}\p{N}]/u;
+  for (let c = 0; c < 65536; c++) {
+    const ch = String.fromCharCode(c);
+    if (c < 0xd800 || c > 0xdfff) isWord[c] = LN.test(ch) ? 1 : 0;
+    const l = ch.toLowerCase();
+    lower[c] = l.length === 1 ? l.charCodeAt(0) : c;
+  }
+  tables = { isWord, lower };
+  return tables;
+}
+
+/** FNV-1a hashes of the words of a text: runs of letter/digit code units, lower-cased unit by unit. */
+export function wordHashes(text: string): Uint32Array {
+  const { isWord, lower } = wordTables();
+  const out: number[] = [];
+  let h = 0x811c9dc5;
+  let inWord = false;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 32;
+    if (isWord[c]) {
+      h = Math.imul(h ^ lower[c]!, 0x01000193);
+      inWord = true;
+    } else if (inWord) {
+      out.push(h >>> 0);
+      h = 0x811c9dc5;
+      inWord = false;
+    }
+  }
+  return Uint32Array.from(out);
+}
+
 function fnv(codes: ArrayLike<number>, from: number, to: number): number {
   let h = 0x811c9dc5;
   for (let i = from; i < to; i++) h = Math.imul(h ^ codes[i]!, 0x01000193);
@@ -38,13 +75,8 @@ export function shingleHashes(doc: Document, n: number): Uint32Array {
     if (codes.length < n) out.add(fnv(codes, 0, codes.length));
     else for (let i = 0; i + n <= codes.length; i++) out.add(fnv(codes, i, i + n));
   } else {
-    const words = doc.text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
-    if (!words.length) return new Uint32Array(0);
-    const ids = words.map((w) => {
-      let h = 0x811c9dc5;
-      for (let i = 0; i < w.length; i++) h = Math.imul(h ^ w.charCodeAt(i), 0x01000193);
-      return h >>> 0;
-    });
+    const ids = wordHashes(doc.text);
+    if (!ids.length) return new Uint32Array(0);
     if (ids.length < n) out.add(fnv(ids, 0, ids.length));
     else for (let i = 0; i + n <= ids.length; i++) out.add(fnv(ids, i, i + n));
   }
