@@ -9,6 +9,7 @@ import { jaccard, shingleHashes } from '../src/factory/dedup/shingles.js';
 import { parseRecipe } from '../src/factory/recipe.js';
 import { runFactory } from '../src/factory/executor.js';
 import { tmp, outputDigest } from './helpers.js';
+import { readChecked } from '../src/io/writers.js';
 import type { Document } from '../src/core/document.js';
 
 const d = (text: string, meta: Record<string, unknown> = {}): Document => ({ id: 'x', text, meta: { source: 't', ...meta } });
@@ -85,7 +86,7 @@ test('near-duplicate steps keep the first document of each cluster, the same wit
     const dropped = res.stats.steps[0]!.rules['dedup.minhash_near_duplicate']!.docsDropped;
     assert.equal(dropped, 19, 'the 20 copies of the repeated text (two versions) collapse to one');
     outs.push(outputDigest(join(dir, k)));
-    const g = JSON.parse(readFileSync(join(dir, k, '_run', 'pass-0', 'global.json'), 'utf8')) as { empty: number; clusters: number };
+    const g = readChecked(join(dir, k, '_run', 'pass-0', 'global.json')) as { empty: number; clusters: number };
     assert.equal(g.empty, 1);
     assert.equal(g.clusters, 1);
   }
@@ -104,7 +105,7 @@ test('bloom_dedup across runs: a saved filter removes what an earlier crawl alre
   assert.equal(r1.stats.kept, 3);
   const r2 = await runFactory(crawl('m2', ['http://a.test/2', 'http://a.test/4']), { inProcess: true, quiet: true });
   assert.equal(r2.stats.kept, 1);
-  const g = JSON.parse(readFileSync(join(dir, 'out-m2', '_run', 'pass-0', 'global.json'), 'utf8')) as { seenBefore: number; m: number; k: number };
+  const g = readChecked(join(dir, 'out-m2', '_run', 'pass-0', 'global.json')) as { seenBefore: number; m: number; k: number };
   assert.equal(g.seenBefore, 3);
 });
 
@@ -139,4 +140,46 @@ test('native CJK shingling + MinHash equals shingles.ts + the reference signatur
     const ref = sh.length ? mh.signatureReference(sh) : null;
     assert.deepEqual(mh.docSignature(doc), ref, text);
   }
+});
+
+test('a corrupted or truncated intermediate file is reported with its path and recomputed, never used', async () => {
+  const dir = tmp();
+  const docs = Array.from({ length: 40 }, (_, i) => ({ id: `d${i}`, text: `document number ${i % 10} with the same words repeated here and there ${i % 10}` }));
+  writeFileSync(join(dir, 'in.jsonl'), docs.map((x) => JSON.stringify(x)).join('\n') + '\n');
+  const recipe = parseRecipe({ input: { paths: [join(dir, 'in.jsonl')], shardBytes: 800 }, output: { dir: join(dir, 'out'), format: 'jsonl' }, steps: [{ type: 'minhash_dedup' }] }, 't', '/');
+  await runFactory(recipe, { inProcess: true, quiet: true });
+  const want = outputDigest(join(dir, 'out'));
+  const passDir = join(dir, 'out', '_run', 'pass-0');
+  const { readdirSync, rmSync } = await import('node:fs');
+  const shardFile = join(passDir, readdirSync(passDir).filter((f) => f.startsWith('shard-'))[0]!);
+  writeFileSync(shardFile, readFileSync(shardFile, 'utf8').slice(0, 120)); // truncated summary
+  const g = join(passDir, 'global.json');
+  writeFileSync(g, readFileSync(g, 'utf8').replace(/\d(?=[^\d]*$)/, (x) => String((Number(x) + 1) % 10))); // one digit changed
+  rmSync(join(dir, 'out', '_run', 'stats'), { recursive: true }); // force the decision pass again
+  const logs: string[] = [];
+  await runFactory(recipe, { inProcess: true, quiet: true, log: (m) => logs.push(m) });
+  assert.ok(logs.some((l) => l.includes(shardFile) && /truncated/.test(l)), logs.join('\n'));
+  assert.ok(logs.some((l) => l.includes(g) && /checksum mismatch/.test(l)), logs.join('\n'));
+  assert.equal(outputDigest(join(dir, 'out')), want);
+});
+
+test('10 MB documents, documents of one repeated character, empty documents and missing URLs are handled and counted', async () => {
+  const dir = tmp();
+  const big = 'word '.repeat(2_000_000) + 'end';
+  const docs = [
+    { id: 'big', text: big, url: 'http://x.test/big' },
+    { id: 'big2', text: big, url: 'http://x.test/big2' },
+    { id: 'rep1', text: '啊'.repeat(1000) },
+    { id: 'rep2', text: '啊'.repeat(999) },
+    { id: 'empty', text: '  ' },
+    { id: 'nourl', text: 'a short document without an address' },
+  ];
+  writeFileSync(join(dir, 'in.jsonl'), docs.map((x) => JSON.stringify(x)).join('\n') + '\n');
+  const recipe = parseRecipe({ input: { paths: [join(dir, 'in.jsonl')], maxRecordBytes: '32MB' }, output: { dir: join(dir, 'out'), format: 'jsonl' }, steps: [{ type: 'bloom_dedup', key: 'url', expected: 100 }, { type: 'minhash_dedup' }, { type: 'simhash_dedup' }] }, 't', '/');
+  const r = await runFactory(recipe, { inProcess: true, quiet: true });
+  const stats = JSON.parse(readFileSync(r.statsFile, 'utf8')) as { corpusSteps: Record<string, { noKey?: number; emptyDocuments?: number; dropped?: number }> };
+  assert.equal(stats.corpusSteps.bloom_dedup!.noKey, 4);
+  assert.equal(stats.corpusSteps.minhash_dedup!.emptyDocuments, 1);
+  assert.equal(stats.corpusSteps.minhash_dedup!.dropped, 2); // big2 and rep2
+  assert.equal(r.stats.kept, 4);
 });

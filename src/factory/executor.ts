@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:f
 import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { accounting, mergeShardStats, type ShardStats } from '../core/stats.js';
-import { writeFileAtomic } from '../io/writers.js';
+import { CorruptFileError, readChecked, writeChecked, writeFileAtomic } from '../io/writers.js';
 import { Progress } from '../ui/progress.js';
 import { makePlan, samePlanInputs, type Plan } from './plan.js';
 import { resolveFrom, workerCount, type Recipe } from './recipe.js';
@@ -70,8 +70,13 @@ export async function runFactory(recipe: Recipe, opts: RunOptions = {}): Promise
     const final = pass === corpusSteps.length;
     const globalFile = join(passDir(outDir, pass), 'global.json');
     if (!final && existsSync(globalFile)) {
-      globals.push(JSON.parse(readFileSync(globalFile, 'utf8')));
-      continue;
+      try {
+        globals.push(readChecked(globalFile));
+        continue;
+      } catch (e) {
+        // reported, then recomputed from the shard summaries: never a decision from a damaged file
+        log(`warning: ${(e as Error).message}; combining the shard summaries again`);
+      }
     }
     done = new Map<number, ShardStats>();
     const marker = (i: number) => (final ? statsPath(outDir, i) : join(passDir(outDir, pass), `${shardName(i)}.json`));
@@ -79,10 +84,10 @@ export async function runFactory(recipe: Recipe, opts: RunOptions = {}): Promise
       const f = marker(s.index);
       if (!existsSync(f)) continue;
       try {
-        const v = JSON.parse(readFileSync(f, 'utf8')) as ShardStats;
-        done.set(s.index, final ? v : ({ shard: s.index, read: 0, bytesRead: s.bytes } as ShardStats));
-      } catch {
-        /* unreadable marker: run the shard again */
+        const v = final ? (JSON.parse(readFileSync(f, 'utf8')) as ShardStats) : (readChecked(f), { shard: s.index, read: 0, bytesRead: s.bytes } as ShardStats);
+        done.set(s.index, v);
+      } catch (e) {
+        log(`warning: ${f}: ${e instanceof CorruptFileError ? (e as Error).message.replace(`${f}: `, '') : 'unreadable'}; running shard ${s.index} again`);
       }
     }
     const todo = plan.shards.filter((s) => !done.has(s.index));
@@ -93,9 +98,9 @@ export async function runFactory(recipe: Recipe, opts: RunOptions = {}): Promise
     if (failures.length) break;
     if (!final) {
       // combine the shard summaries in shard order
-      const states = plan.shards.map((s) => JSON.parse(readFileSync(marker(s.index), 'utf8')) as unknown);
+      const states = plan.shards.map((s) => readChecked(marker(s.index)));
       const g = corpusSteps[pass]!.combine(states);
-      writeFileAtomic(globalFile, JSON.stringify(g));
+      writeChecked(globalFile, g);
       globals.push(g);
     }
   }

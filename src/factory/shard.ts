@@ -6,7 +6,7 @@ import type { Document } from '../core/document.js';
 import { isCorpusStep, isDrop, type Step, type StepContext } from '../core/step.js';
 import { emptyStep, recordCut, recordDrop, type ShardStats, type StepStats } from '../core/stats.js';
 import { readShard, type ShardSpec } from '../io/readers.js';
-import { JsonlLog, ShardedWriter, writeFileAtomic } from '../io/writers.js';
+import { JsonlLog, ShardedWriter, writeChecked, writeFileAtomic } from '../io/writers.js';
 import type { Recipe } from './recipe.js';
 import { buildStep } from './registry.js';
 
@@ -164,7 +164,7 @@ export async function runShard(recipe: Recipe, spec: ShardSpec, outDir: string, 
   }
   if (observing) {
     // the observation summary is this pass's commit marker for the shard
-    writeFileAtomic(join(passDir(outDir, pass), `${name}.json`), JSON.stringify(pipe.observed));
+    writeChecked(join(passDir(outDir, pass), `${name}.json`), pipe.observed);
     stats.bytesRead = spec.bytes;
     onProgress?.(spec.bytes, stats.read);
     return stats;

@@ -2,7 +2,8 @@
  * Size-sharded document writers. Every file is written under a temporary name
  * and renamed into place once complete, so a reader never sees half a file.
  */
-import { closeSync, fsyncSync, openSync, renameSync, writeSync, writeFileSync, mkdirSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync, writeFileSync, mkdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { dirname } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Document } from '../core/document.js';
@@ -15,6 +16,26 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   const tmp = `${path}.tmp-${process.pid}`;
   writeFileSync(tmp, data);
   renameSync(tmp, path);
+}
+
+export class CorruptFileError extends Error {}
+
+/** Writes JSON atomically behind a header line "ziya-checked <bytes> <sha256>", so truncation and corruption are detected on reading. */
+export function writeChecked(path: string, value: unknown): void {
+  const body = JSON.stringify(value);
+  const sum = createHash('sha256').update(body).digest('hex');
+  writeFileAtomic(path, `ziya-checked ${Buffer.byteLength(body)} ${sum}\n${body}`);
+}
+
+export function readChecked(path: string): unknown {
+  const raw = readFileSync(path, 'utf8');
+  const nl = raw.indexOf('\n');
+  const m = /^ziya-checked (\d+) ([0-9a-f]{64})$/.exec(nl > 0 ? raw.slice(0, nl) : '');
+  if (!m) throw new CorruptFileError(`${path}: not a checked intermediate file (header missing)`);
+  const body = raw.slice(nl + 1);
+  if (Buffer.byteLength(body) !== Number(m[1])) throw new CorruptFileError(`${path}: truncated (${Buffer.byteLength(body)} of ${m[1]} bytes)`);
+  if (createHash('sha256').update(body).digest('hex') !== m[2]) throw new CorruptFileError(`${path}: checksum mismatch (corrupted)`);
+  return JSON.parse(body);
 }
 
 interface PartWriter {
