@@ -151,8 +151,12 @@ test('a corrupted or truncated intermediate file is reported with its path and r
   const want = outputDigest(join(dir, 'out'));
   const passDir = join(dir, 'out', '_run', 'pass-0');
   const { readdirSync, rmSync } = await import('node:fs');
-  const shardFile = join(passDir, readdirSync(passDir).filter((f) => f.startsWith('shard-'))[0]!);
+  const shardFile = join(passDir, 'shard-00000.json');
   writeFileSync(shardFile, readFileSync(shardFile, 'utf8').slice(0, 120)); // truncated summary
+  const run = join(passDir, 'shard-00001.mh');
+  const bytes = readFileSync(run);
+  bytes[bytes.length - 3] = bytes[bytes.length - 3]! ^ 0x5a; // corrupted run file
+  writeFileSync(run, bytes);
   const g = join(passDir, 'global.json');
   writeFileSync(g, readFileSync(g, 'utf8').replace(/\d(?=[^\d]*$)/, (x) => String((Number(x) + 1) % 10))); // one digit changed
   rmSync(join(dir, 'out', '_run', 'stats'), { recursive: true }); // force the decision pass again
@@ -160,6 +164,7 @@ test('a corrupted or truncated intermediate file is reported with its path and r
   await runFactory(recipe, { inProcess: true, quiet: true, log: (m) => logs.push(m) });
   assert.ok(logs.some((l) => l.includes(shardFile) && /truncated/.test(l)), logs.join('\n'));
   assert.ok(logs.some((l) => l.includes(g) && /checksum mismatch/.test(l)), logs.join('\n'));
+  assert.ok(logs.some((l) => l.includes(run) && /checksum mismatch/.test(l)), logs.join('\n'));
   assert.equal(outputDigest(join(dir, 'out')), want);
 });
 

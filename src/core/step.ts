@@ -35,8 +35,15 @@ export interface CorpusStep<S = unknown, G = unknown> {
   begin(): S;
   /** Sees a document that reached the step; `order` is its position among the shard's documents. */
   observe(doc: Document, state: S, order: number): void;
+  /**
+   * Optional: called when a shard's observation ends, with the pass folder; may write bulky
+   * per-shard files there (sorted runs) and return the (small) summary to keep instead.
+   */
+  end?(state: S, io: { dir: string; shard: string }): S;
+  /** Optional: checks the files `end` wrote for a shard; returns what is wrong, or null. */
+  verify?(state: S, io: { dir: string; shard: string }): string | null;
   /** Combines the shard summaries (given in shard order) into what every shard needs; JSON-serialisable. */
-  combine(states: S[]): G;
+  combine(states: S[], io: { dir: string; shards: string[] }): G;
   /** Decides on a document with the combined state. */
   decide(doc: Document, ctx: StepContext, global: G, shard: number, order: number): Document | Drop;
   /** Optional: what the final report needs from a document that reached the step (JSON), e.g. cluster members. */

@@ -97,9 +97,23 @@ export async function runFactory(recipe: Recipe, opts: RunOptions = {}): Promise
     await runPass({ recipe, outDir, pass, globals, todo, done, failures, opts, label, totalBytes: plan.totalBytes, shards: plan.shards.length });
     if (failures.length) break;
     if (!final) {
+      // a shard whose side files are damaged is reported and observed again
+      const step = corpusSteps[pass]!;
+      if (step.verify) {
+        const bad = plan.shards.filter((s) => {
+          const problem = step.verify!(readChecked(marker(s.index)), { dir: passDir(outDir, pass), shard: shardName(s.index) });
+          if (problem) log(`warning: ${problem}; observing shard ${s.index} again`);
+          return problem !== null;
+        });
+        if (bad.length) {
+          for (const s of bad) done.delete(s.index);
+          await runPass({ recipe, outDir, pass, globals, todo: bad, done, failures, opts, label, totalBytes: plan.totalBytes, shards: plan.shards.length });
+          if (failures.length) break;
+        }
+      }
       // combine the shard summaries in shard order
       const states = plan.shards.map((s) => readChecked(marker(s.index)));
-      const g = corpusSteps[pass]!.combine(states);
+      const g = corpusSteps[pass]!.combine(states, { dir: passDir(outDir, pass), shards: plan.shards.map((s) => shardName(s.index)) });
       writeChecked(globalFile, g);
       globals.push(g);
     }

@@ -164,7 +164,9 @@ export async function runShard(recipe: Recipe, spec: ShardSpec, outDir: string, 
   }
   if (observing) {
     // the observation summary is this pass's commit marker for the shard
-    writeChecked(join(passDir(outDir, pass), `${name}.json`), pipe.observed);
+    const step = pipe.steps.filter(isCorpusStep)[pass]!;
+    const summary = step.end ? step.end(pipe.observed, { dir: passDir(outDir, pass), shard: name }) : pipe.observed;
+    writeChecked(join(passDir(outDir, pass), `${name}.json`), summary);
     stats.bytesRead = spec.bytes;
     onProgress?.(spec.bytes, stats.read);
     return stats;
