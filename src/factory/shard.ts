@@ -3,6 +3,7 @@ import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Document } from '../core/document.js';
+import { shardName } from '../core/shards.js';
 import { isCorpusStep, isDrop, type Step, type StepContext } from '../core/step.js';
 import { emptyStep, recordCut, recordDrop, type ShardStats, type StepStats } from '../core/stats.js';
 import { readShard, type ShardSpec } from '../io/readers.js';
@@ -10,9 +11,7 @@ import { JsonlLog, ShardedWriter, writeChecked, writeFileAtomic } from '../io/wr
 import type { Recipe } from './recipe.js';
 import { buildStep } from './registry.js';
 
-export function shardName(i: number): string {
-  return `shard-${String(i).padStart(5, '0')}`;
-}
+export { shardName };
 
 export function statsPath(outDir: string, i: number): string {
   return join(outDir, '_run', 'stats', `${shardName(i)}.json`);

@@ -11,7 +11,9 @@ import { readFileSync, existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import type { Document } from '../../core/document.js';
 import { drop, type CorpusStep, type Drop, type StepContext } from '../../core/step.js';
-import { writeFileAtomic } from '../../io/writers.js';
+import { readChecked, writeChecked, writeFileAtomic } from '../../io/writers.js';
+import { join } from 'node:path';
+import { shardName } from '../../core/shards.js';
 import { contentHash } from './exact.js';
 
 export class BloomFilter {
@@ -29,22 +31,31 @@ export class BloomFilter {
   falsePositiveRate(): number {
     return Math.pow(1 - Math.exp((-this.k * this.inserted) / this.m), this.k);
   }
-  private positions(key: string): number[] {
+  /** The two 32-bit halves of a key's hash that place it in the filter (first 8 bytes of its sha256). */
+  static keyHash(key: string): [number, number] {
     const h = createHash('sha256').update(key).digest();
+    return [h.readUInt32LE(0), h.readUInt32LE(4)];
+  }
+  private positions(h1: number, h2raw: number): number[] {
     // double hashing (Kirsch-Mitzenmacher) with 32-bit halves: exact in doubles for any m < 2^32
-    const h1 = h.readUInt32LE(0);
-    const h2 = (h.readUInt32LE(4) | 1) >>> 0;
+    const h2 = (h2raw | 1) >>> 0;
     const out: number[] = [];
     for (let i = 0; i < this.k; i++) out.push((h1 + i * h2) % this.m);
     return out;
   }
   has(key: string): boolean {
-    return this.positions(key).every((p) => (this.bits[p >>> 3]! & (1 << (p & 7))) !== 0);
+    return this.hasHash(...BloomFilter.keyHash(key));
+  }
+  hasHash(h1: number, h2: number): boolean {
+    return this.positions(h1, h2).every((p) => (this.bits[p >>> 3]! & (1 << (p & 7))) !== 0);
   }
   /** Adds the key; returns whether it was (probably) there before. */
   add(key: string): boolean {
+    return this.addHash(...BloomFilter.keyHash(key));
+  }
+  addHash(h1: number, h2: number): boolean {
     let seen = true;
-    for (const p of this.positions(key)) {
+    for (const p of this.positions(h1, h2)) {
       const b = 1 << (p & 7);
       if (!(this.bits[p >>> 3]! & b)) {
         seen = false;
@@ -110,14 +121,35 @@ export interface BloomDedupConfig {
   save?: string;
 }
 
+/** What a shard keeps after observation: counts and the checksum of its key file. */
 interface Summary {
-  keys: string[];
-  orders: number[];
+  docs: number;
   noKey: number;
+  bytes: number;
+  sha256: string;
 }
 
+class ShardKeys {
+  buf = new Uint32Array(3 * 256);
+  docs = 0;
+  noKey = 0;
+  push(h1: number, h2: number, order: number): void {
+    if ((this.docs + 1) * 3 > this.buf.length) {
+      const g = new Uint32Array(this.buf.length * 2);
+      g.set(this.buf);
+      this.buf = g;
+    }
+    this.buf[this.docs * 3] = h1;
+    this.buf[this.docs * 3 + 1] = h2;
+    this.buf[this.docs * 3 + 2] = order;
+    this.docs++;
+  }
+}
+
+const KEYS_MAGIC = 0x4b4d4c42; // "BLMK"
+
 interface Global {
-  drop: Record<string, number[]>;
+  dir: string;
   m: number;
   k: number;
   inserted: number;
@@ -149,36 +181,71 @@ export class BloomDedup implements CorpusStep<Summary, Global> {
   }
 
   begin(): Summary {
-    return { keys: [], orders: [], noKey: 0 };
+    return new ShardKeys() as unknown as Summary;
   }
 
   observe(doc: Document, s: Summary, order: number): void {
+    const st = s as unknown as ShardKeys;
     const k = this.keyOf(doc);
     if (k === null) {
-      s.noKey++; // no URL (or empty text): kept, counted
+      st.noKey++; // no URL (or empty text): kept, counted
       return;
     }
-    s.keys.push(k);
-    s.orders.push(order);
+    const [h1, h2] = BloomFilter.keyHash(k);
+    st.push(h1, h2, order);
   }
 
-  combine(states: Summary[]): Global {
+  /** Writes the shard's key file (hash halves and positions, in document order) and keeps its checksum. */
+  end(s: Summary, io: { dir: string; shard: string }): Summary {
+    const st = s as unknown as ShardKeys;
+    const out = new Uint32Array(2 + st.docs * 3);
+    out[0] = KEYS_MAGIC;
+    out[1] = st.docs;
+    out.set(st.buf.subarray(0, st.docs * 3), 2);
+    const bytes = new Uint8Array(out.buffer);
+    writeFileAtomic(join(io.dir, `${io.shard}.bk`), bytes);
+    return { docs: st.docs, noKey: st.noKey, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
+  }
+
+  verify(s: Summary, io: { dir: string; shard: string }): string | null {
+    const path = join(io.dir, `${io.shard}.bk`);
+    let b: Buffer;
+    try {
+      b = readFileSync(path);
+    } catch (e) {
+      return `${path}: ${(e as Error).message}`;
+    }
+    if (b.length !== s.bytes) return `${path}: truncated key file (${b.length} of ${s.bytes} bytes)`;
+    if (createHash('sha256').update(b).digest('hex') !== s.sha256) return `${path}: key file checksum mismatch (corrupted)`;
+    if (b.readUInt32LE(0) !== KEYS_MAGIC || b.readUInt32LE(4) !== s.docs) return `${path}: key file header does not match`;
+    return null;
+  }
+
+  /** Streams the shards' key files in shard order through the filter: memory is the filter plus one shard. */
+  combine(states: Summary[], io: { dir: string; shards: string[] }): Global {
     const f = this.cfg.load && existsSync(this.cfg.load) ? BloomFilter.load(this.cfg.load) : BloomFilter.forCapacity(this.cfg.expected, this.cfg.falsePositiveRate);
     const prior = f.inserted;
-    const dropL: Record<string, number[]> = {};
     let dups = 0;
-    states.forEach((s, shard) => s.keys.forEach((k, i) => {
-      if (f.add(k)) {
-        (dropL[shard] ??= []).push(s.orders[i]!);
-        dups++;
+    states.forEach((s, i) => {
+      const bad = this.verify(s, { dir: io.dir, shard: io.shards[i]! });
+      if (bad) throw new Error(bad);
+      const b = readFileSync(join(io.dir, `${io.shards[i]}.bk`));
+      const u = new Uint32Array(b.buffer, b.byteOffset, b.length / 4);
+      const drops: number[] = [];
+      for (let d = 0; d < s.docs; d++) {
+        if (f.addHash(u[2 + d * 3]!, u[2 + d * 3 + 1]!)) {
+          drops.push(u[2 + d * 3 + 2]!);
+          dups++;
+        }
       }
-    }));
+      writeChecked(join(io.dir, `${io.shards[i]}.drop.json`), drops);
+    });
     if (this.cfg.save) writeFileAtomic(this.cfg.save, f.serialize());
-    return { drop: dropL, m: f.m, k: f.k, inserted: f.inserted, falsePositiveRate: f.falsePositiveRate(), targetFalsePositiveRate: this.cfg.falsePositiveRate, seenBefore: prior, duplicates: dups, noKey: states.reduce((a, s) => a + s.noKey, 0) };
+    return { dir: io.dir, m: f.m, k: f.k, inserted: f.inserted, falsePositiveRate: f.falsePositiveRate(), targetFalsePositiveRate: this.cfg.falsePositiveRate, seenBefore: prior, duplicates: dups, noKey: states.reduce((a, s) => a + s.noKey, 0) };
   }
 
   summarize(g: Global): Record<string, unknown> {
-    const { drop: _d, ...rest } = g;
+    const { dir: _d, ...rest } = g;
     return rest;
   }
 
@@ -186,7 +253,10 @@ export class BloomDedup implements CorpusStep<Summary, Global> {
     let m = this.dropSets.get(g);
     if (!m) this.dropSets.set(g, (m = new Map()));
     let set = m.get(shard);
-    if (!set) m.set(shard, (set = new Set(g.drop[shard] ?? [])));
+    if (!set) {
+      set = new Set(readChecked(join(g.dir, `${shardName(shard)}.drop.json`)) as number[]);
+      m.set(shard, set);
+    }
     return set.has(order) ? drop(this.rules[0]!) : doc;
   }
 }

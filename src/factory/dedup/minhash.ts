@@ -14,6 +14,7 @@
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+import { shardName } from '../../core/shards.js';
 import type { Document } from '../../core/document.js';
 import { drop, type CorpusStep, type Drop, type StepContext } from '../../core/step.js';
 import { fnv1a, rng } from '../../core/hash.js';
@@ -375,7 +376,7 @@ export class MinHashDedup implements CorpusStep<Summary, DropLists & { empty: nu
     let set = m.get(shard);
     if (!set) {
       // only this shard's drop list is read
-      set = new Set(readChecked(join(g.dir, `shard-${String(shard).padStart(5, '0')}.drop.json`)) as number[]);
+      set = new Set(readChecked(join(g.dir, `${shardName(shard)}.drop.json`)) as number[]);
       m.set(shard, set);
     }
     return set.has(order) ? drop('dedup.minhash_near_duplicate') : doc;
