@@ -26,65 +26,21 @@ export class UnionFind {
   }
 }
 
-import { fnv1a } from '../../core/hash.js';
 import { jaccard } from './shingles.js';
 import type { Document } from '../../core/document.js';
 
-export interface DropLists {
-  /** shard -> sorted orders of the documents to drop */
-  drop: Record<string, number[]>;
+/** What the report needs of a near-duplicate step's combined state. */
+export interface ClusterFacts {
   clusters: number;
   /** cluster size -> number of clusters */
   sizes: Record<string, number>;
-  /** up to 8 clusters (as shard:order lists) shown side by side in the report */
+  /** a few clusters (as shard:order lists) shown side by side in the report */
   sample: string[][];
   /** up to 100 (kept, dropped) pairs whose true Jaccard similarity the report measures */
   probe: [string, string][];
   candidatePairs: number;
-}
-
-/**
- * Turns a union-find over documents (numbered in shard order) into drop lists: in every
- * cluster the document with the smallest number (first in shard order, then position) is kept.
- */
-export interface Where {
-  shard: Int32Array;
-  order: Int32Array;
-}
-
-export function dropLists(uf: UnionFind, where: Where, candidatePairs: number): DropLists {
-  const n = where.shard.length;
-  const members = new Map<number, number[]>();
-  for (let i = 0; i < n; i++) {
-    const r = uf.find(i);
-    if (r === i && !members.has(r)) continue;
-    let l = members.get(r);
-    if (!l) members.set(r, (l = [r]));
-    if (r !== i) l.push(i);
-  }
-  const drop: Record<string, number[]> = {};
-  const sizes: Record<string, number> = {};
-  const sample: string[][] = [];
-  const pairs: { key: number; p: [string, string] }[] = [];
-  const name = (i: number) => `${where.shard[i]}:${where.order[i]}`;
-  for (const [root, l] of members) {
-    if (l.length < 2) continue;
-    sizes[l.length] = (sizes[l.length] ?? 0) + 1;
-    if (sample.length < 8) sample.push(l.slice(0, 6).map(name));
-    for (const i of l) {
-      if (i === root) continue;
-      (drop[where.shard[i]!] ??= []).push(where.order[i]!);
-      // a deterministic sample of (kept, dropped) pairs: the smallest hashes win
-      pairs.push({ key: fnv1a(name(i)), p: [name(root), name(i)] });
-      if (pairs.length > 400) {
-        pairs.sort((a, b) => a.key - b.key);
-        pairs.length = 100;
-      }
-    }
-  }
-  for (const k of Object.keys(drop)) drop[k]!.sort((a, b) => a - b);
-  pairs.sort((a, b) => a.key - b.key);
-  return { drop, clusters: Object.values(sizes).reduce((a, b) => a + b, 0), sizes, sample, probe: pairs.slice(0, 100).map((x) => x.p), candidatePairs };
+  dropped: number;
+  empty: number;
 }
 
 export interface ClusterSample {
@@ -94,7 +50,7 @@ export interface ClusterSample {
 }
 
 /** Members of shown clusters and probed pairs report their excerpt and shingles. */
-export function clusterSample(g: DropLists, doc: Document, shard: number, order: number, shingles: (d: Document) => Uint32Array, cache: WeakMap<object, Set<string>>): ClusterSample | undefined {
+export function clusterSample(g: ClusterFacts, doc: Document, shard: number, order: number, shingles: (d: Document) => Uint32Array, cache: WeakMap<object, Set<string>>): ClusterSample | undefined {
   let want = cache.get(g);
   if (!want) {
     want = new Set([...g.sample.flat(), ...g.probe.flat()]);
@@ -106,7 +62,7 @@ export function clusterSample(g: DropLists, doc: Document, shard: number, order:
 }
 
 /** Report figures: cluster sizes, the true Jaccard similarity of probed pairs (an estimate of precision), clusters side by side. */
-export function clusterSummary(g: DropLists & { empty?: number }, samples: unknown[], threshold: number): Record<string, unknown> {
+export function clusterSummary(g: ClusterFacts, samples: unknown[], threshold: number): Record<string, unknown> {
   const by = new Map<string, ClusterSample>();
   for (const s of samples as ClusterSample[]) by.set(s.k, s);
   const sims: number[] = [];
@@ -124,7 +80,7 @@ export function clusterSummary(g: DropLists & { empty?: number }, samples: unkno
   const above = sims.filter((s) => s >= threshold).length;
   return {
     clusters: g.clusters,
-    dropped: Object.values(g.drop).reduce((a, l) => a + l.length, 0),
+    dropped: g.dropped,
     candidatePairs: g.candidatePairs,
     sizes: g.sizes,
     emptyDocuments: g.empty ?? 0,

@@ -1,25 +1,22 @@
 /**
  * SimHash near-duplicate removal as a corpus step: a 64-bit SimHash per
  * document over its shingles; pairs within Hamming distance k are found with
- * k + 1 band tables (two fingerprints within distance k agree exactly on at
- * least one of k + 1 bit blocks), never by comparing all pairs; components are
- * joined and the first document of each is kept.
+ * k + 1 block tables (two fingerprints within distance k agree exactly on at
+ * least one of k + 1 bit blocks), never by comparing all pairs: the blocks are
+ * band keys of out-of-core runs (runs.ts) carrying the fingerprint, and only
+ * fingerprints in the same block group are compared. Components are joined and
+ * the first document of each is kept.
  */
 import type { Document } from '../../core/document.js';
 import { drop, type CorpusStep, type Drop, type StepContext } from '../../core/step.js';
 import { shingleHashes } from './shingles.js';
-import { UnionFind, clusterSample, clusterSummary, dropLists, type DropLists } from './cluster.js';
+import { clusterSample, clusterSummary } from './cluster.js';
+import { ShardRuns, DropListReader, combineRuns, verifyRun, type RunGlobal, type RunSummary } from './runs.js';
+import { join } from 'node:path';
 
 export interface SimHashConfig {
   shingle: number;
   maxDistance: number;
-}
-
-interface Summary {
-  /** hex fingerprints */
-  fp: string[];
-  orders: number[];
-  empty: number;
 }
 
 function mix64(h: number): [number, number] {
@@ -59,82 +56,84 @@ export function hamming64(a: bigint, b: bigint): number {
   return n;
 }
 
-export class SimHashDedup implements CorpusStep<Summary, DropLists & { empty: number }> {
+/** The k + 1 block values of a fingerprint used as band keys (blocks of more than 32 bits are hashed). */
+export function blockKeys(fp: bigint, k: number): Uint32Array {
+  const blocks = k + 1;
+  const out = new Uint32Array(blocks);
+  for (let b = 0; b < blocks; b++) {
+    const lo = Math.round((64 * b) / blocks);
+    const hi = Math.round((64 * (b + 1)) / blocks);
+    const v = (fp >> BigInt(lo)) & ((1n << BigInt(hi - lo)) - 1n);
+    out[b] = hi - lo <= 32 ? Number(v) : Number((v ^ (v >> 32n)) & 0xffffffffn) ^ Math.imul(b + 1, 0x9e3779b1);
+  }
+  return out;
+}
+
+export class SimHashDedup implements CorpusStep<RunSummary, RunGlobal> {
   readonly corpus = true as const;
   readonly rules = ['dedup.simhash_near_duplicate'] as const;
-  private dropSets = new WeakMap<object, Map<number, Set<number>>>();
+  private drops = new DropListReader();
   constructor(readonly name: string, private cfg: SimHashConfig) {}
 
-  begin(): Summary {
-    return { fp: [], orders: [], empty: 0 };
+  begin(): RunSummary {
+    return new ShardRuns(this.cfg.maxDistance + 1, 2) as unknown as RunSummary;
   }
 
-  observe(doc: Document, s: Summary, order: number): void {
+  observe(doc: Document, s: RunSummary, order: number): void {
+    const st = s as unknown as ShardRuns;
     const sh = shingleHashes(doc, this.cfg.shingle);
     if (!sh.length) {
-      s.empty++;
+      st.empty++;
       return;
     }
-    s.fp.push(simhash64(sh).toString(16).padStart(16, '0'));
-    s.orders.push(order);
+    const fp = simhash64(sh);
+    st.push(blockKeys(fp, this.cfg.maxDistance), Uint32Array.of(Number(fp & 0xffffffffn), Number(fp >> 32n)), order);
   }
 
-  combine(states: Summary[]): DropLists & { empty: number } {
-    const fps: bigint[] = [];
-    const shards: number[] = [];
-    const orders: number[] = [];
-    states.forEach((s, shard) => s.fp.forEach((f, i) => {
-      fps.push(BigInt(`0x${f}`));
-      shards.push(shard);
-      orders.push(s.orders[i]!);
-    }));
-    const where = { shard: Int32Array.from(shards), order: Int32Array.from(orders) };
+  end(s: RunSummary, io: { dir: string; shard: string }): RunSummary {
+    return (s as unknown as ShardRuns).write(io.dir, io.shard, 'sh');
+  }
+
+  verify(s: RunSummary, io: { dir: string; shard: string }): string | null {
+    return verifyRun(s, join(io.dir, `${io.shard}.sh`), this.cfg.maxDistance + 1, 2);
+  }
+
+  /** Within each group of fingerprints that agree on a block, pairs within Hamming distance k are joined. */
+  combine(states: RunSummary[], io: { dir: string; shards: string[] }): RunGlobal {
     const k = this.cfg.maxDistance;
-    const blocks = k + 1;
-    const uf = new UnionFind(fps.length);
-    let pairs = 0;
-    // block boundaries over 64 bits
-    const bounds = Array.from({ length: blocks + 1 }, (_, i) => Math.round((64 * i) / blocks));
-    for (let b = 0; b < blocks; b++) {
-      const lo = BigInt(bounds[b]!);
-      const mask = (1n << BigInt(bounds[b + 1]! - bounds[b]!)) - 1n;
-      const table = new Map<bigint, number[]>();
-      fps.forEach((f, i) => {
-        const key = (f >> lo) & mask;
-        let l = table.get(key);
-        if (!l) table.set(key, (l = []));
-        l.push(i);
-      });
-      for (const l of table.values()) {
-        if (l.length < 2) continue;
-        for (let x = 0; x < l.length; x++) {
-          for (let y = x + 1; y < l.length; y++) {
-            if (hamming64(fps[l[x]!]!, fps[l[y]!]!) <= k) {
-              pairs++;
-              uf.union(l[x]!, l[y]!);
-            }
+    return combineRuns(states, io, 'sh', k + 1, 2, (g, uf) => {
+      let pairs = 0;
+      const n = g.docs.length;
+      for (let x = 0; x < n; x++) {
+        for (let y = x + 1; y < n; y++) {
+          const d = popcount32(g.payload[2 * x]! ^ g.payload[2 * y]!) + popcount32(g.payload[2 * x + 1]! ^ g.payload[2 * y + 1]!);
+          if (d <= k) {
+            pairs++;
+            uf.union(g.docs[x]!, g.docs[y]!);
           }
         }
       }
-    }
-    return { ...dropLists(uf, where, pairs), empty: states.reduce((a, s) => a + s.empty, 0) };
+      return pairs;
+    });
   }
 
   private want = new WeakMap<object, Set<string>>();
-  sample(doc: Document, g: DropLists, shard: number, order: number): unknown {
+  sample(doc: Document, g: RunGlobal, shard: number, order: number): unknown {
     return clusterSample(g, doc, shard, order, (d) => shingleHashes(d, this.cfg.shingle), this.want);
   }
 
   /** SimHash has no Jaccard threshold of its own; 0.7 is the usual near-duplicate bar. */
-  summarize(g: DropLists & { empty: number }, samples: unknown[]): Record<string, unknown> {
+  summarize(g: RunGlobal, samples: unknown[]): Record<string, unknown> {
     return clusterSummary(g, samples, 0.7);
   }
 
-  decide(doc: Document, _ctx: StepContext, g: DropLists, shard: number, order: number): Document | Drop {
-    let m = this.dropSets.get(g);
-    if (!m) this.dropSets.set(g, (m = new Map()));
-    let set = m.get(shard);
-    if (!set) m.set(shard, (set = new Set(g.drop[shard] ?? [])));
-    return set.has(order) ? drop('dedup.simhash_near_duplicate') : doc;
+  decide(doc: Document, _ctx: StepContext, g: RunGlobal, shard: number, order: number): Document | Drop {
+    return this.drops.has(g, shard, order) ? drop('dedup.simhash_near_duplicate') : doc;
   }
+}
+
+function popcount32(x: number): number {
+  x = x - ((x >>> 1) & 0x55555555);
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return (Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24);
 }
