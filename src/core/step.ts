@@ -42,6 +42,13 @@ export interface CorpusStep<S = unknown, G = unknown> {
   end?(state: S, io: { dir: string; shard: string }): S;
   /** Optional: checks the files `end` wrote for a shard; returns what is wrong, or null. */
   verify?(state: S, io: { dir: string; shard: string }): string | null;
+  /**
+   * Optional parallel stage between observation and combine (e.g. one bucket task per band):
+   * the number of tasks, whether task i already finished intact, and running it.
+   */
+  tasks?(states: S[]): number;
+  taskDone?(i: number, io: { dir: string }): boolean;
+  runTask?(i: number, states: S[], io: { dir: string; shards: string[] }): void;
   /** Combines the shard summaries (given in shard order) into what every shard needs; JSON-serialisable. */
   combine(states: S[], io: { dir: string; shards: string[] }): G;
   /** Decides on a document with the combined state. */

@@ -111,9 +111,15 @@ export async function runFactory(recipe: Recipe, opts: RunOptions = {}): Promise
           if (failures.length) break;
         }
       }
-      // combine the shard summaries in shard order
+      // combine the shard summaries in shard order (after the step's parallel tasks, if it has any)
       const states = plan.shards.map((s) => readChecked(marker(s.index)));
-      const g = corpusSteps[pass]!.combine(states, { dir: passDir(outDir, pass), shards: plan.shards.map((s) => shardName(s.index)) });
+      const io = { dir: passDir(outDir, pass), shards: plan.shards.map((s) => shardName(s.index)) };
+      if (step.tasks && step.runTask && step.taskDone) {
+        const pending = Array.from({ length: step.tasks(states) }, (_, i) => i).filter((i) => !step.taskDone!(i, io));
+        if (pending.length) await runTasks({ recipe, outDir, pass, globals, tasks: pending, io, failures, opts, label: `${label} tasks` });
+        if (failures.length) break;
+      }
+      const g = step.combine(states, io);
       writeChecked(globalFile, g);
       globals.push(g);
     }
@@ -213,4 +219,52 @@ async function runPass(a: PassArgs): Promise<void> {
     });
   }
   tick(true);
+}
+
+interface TaskArgs {
+  recipe: Recipe;
+  outDir: string;
+  pass: number;
+  globals: unknown[];
+  tasks: number[];
+  io: { dir: string; shards: string[] };
+  failures: string[];
+  opts: RunOptions;
+  label: string;
+}
+
+/** Runs a corpus step's parallel tasks (e.g. one bucket task per band) on worker threads, or in this thread. */
+async function runTasks(a: TaskArgs): Promise<void> {
+  const { recipe, outDir, pass, globals, tasks, io, failures, opts } = a;
+  if (!opts.quiet) process.stderr.write(`${a.label}: ${tasks.length} to run\n`);
+  if (opts.inProcess) {
+    const step = recipe.steps.map((x) => buildStep(x)).filter(isCorpusStep)[pass]!;
+    const states = io.shards.map((s) => readChecked(join(io.dir, `${s}.json`)));
+    for (const t of tasks) step.runTask!(t, states, io);
+    return;
+  }
+  const queue = [...tasks];
+  const nWorkers = Math.max(1, Math.min(opts.workers ?? workerCount(recipe), tasks.length));
+  await new Promise<void>((resolveAll) => {
+    let live = nWorkers;
+    for (let w = 0; w < nWorkers; w++) {
+      const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: { recipe, outDir, pass, globals } });
+      const next = () => {
+        const t = queue.shift();
+        if (t !== undefined) worker.postMessage({ task: t, io });
+        else worker.postMessage({ exit: true });
+      };
+      worker.on('message', (m: { ready?: true; taskDone?: number; taskFailed?: number; error?: string }) => {
+        if (m.ready || m.taskDone !== undefined) next();
+        else if (m.taskFailed !== undefined) {
+          failures.push(`task ${m.taskFailed}: ${m.error}`);
+          next();
+        }
+      });
+      worker.on('error', (e) => failures.push(`worker: ${e.stack ?? e.message}`));
+      worker.on('exit', () => {
+        if (--live === 0) resolveAll();
+      });
+    }
+  });
 }

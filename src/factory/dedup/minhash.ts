@@ -15,7 +15,7 @@ import { rng } from '../../core/hash.js';
 import { isCjkDoc, shingleHashes, wordTables } from './shingles.js';
 import { toU16 } from '../filter/features.js';
 import { clusterSample, clusterSummary } from './cluster.js';
-import { ShardRuns, DropListReader, combineRuns, verifyRun, type RunGlobal, type RunSummary } from './runs.js';
+import { ShardRuns, DropListReader, bandDone, bucketBand, combineRuns, verifyRun, type Group, type RunGlobal, type RunSummary } from './runs.js';
 import { native } from '../../native/index.js';
 
 export interface MinHashConfig {
@@ -115,12 +115,25 @@ export class MinHashDedup implements CorpusStep<RunSummary, RunGlobal> {
     return verifyRun(s, join(io.dir, `${io.shard}.mh`), this.cfg.bands, 0);
   }
 
-  /** Documents sharing a bucket key in any band are joined. */
+  /** Documents sharing a bucket key in a band are joined. */
+  private onGroup = (g: Group, edge: (a: number, b: number) => void) => {
+    for (let i = 1; i < g.docs.length; i++) edge(g.docs[0]!, g.docs[i]!);
+  };
+
+  /** The bucket stage: one task per band, run in parallel by the executor. */
+  tasks(): number {
+    return this.cfg.bands;
+  }
+  taskDone(i: number, io: { dir: string }): boolean {
+    return bandDone(io, 'mh', i);
+  }
+  runTask(i: number, states: RunSummary[], io: { dir: string; shards: string[] }): void {
+    bucketBand(states, io, 'mh', this.cfg.bands, 0, i, this.onGroup);
+  }
+
+  /** The cluster stage (any band not bucketed yet is done here first). */
   combine(states: RunSummary[], io: { dir: string; shards: string[] }): RunGlobal {
-    return combineRuns(states, io, 'mh', this.cfg.bands, 0, (g, uf) => {
-      for (let i = 1; i < g.docs.length; i++) uf.union(g.docs[0]!, g.docs[i]!);
-      return g.docs.length - 1;
-    });
+    return combineRuns(states, io, 'mh', this.cfg.bands, 0, this.onGroup);
   }
 
   private want = new WeakMap<object, Set<string>>();

@@ -4,9 +4,10 @@
  * shard ends it writes one run file: header, the documents' positions, then
  * per band the entries (key, document, payload…) sorted by key, and keeps the
  * file's length and sha256. The combine step checks every run, k-way merges
- * them band by band, hands each group of documents sharing a key to the step
- * (which joins those it accepts in a union-find over document numbers), and
- * writes one drop list per shard: in every connected component the first
+ * them band by band (one bucket task per band, in parallel), hands each group of
+ * documents sharing a key to the step, which reports the pairs it accepts as
+ * edges; the cluster stage streams the edges into a union-find over document
+ * numbers and writes one drop list per shard: in every connected component the first
  * document (shard order, then position) is kept. Memory: 8 bytes per document
  * plus one group and the merge buffers.
  */
@@ -148,15 +149,10 @@ export interface Group {
 
 export type RunGlobal = ClusterFacts & { dir: string };
 
-/**
- * Merges the runs band by band; `onGroup` gets every set of documents sharing a key and
- * unions the ones it accepts (returning how many pairs it joined). Writes <shard>.drop.json files.
- */
-export function combineRuns(states: RunSummary[], io: { dir: string; shards: string[] }, ext: string, bands: number, words: number, onGroup: (g: Group, uf: UnionFind) => number): RunGlobal {
-  const entry = 2 + words;
+function openRuns(states: RunSummary[], io: { dir: string; shards: string[] }, ext: string, bands: number, words: number): { fds: number[]; offsets: number[]; total: number } {
   const offsets: number[] = [];
-  let total = 0;
   const fds: number[] = [];
+  let total = 0;
   try {
     states.forEach((s, i) => {
       const path = join(io.dir, `${io.shards[i]}.${ext}`);
@@ -166,62 +162,129 @@ export function combineRuns(states: RunSummary[], io: { dir: string; shards: str
       total += s.docs;
       fds.push(openSync(path, 'r'));
     });
+  } catch (e) {
+    for (const fd of fds) closeSync(fd);
+    throw e;
+  }
+  return { fds, offsets, total };
+}
+
+function edgesName(band: number, ext: string): string {
+  return `band-${String(band).padStart(3, '0')}.${ext}.edges`;
+}
+
+/**
+ * The bucket stage for one band (one task; bands run in parallel): merges the shards' runs of
+ * that band, hands each group of documents sharing a key to `onGroup`, which reports the pairs
+ * it accepts, and writes them as an edge file (u32 pairs of document numbers) with a checked marker.
+ */
+export function bucketBand(states: RunSummary[], io: { dir: string; shards: string[] }, ext: string, bands: number, words: number, band: number, onGroup: (g: Group, edge: (a: number, b: number) => void) => void): void {
+  const entry = 2 + words;
+  const { fds, offsets } = openRuns(states, io, ext, bands, words);
+  let edges = new Uint32Array(1 << 16);
+  let ne = 0;
+  const edge = (x: number, y: number) => {
+    if (ne * 2 + 2 > edges.length) {
+      const g = new Uint32Array(edges.length * 2);
+      g.set(edges);
+      edges = g;
+    }
+    edges[ne * 2] = x;
+    edges[ne * 2 + 1] = y;
+    ne++;
+  };
+  try {
+    const readers = states.map((s, i) => new RunReader(fds[i]!, (4 + s.docs + band * s.docs * entry) * 4, s.docs, entry));
+    const heap: number[] = [];
+    const gid = (i: number) => offsets[i]! + readers[i]!.doc;
+    const less = (x: number, y: number) => readers[x]!.key < readers[y]!.key || (readers[x]!.key === readers[y]!.key && gid(x) < gid(y));
+    const up = (i: number) => {
+      while (i > 0) {
+        const p = (i - 1) >> 1;
+        if (!less(heap[i]!, heap[p]!)) break;
+        [heap[i], heap[p]] = [heap[p]!, heap[i]!];
+        i = p;
+      }
+    };
+    const down = (i: number) => {
+      for (;;) {
+        let c = 2 * i + 1;
+        if (c >= heap.length) break;
+        if (c + 1 < heap.length && less(heap[c + 1]!, heap[c]!)) c++;
+        if (!less(heap[c]!, heap[i]!)) break;
+        [heap[i], heap[c]] = [heap[c]!, heap[i]!];
+        i = c;
+      }
+    };
+    readers.forEach((r, i) => {
+      if (!r.done) {
+        heap.push(i);
+        up(heap.length - 1);
+      }
+    });
+    let groupKey = -1;
+    let docs: number[] = [];
+    let pay: number[] = [];
+    const flush = () => {
+      if (docs.length > 1) onGroup({ docs, payload: Uint32Array.from(pay) }, edge);
+      docs = [];
+      pay = [];
+    };
+    while (heap.length) {
+      const i = heap[0]!;
+      const r = readers[i]!;
+      if (r.key !== groupKey) {
+        flush();
+        groupKey = r.key;
+      }
+      docs.push(gid(i));
+      for (const w of r.payload) pay.push(w);
+      r.next();
+      if (r.done) {
+        heap[0] = heap[heap.length - 1]!;
+        heap.pop();
+      }
+      if (heap.length) down(0);
+    }
+    flush();
+  } finally {
+    for (const fd of fds) closeSync(fd);
+  }
+  const bytes = new Uint8Array(edges.buffer, 0, ne * 8);
+  const path = join(io.dir, edgesName(band, ext));
+  writeFileAtomic(path, bytes);
+  writeChecked(`${path}.json`, { pairs: ne, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
+}
+
+/** Whether the bucket task of a band finished and its edge file is intact. */
+export function bandDone(io: { dir: string }, ext: string, band: number): boolean {
+  const path = join(io.dir, edgesName(band, ext));
+  try {
+    const m = readChecked(`${path}.json`) as { bytes: number; sha256: string };
+    const b = readFileSync(path);
+    return b.length === m.bytes && createHash('sha256').update(b).digest('hex') === m.sha256;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The cluster stage: a union-find over the edges of every band (streamed from the edge files),
+ * then one drop list per shard, component sizes and samples for the report.
+ */
+export function clusterEdges(states: RunSummary[], io: { dir: string; shards: string[] }, ext: string, bands: number, words: number): RunGlobal {
+  const { fds, offsets, total } = openRuns(states, io, ext, bands, words);
+  try {
     const uf = new UnionFind(total);
     let pairs = 0;
     for (let b = 0; b < bands; b++) {
-      const readers = states.map((s, i) => new RunReader(fds[i]!, (4 + s.docs + b * s.docs * entry) * 4, s.docs, entry));
-      const heap: number[] = [];
-      const gid = (i: number) => offsets[i]! + readers[i]!.doc;
-      const less = (x: number, y: number) => readers[x]!.key < readers[y]!.key || (readers[x]!.key === readers[y]!.key && gid(x) < gid(y));
-      const up = (i: number) => {
-        while (i > 0) {
-          const p = (i - 1) >> 1;
-          if (!less(heap[i]!, heap[p]!)) break;
-          [heap[i], heap[p]] = [heap[p]!, heap[i]!];
-          i = p;
-        }
-      };
-      const down = (i: number) => {
-        for (;;) {
-          let c = 2 * i + 1;
-          if (c >= heap.length) break;
-          if (c + 1 < heap.length && less(heap[c + 1]!, heap[c]!)) c++;
-          if (!less(heap[c]!, heap[i]!)) break;
-          [heap[i], heap[c]] = [heap[c]!, heap[i]!];
-          i = c;
-        }
-      };
-      readers.forEach((r, i) => {
-        if (!r.done) {
-          heap.push(i);
-          up(heap.length - 1);
-        }
-      });
-      let groupKey = -1;
-      let docs: number[] = [];
-      let pay: number[] = [];
-      const flush = () => {
-        if (docs.length > 1) pairs += onGroup({ docs, payload: Uint32Array.from(pay) }, uf);
-        docs = [];
-        pay = [];
-      };
-      while (heap.length) {
-        const i = heap[0]!;
-        const r = readers[i]!;
-        if (r.key !== groupKey) {
-          flush();
-          groupKey = r.key;
-        }
-        docs.push(gid(i));
-        for (const w of r.payload) pay.push(w);
-        r.next();
-        if (r.done) {
-          heap[0] = heap[heap.length - 1]!;
-          heap.pop();
-        }
-        if (heap.length) down(0);
-      }
-      flush();
+      const path = join(io.dir, edgesName(b, ext));
+      const m = readChecked(`${path}.json`) as { pairs: number; bytes: number; sha256: string };
+      const buf = readFileSync(path);
+      if (buf.length !== m.bytes || createHash('sha256').update(buf).digest('hex') !== m.sha256) throw new Error(`${path}: edge file truncated or corrupted`);
+      const e = new Uint32Array(buf.buffer, buf.byteOffset, buf.length / 4);
+      for (let i = 0; i < m.pairs; i++) uf.union(e[2 * i]!, e[2 * i + 1]!);
+      pairs += m.pairs;
     }
     // component sizes (4 bytes a document), drop lists per shard, samples for the report
     const members = new Uint32Array(total);
@@ -286,6 +349,13 @@ export function combineRuns(states: RunSummary[], io: { dir: string; shards: str
   } finally {
     for (const fd of fds) closeSync(fd);
   }
+}
+
+
+/** Both stages in this thread (the executor runs the bucket tasks in parallel when it can). */
+export function combineRuns(states: RunSummary[], io: { dir: string; shards: string[] }, ext: string, bands: number, words: number, onGroup: (g: Group, edge: (a: number, b: number) => void) => void): RunGlobal {
+  for (let b = 0; b < bands; b++) if (!bandDone(io, ext, b)) bucketBand(states, io, ext, bands, words, b, onGroup);
+  return clusterEdges(states, io, ext, bands, words);
 }
 
 /** The decision: is this document on its shard's drop list? Each shard's list is read once. */

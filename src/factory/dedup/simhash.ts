@@ -11,7 +11,7 @@ import type { Document } from '../../core/document.js';
 import { drop, type CorpusStep, type Drop, type StepContext } from '../../core/step.js';
 import { shingleHashes } from './shingles.js';
 import { clusterSample, clusterSummary } from './cluster.js';
-import { ShardRuns, DropListReader, combineRuns, verifyRun, type RunGlobal, type RunSummary } from './runs.js';
+import { ShardRuns, DropListReader, bandDone, bucketBand, combineRuns, verifyRun, type Group, type RunGlobal, type RunSummary } from './runs.js';
 import { join } from 'node:path';
 
 export interface SimHashConfig {
@@ -99,22 +99,30 @@ export class SimHashDedup implements CorpusStep<RunSummary, RunGlobal> {
   }
 
   /** Within each group of fingerprints that agree on a block, pairs within Hamming distance k are joined. */
-  combine(states: RunSummary[], io: { dir: string; shards: string[] }): RunGlobal {
+  private onGroup = (g: Group, edge: (a: number, b: number) => void) => {
     const k = this.cfg.maxDistance;
-    return combineRuns(states, io, 'sh', k + 1, 2, (g, uf) => {
-      let pairs = 0;
-      const n = g.docs.length;
-      for (let x = 0; x < n; x++) {
-        for (let y = x + 1; y < n; y++) {
-          const d = popcount32(g.payload[2 * x]! ^ g.payload[2 * y]!) + popcount32(g.payload[2 * x + 1]! ^ g.payload[2 * y + 1]!);
-          if (d <= k) {
-            pairs++;
-            uf.union(g.docs[x]!, g.docs[y]!);
-          }
-        }
+    const n = g.docs.length;
+    for (let x = 0; x < n; x++) {
+      for (let y = x + 1; y < n; y++) {
+        const d = popcount32(g.payload[2 * x]! ^ g.payload[2 * y]!) + popcount32(g.payload[2 * x + 1]! ^ g.payload[2 * y + 1]!);
+        if (d <= k) edge(g.docs[x]!, g.docs[y]!);
       }
-      return pairs;
-    });
+    }
+  };
+
+  /** The bucket stage: one task per block table, run in parallel by the executor. */
+  tasks(): number {
+    return this.cfg.maxDistance + 1;
+  }
+  taskDone(i: number, io: { dir: string }): boolean {
+    return bandDone(io, 'sh', i);
+  }
+  runTask(i: number, states: RunSummary[], io: { dir: string; shards: string[] }): void {
+    bucketBand(states, io, 'sh', this.cfg.maxDistance + 1, 2, i, this.onGroup);
+  }
+
+  combine(states: RunSummary[], io: { dir: string; shards: string[] }): RunGlobal {
+    return combineRuns(states, io, 'sh', this.cfg.maxDistance + 1, 2, this.onGroup);
   }
 
   private want = new WeakMap<object, Set<string>>();
