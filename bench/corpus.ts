@@ -42,7 +42,7 @@ function chunks(text: string, size: number): string[] {
 }
 
 /** Parses a CSV line with quotes (RFC 4180 subset). */
-function csvFields(line: string): string[] {
+export function csvFields(line: string): string[] {
   const out: string[] = [];
   let cur = '';
   let q = false;

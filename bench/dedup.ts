@@ -15,26 +15,12 @@ import { gunzipSync } from 'node:zlib';
 import { parseRecipe } from '../src/factory/recipe.js';
 import { runFactory } from '../src/factory/executor.js';
 import { MinHashDedup } from '../src/factory/dedup/minhash.js';
-import { SHARED } from './corpus.js';
+import { SHARED, csvFields } from './corpus.js';
 
 const ROOT = join(tmpdir(), 'ziya-bench-dedup');
 
 function csvCol(line: string, col: number): string {
-  const out: string[] = [];
-  let cur = '';
-  let q = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i]!;
-    if (q) {
-      if (c === '"' && line[i + 1] === '"') { cur += '"'; i++; }
-      else if (c === '"') q = false;
-      else cur += c;
-    } else if (c === '"') q = true;
-    else if (c === ',') { out.push(cur); cur = ''; }
-    else cur += c;
-  }
-  out.push(cur);
-  return out[col] ?? '';
+  return csvFields(line)[col] ?? '';
 }
 
 const precision: Record<string, unknown> = {};

@@ -3,6 +3,8 @@
 #include <node_api.h>
 #include <stdint.h>
 #include <string.h>
+#include <algorithm>
+#include <vector>
 
 #define CHECK(call)                                                       \
   do {                                                                    \
@@ -51,11 +53,28 @@ static napi_value Minhash(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// FNV-1a over n consecutive values of seq (all of them when shorter), distinct, then MinHash; returns the shingle count.
+template <typename T>
+static uint32_t shingle_minhash(const std::vector<T>& seq, size_t n, const uint32_t* a, const uint32_t* b, uint32_t* out, size_t n_perm) {
+  std::vector<uint32_t> sh;
+  auto fnv = [&](size_t from, size_t to) {
+    uint32_t h = 0x811c9dc5u;
+    for (size_t i = from; i < to; i++) h = (h ^ static_cast<uint32_t>(seq[i])) * 0x01000193u;
+    return h;
+  };
+  if (!seq.empty()) {
+    if (seq.size() < n) sh.push_back(fnv(0, seq.size()));
+    else for (size_t i = 0; i + n <= seq.size(); i++) sh.push_back(fnv(i, i + n));
+    std::sort(sh.begin(), sh.end());
+    sh.erase(std::unique(sh.begin(), sh.end()), sh.end());
+  }
+  minhash_one(sh.data(), sh.size(), a, b, out, n_perm);
+  return static_cast<uint32_t>(sh.size());
+}
+
 // Character shingles of CJK text (non-space code units; U+3000 counts as space), as in
 // src/factory/dedup/shingles.ts: FNV-1a over n consecutive code units, distinct values,
 // a text shorter than n gives one shingle of all of it. Then the MinHash signature.
-#include <algorithm>
-#include <vector>
 static napi_value MinhashCjk(napi_env env, napi_callback_info info) {
   size_t argc = 5;
   napi_value argv[5];
@@ -79,22 +98,8 @@ static napi_value MinhashCjk(napi_env env, napi_callback_info info) {
     const uint16_t c = text[i];
     if (c > 32 && c != 0x3000) codes.push_back(c);
   }
-  std::vector<uint32_t> sh;
-  const size_t n = n_sh_size;
-  auto fnv = [&](size_t from, size_t to) {
-    uint32_t h = 0x811c9dc5u;
-    for (size_t i = from; i < to; i++) h = (h ^ codes[i]) * 0x01000193u;
-    return h;
-  };
-  if (!codes.empty()) {
-    if (codes.size() < n) sh.push_back(fnv(0, codes.size()));
-    else for (size_t i = 0; i + n <= codes.size(); i++) sh.push_back(fnv(i, i + n));
-    std::sort(sh.begin(), sh.end());
-    sh.erase(std::unique(sh.begin(), sh.end()), sh.end());
-  }
-  minhash_one(sh.data(), sh.size(), a, b, out, n_a);
   napi_value count;
-  CHECK(napi_create_uint32(env, static_cast<uint32_t>(sh.size()), &count));
+  CHECK(napi_create_uint32(env, shingle_minhash(codes, n_sh_size, a, b, out, n_a), &count));
   return count;
 }
 
@@ -136,21 +141,8 @@ static napi_value MinhashWords(napi_env env, napi_callback_info info) {
       in_word = false;
     }
   }
-  std::vector<uint32_t> sh;
-  auto fnv = [&](size_t from, size_t to) {
-    uint32_t x = 0x811c9dc5u;
-    for (size_t i = from; i < to; i++) x = (x ^ words[i]) * 0x01000193u;
-    return x;
-  };
-  if (!words.empty()) {
-    if (words.size() < n) sh.push_back(fnv(0, words.size()));
-    else for (size_t i = 0; i + n <= words.size(); i++) sh.push_back(fnv(i, i + n));
-    std::sort(sh.begin(), sh.end());
-    sh.erase(std::unique(sh.begin(), sh.end()), sh.end());
-  }
-  minhash_one(sh.data(), sh.size(), a, b, out, n_a);
   napi_value count;
-  CHECK(napi_create_uint32(env, static_cast<uint32_t>(sh.size()), &count));
+  CHECK(napi_create_uint32(env, shingle_minhash(words, n, a, b, out, n_a), &count));
   return count;
 }
 

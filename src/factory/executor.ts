@@ -185,38 +185,25 @@ async function runPass(a: PassArgs): Promise<void> {
       done.set(s.index, st);
     }
   } else if (todo.length) {
-    const queue = [...todo];
-    await new Promise<void>((resolveAll) => {
-      let live = nWorkers;
-      for (let w = 0; w < nWorkers; w++) {
-        const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: { recipe, outDir, pass, globals } });
-        const next = () => {
-          const s = queue.shift();
-          if (s) worker.postMessage({ shard: s });
-          else worker.postMessage({ exit: true });
-        };
-        worker.on('message', (m: { ready?: true; progress?: { shard: number; bytes: number; docs: number }; done?: number; stats?: ShardStats; failed?: number; error?: string }) => {
-          if (m.ready) next();
-          else if (m.progress) {
-            inflight.set(m.progress.shard, { bytes: m.progress.bytes, docs: m.progress.docs });
-            tick();
-          } else if (m.done !== undefined) {
-            inflight.delete(m.done);
-            done.set(m.done, m.stats!);
-            tick();
-            next();
-          } else if (m.failed !== undefined) {
-            inflight.delete(m.failed);
-            failures.push(`shard ${m.failed}: ${m.error}`);
-            next();
-          }
-        });
-        worker.on('error', (e) => failures.push(`worker: ${e.stack ?? e.message}`));
-        worker.on('exit', () => {
-          if (--live === 0) resolveAll();
-        });
+    await workerPool({ recipe, outDir, pass, globals }, todo, nWorkers, (s) => ({ shard: s }), (m: { progress?: { shard: number; bytes: number; docs: number }; done?: number; stats?: ShardStats; failed?: number; error?: string }) => {
+      if (m.progress) {
+        inflight.set(m.progress.shard, { bytes: m.progress.bytes, docs: m.progress.docs });
+        tick();
+        return false;
       }
-    });
+      if (m.done !== undefined) {
+        inflight.delete(m.done);
+        done.set(m.done, m.stats!);
+        tick();
+        return true;
+      }
+      if (m.failed !== undefined) {
+        inflight.delete(m.failed);
+        failures.push(`shard ${m.failed}: ${m.error}`);
+        return true;
+      }
+      return false;
+    }, failures);
   }
   tick(true);
 }
@@ -243,23 +230,29 @@ async function runTasks(a: TaskArgs): Promise<void> {
     for (const t of tasks) step.runTask!(t, states, io);
     return;
   }
-  const queue = [...tasks];
   const nWorkers = Math.max(1, Math.min(opts.workers ?? workerCount(recipe), tasks.length));
-  await new Promise<void>((resolveAll) => {
+  await workerPool({ recipe, outDir, pass, globals }, tasks, nWorkers, (t) => ({ task: t, io }), (m: { taskDone?: number; taskFailed?: number; error?: string }) => {
+    if (m.taskFailed !== undefined) failures.push(`task ${m.taskFailed}: ${m.error}`);
+    return m.taskDone !== undefined || m.taskFailed !== undefined;
+  }, failures);
+}
+
+/**
+ * A pool of worker threads that take work items one at a time. `handle` sees every message
+ * and returns true when the worker finished its item (and should get the next one).
+ */
+function workerPool<T, M>(data: object, items: T[], nWorkers: number, message: (item: T) => object, handle: (m: M) => boolean, failures: string[]): Promise<void> {
+  const queue = [...items];
+  return new Promise<void>((resolveAll) => {
     let live = nWorkers;
     for (let w = 0; w < nWorkers; w++) {
-      const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: { recipe, outDir, pass, globals } });
+      const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: data });
       const next = () => {
-        const t = queue.shift();
-        if (t !== undefined) worker.postMessage({ task: t, io });
-        else worker.postMessage({ exit: true });
+        const item = queue.shift();
+        worker.postMessage(item !== undefined ? message(item) : { exit: true });
       };
-      worker.on('message', (m: { ready?: true; taskDone?: number; taskFailed?: number; error?: string }) => {
-        if (m.ready || m.taskDone !== undefined) next();
-        else if (m.taskFailed !== undefined) {
-          failures.push(`task ${m.taskFailed}: ${m.error}`);
-          next();
-        }
+      worker.on('message', (m: M & { ready?: true }) => {
+        if (m.ready || handle(m)) next();
       });
       worker.on('error', (e) => failures.push(`worker: ${e.stack ?? e.message}`));
       worker.on('exit', () => {
