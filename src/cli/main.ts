@@ -10,6 +10,8 @@ import { htmlToText } from '../io/html.js';
 import { identifyLanguage } from '../factory/preprocess/langid.js';
 import { runMainJob } from './mainjob.js';
 import { tokenizerCommands } from './tokenizer.js';
+import { lmCommands } from './lm.js';
+import { ArpaError } from '../lm/arpa.js';
 import { TokenizerFormatError } from '../tokenizer/vocab.js';
 
 function summary(r: Awaited<ReturnType<typeof runFactory>>): string {
@@ -62,6 +64,7 @@ export function program(): Command {
     });
 
   tokenizerCommands(prog);
+  lmCommands(prog);
 
   prog.command('html')
     .description('extract the main text of an HTML file')
@@ -91,7 +94,7 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode;
-    if (e instanceof RecipeError || e instanceof RunMismatchError || e instanceof TokenizerFormatError) {
+    if (e instanceof RecipeError || e instanceof RunMismatchError || e instanceof TokenizerFormatError || e instanceof ArpaError) {
       process.stderr.write(`ziya: ${e.message}\n`);
       return 2;
     }

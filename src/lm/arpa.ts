@@ -1,0 +1,148 @@
+/**
+ * ARPA back-off language models: reading (with errors that name the line),
+ * writing (KenLM's layout), and scoring exactly as KenLM's `query` does:
+ * the longest n-gram present wins, the back-off weights of the longer contexts
+ * that are present are added, `<s>` is context only, `</s>` is scored at the
+ * end of every line, words outside the vocabulary are scored as `<unk>` (and
+ * counted), and lower orders may be missing entries (pruned models).
+ */
+export class ArpaError extends Error {}
+
+export interface NgramModel {
+  order: number;
+  /** per order (index 0 = unigrams): n-gram (words joined by a space) -> [log10 prob, log10 backoff] */
+  grams: Map<string, [number, number]>[];
+  /** the order of each section as declared in \data\ */
+  counts: number[];
+  /** log10 probability used for <unk> when the model has none (KenLM substitutes -100) */
+  unkMissing: boolean;
+}
+
+export function parseArpa(text: string, where = 'model.arpa'): NgramModel {
+  const lines = text.split('\n');
+  let i = 0;
+  const err = (msg: string, line = i + 1): never => {
+    throw new ArpaError(`${where}:${line}: ${msg}`);
+  };
+  while (i < lines.length && lines[i]!.trim() === '') i++;
+  if (lines[i]?.trim() !== '\\data\\') err('expected "\\data\\"');
+  i++;
+  const counts: number[] = [];
+  for (; i < lines.length; i++) {
+    const l = lines[i]!.trim();
+    if (l === '') break;
+    const m = /^ngram\s+(\d+)\s*=\s*(\d+)$/.exec(l);
+    if (!m) err(`expected "ngram N=count", got "${l}"`);
+    if (Number(m![1]) !== counts.length + 1) err(`ngram orders must be 1, 2, … in order; got ${m![1]}`);
+    counts.push(Number(m![2]));
+  }
+  if (!counts.length) err('no "ngram N=count" lines');
+  const grams: Map<string, [number, number]>[] = counts.map(() => new Map());
+  for (let n = 1; n <= counts.length; n++) {
+    while (i < lines.length && lines[i]!.trim() === '') i++;
+    if (lines[i]?.trim() !== `\\${n}-grams:`) err(`expected "\\${n}-grams:" section${i >= lines.length ? ' (file ends early)' : ''}`);
+    i++;
+    const map = grams[n - 1]!;
+    for (; i < lines.length; i++) {
+      const raw = lines[i]!;
+      if (raw.trim() === '') break;
+      const f = raw.split('\t');
+      if (f.length < 2) err(`expected "log10prob<TAB>${n}-gram[<TAB>backoff]"`);
+      const p = Number(f[0]);
+      if (!Number.isFinite(p) || f[0]!.trim() === '') err(`probability "${f[0]}" is not a number`);
+      const words = f[1]!.trim().split(/\s+/);
+      if (words.length !== n) err(`expected ${n} words, got ${words.length} ("${f[1]}")`);
+      let b = 0;
+      if (f.length >= 3 && f[2]!.trim() !== '') {
+        b = Number(f[2]);
+        if (!Number.isFinite(b)) err(`backoff "${f[2]}" is not a number`);
+        if (n === counts.length) err(`the highest order cannot carry a backoff`);
+      }
+      const key = words.join(' ');
+      if (n > 1 && !grams[n - 2]!.has(words.slice(0, -1).join(' '))) {
+        // KenLM requires every n-gram's context (its first n-1 words) to be present
+        err(`the context "${words.slice(0, -1).join(' ')}" of this ${n}-gram is not in the ${n - 1}-grams`);
+      }
+      map.set(key, [p, b]);
+    }
+    if (map.size !== counts[n - 1]) err(`\\data\\ declares ${counts[n - 1]} ${n}-grams but the section has ${map.size}`, i + 1);
+  }
+  while (i < lines.length && lines[i]!.trim() === '') i++;
+  if (lines[i]?.trim() !== '\\end\\') err('expected "\\end\\"');
+  const uni = grams[0]!;
+  const unkMissing = !uni.has('<unk>');
+  return { order: counts.length, grams, counts, unkMissing };
+}
+
+export interface SentenceScore {
+  /** log10 probability of the words and </s> */
+  total: number;
+  words: number;
+  oov: number;
+  perWord: { word: string; log10: number; ngram: number; oov: boolean }[];
+}
+
+const UNK_MISSING_PROB = -100;
+
+/** log10 p(word | context) with KenLM's back-off rule; context is oldest first. */
+export function wordScore(m: NgramModel, context: string[], word: string): { log10: number; ngram: number } {
+  const maxCtx = Math.min(context.length, m.order - 1);
+  for (let len = maxCtx; len >= 0; len--) {
+    const ctx = context.slice(context.length - len);
+    const g = m.grams[len]!.get([...ctx, word].join(' '));
+    if (g === undefined) continue;
+    let lp = g[0];
+    // back-off weights of the longer contexts that exist
+    for (let k = len + 1; k <= maxCtx; k++) {
+      const c = m.grams[k - 1]!.get(context.slice(context.length - k).join(' '));
+      if (c) lp += c[1];
+    }
+    return { log10: lp, ngram: len + 1 };
+  }
+  // only <unk> can fall through here, in a model that has no <unk>
+  let lp = UNK_MISSING_PROB;
+  for (let k = 1; k <= maxCtx; k++) {
+    const c = m.grams[k - 1]!.get(context.slice(context.length - k).join(' '));
+    if (c) lp += c[1];
+  }
+  return { log10: lp, ngram: 0 };
+}
+
+/** Scores one line of space-separated units, as KenLM's query does (with </s>). */
+export function scoreSentence(m: NgramModel, line: string): SentenceScore {
+  const words = line.split(/\s+/).filter(Boolean);
+  const uni = m.grams[0]!;
+  let context = ['<s>'];
+  let total = 0;
+  let oov = 0;
+  const perWord: SentenceScore['perWord'] = [];
+  for (const w0 of [...words, '</s>']) {
+    const known = uni.has(w0) && w0 !== '<unk>';
+    const w = known || w0 === '</s>' ? w0 : '<unk>';
+    if (!known && w0 !== '</s>') oov++;
+    const s = wordScore(m, context, w);
+    total += s.log10;
+    perWord.push({ word: w0, log10: s.log10, ngram: s.ngram, oov: !known && w0 !== '</s>' });
+    context = [...context, w].slice(-(m.order - 1));
+  }
+  return { total, words: words.length, oov, perWord };
+}
+
+export function perplexity(s: SentenceScore): number {
+  return Math.pow(10, -s.total / (s.words + 1));
+}
+
+/** Writes ARPA as KenLM's lmplz lays it out (sections in order, entries as stored, backoffs only where non-zero or on prefixes). */
+export function writeArpa(m: NgramModel): string {
+  const out: string[] = ['', '\\data\\'];
+  m.grams.forEach((g, i) => out.push(`ngram ${i + 1}=${g.size}`));
+  m.grams.forEach((g, i) => {
+    out.push('', `\\${i + 1}-grams:`);
+    for (const [k, [p, b]] of g) {
+      const hasBackoff = i + 1 < m.order && (b !== 0 || Object.is(b, -0));
+      out.push(hasBackoff ? `${p}\t${k}\t${Object.is(b, -0) ? "-0.0" : b}` : `${p}\t${k}`);
+    }
+  });
+  out.push('', '\\end\\', '');
+  return out.join('\n');
+}

@@ -1,0 +1,123 @@
+/**
+ * KenLM query semantics on KenLM's own test models. Every expected value below is worked
+ * out by hand from the ARPA entries quoted next to it, not produced by the code under test.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { parseArpa, perplexity, scoreSentence, writeArpa } from '../src/lm/arpa.js';
+import { SHARED } from './helpers.js';
+
+const ARPA = join(SHARED, 'kenlm-arpa/lm/test.arpa');
+const NOUNK = join(SHARED, 'kenlm-arpa/lm/test_nounk.arpa');
+const skip = !existsSync(ARPA) && `${ARPA} absent`;
+const close = (a: number, b: number, what: string) => assert.ok(Math.abs(a - b) < 1e-4, `${what}: ${a} vs ${b}`);
+
+test('n-grams of every order along one sentence (<s> as context only, </s> at the end)', { skip }, () => {
+  const m = parseArpa(readFileSync(ARPA, 'utf8'), ARPA);
+  assert.equal(m.order, 5);
+  assert.deepEqual(m.counts, [37, 47, 11, 6, 4]);
+  const s = scoreSentence(m, 'looking on a little more loin');
+  const want = [
+    -0.4846522, // "<s> looking" (2-gram)
+    -0.3488368, // "<s> looking on" (3-gram)
+    -0.01552657, // "<s> looking on a" (4-gram)
+    -0.003061223, // "<s> looking on a little" (5-gram)
+    -0.001813953, // "looking on a little more" (5-gram)
+    -0.0432557, // "on a little more loin" (5-gram)
+    -0.6708385, // "loin </s>" (2-gram): no 3-gram "more loin </s>"; "more loin" and longer contexts carry no backoff
+  ];
+  s.perWord.forEach((w, i) => close(w.log10, want[i]!, w.word));
+  assert.deepEqual(s.perWord.map((w) => w.ngram), [2, 3, 4, 5, 5, 5, 2]);
+  close(s.total, want.reduce((a, b) => a + b, 0), 'total');
+  assert.equal(s.oov, 0);
+  close(perplexity(s), Math.pow(10, -s.total / 7), 'perplexity');
+});
+
+test('backing off from a missing n-gram adds the backoff of every longer context that exists', { skip }, () => {
+  const m = parseArpa(readFileSync(ARPA, 'utf8'), ARPA);
+  // "i would look": i|<s> = uni(i) -1.687872 + b(<s>) -0.4149733; would|<s> i = "i would" -0.2922095;
+  // look|i would: no "i would look", no "would look": uni(look) -1.687872 + b(would) -0.30103 + b("i would") 0
+  // </s>|i would look: uni(</s>) -1.029493 + b(look) -0.30103
+  const s = scoreSentence(m, 'i would look');
+  close(s.perWord[0]!.log10, -1.687872 - 0.4149733, 'i');
+  close(s.perWord[1]!.log10, -0.2922095, 'would');
+  close(s.perWord[2]!.log10, -1.687872 - 0.30103, 'look');
+  close(s.perWord[3]!.log10, -1.029493 - 0.30103, '</s>');
+  // "a little more": little|<s> a = "a little" -0.09132547 (backoff of "<s> a" absent); more|<s> a little = "a little more" -0.01660496
+  const t = scoreSentence(m, 'a little more');
+  close(t.perWord[0]!.log10, -1.285941 - 0.4149733, 'a');
+  close(t.perWord[1]!.log10, -0.09132547, 'little');
+  close(t.perWord[2]!.log10, -0.01660496, 'more');
+  // </s>|a little more: no 4-gram; "little more </s>"? no; "more </s>"? no -> uni(</s>) -1.029493 + b(more) -0.544068
+  // + b("little more") -0.1998621 + b("a little more") -0.09409451
+  close(t.perWord[3]!.log10, -1.029493 - 0.544068 - 0.1998621 - 0.09409451, '</s>');
+});
+
+test('unknown words score as <unk>, are counted, and <unk> stays in the context as in KenLM', { skip }, () => {
+  const m = parseArpa(readFileSync(ARPA, 'utf8'), ARPA);
+  // zzz|<s> = uni(<unk>) -1.995635 + b(<s>) -0.4149733; however|<s> <unk> = "<unk> however" -4;
+  // <unk>|<unk> however = "<unk> however <unk>" -6; </s>: uni -1.029493 + b(<unk>) -20 + b("however <unk>") 0 + b("<unk> however <unk>") -12
+  const s = scoreSentence(m, 'zzz however <unk>');
+  assert.equal(s.oov, 2);
+  close(s.perWord[0]!.log10, -1.995635 - 0.4149733, 'zzz');
+  close(s.perWord[1]!.log10, -4, 'however');
+  close(s.perWord[2]!.log10, -6, '<unk>');
+  close(s.perWord[3]!.log10, -1.029493 - 20 - 12, '</s>');
+  close(perplexity(s), Math.pow(10, -s.total / 4), 'perplexity');
+});
+
+test('pruned models: higher orders whose lower-order suffixes are missing are still found (KenLM blanks)', { skip }, () => {
+  const m = parseArpa(readFileSync(ARPA, 'utf8'), ARPA);
+  // "also would consider higher": "also would" -2, "also would consider" -3, "also would consider higher" -4,
+  // though "would consider", "consider higher" and "would consider higher" are absent
+  const s = scoreSentence(m, 'also would consider higher');
+  assert.deepEqual(s.perWord.slice(1, 4).map((w) => w.log10), [-2, -3, -4]);
+  // </s>: uni -1.029493 + b(higher) -0.30103 + b("also would consider higher") -8 (the absent contexts add nothing)
+  close(s.perWord[4]!.log10, -1.029493 - 0.30103 - 8, '</s>');
+});
+
+test('a model without <unk> scores unknown words at log10 -100, as KenLM substitutes', { skip: !existsSync(NOUNK) && 'absent' }, () => {
+  const m = parseArpa(readFileSync(NOUNK, 'utf8'), NOUNK);
+  assert.ok(m.unkMissing);
+  const s = scoreSentence(m, 'qqq');
+  close(s.perWord[0]!.log10, -100 - 0.4149733, 'qqq');
+});
+
+test('empty lines score </s> only; never NaN', { skip }, () => {
+  const m = parseArpa(readFileSync(ARPA, 'utf8'), ARPA);
+  const s = scoreSentence(m, '   ');
+  assert.equal(s.words, 0);
+  close(s.total, -1.029493 - 0.4149733, 'empty'); // uni(</s>) + b(<s>)
+  assert.ok(Number.isFinite(perplexity(s)));
+});
+
+test('ARPA written back parses to the same model', { skip }, () => {
+  const m = parseArpa(readFileSync(ARPA, 'utf8'), ARPA);
+  const back = parseArpa(writeArpa(m), 'rewritten');
+  assert.deepEqual(back.counts, m.counts);
+  for (let n = 0; n < m.order; n++) assert.deepEqual([...back.grams[n]!], [...m.grams[n]!]);
+});
+
+test('bad ARPA files get an error naming the line', () => {
+  const good = '\\data\\\nngram 1=2\nngram 2=1\n\n\\1-grams:\n-1\t<s>\t-0.5\n-1\ta\n\n\\2-grams:\n-0.5\t<s> a\n\n\\end\\\n';
+  assert.doesNotThrow(() => parseArpa(good));
+  assert.throws(() => parseArpa(good.replace('ngram 1=2', 'ngram 1=3')), /model\.arpa:8: \\data\\ declares 3 1-grams but the section has 2/);
+  assert.throws(() => parseArpa(good.replace('\\2-grams:', '\\3-grams:')), /model\.arpa:9: expected "\\2-grams:" section/);
+  assert.throws(() => parseArpa(good.replace('-1\ta', 'x1\ta')), /model\.arpa:7: probability "x1" is not a number/);
+  assert.throws(() => parseArpa(good.replace('<s> a', 'b a')), /model\.arpa:10: the context "b" of this 2-gram is not in the 1-grams/);
+  assert.throws(() => parseArpa(good.replace('\\end\\', '')), /expected "\\end\\"/);
+  assert.throws(() => parseArpa('hello'), /model\.arpa:1: expected "\\data\\"/);
+});
+
+test('ziya lm score prints line, log10 probability, unknown words and perplexity', { skip }, () => {
+  const r = spawnSync(process.execPath, ['bin/ziya.js', 'lm', 'score', '--model', ARPA], { input: 'looking on a little more loin\nzzz however <unk>\n', encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const rows = r.stdout.trim().split('\n').map((l) => l.split('\t'));
+  assert.equal(rows.length, 2);
+  assert.equal(rows[0]![0], '1');
+  close(Number(rows[0]![1]), -0.4846522 - 0.3488368 - 0.01552657 - 0.003061223 - 0.001813953 - 0.0432557 - 0.6708385, 'line 1');
+  assert.equal(rows[1]![2], '2');
+});
