@@ -121,3 +121,41 @@ test('ziya lm score prints line, log10 probability, unknown words and perplexity
   close(Number(rows[0]![1]), -0.4846522 - 0.3488368 - 0.01552657 - 0.003061223 - 0.001813953 - 0.0432557 - 0.6708385, 'line 1');
   assert.equal(rows[1]![2], '2');
 });
+
+test('Kneser-Ney discounts follow the counts-of-counts formula', async () => {
+  const { discounts } = await import('../src/lm/kneser-ney.js');
+  // t1=10, t2=4, t3=2, t4=1: Y = 10 / (10 + 8) = 0.5556
+  const d = discounts([10, 4, 2, 1], 1);
+  const y = 10 / 18;
+  close(d.d1, 1 - (2 * y * 4) / 10, 'D1');
+  close(d.d2, 2 - (3 * y * 2) / 4, 'D2');
+  close(d.d3, 3 - (4 * y * 1) / 2, 'D3+');
+  assert.throws(() => discounts([5, 0, 1, 1], 2), /too small to estimate discounts/);
+});
+
+test('a trained Kneser-Ney model is a proper distribution in every context and scores held-out text sensibly', { skip: !existsSync(join(SHARED, 'wikitext2')) && 'wikitext2 absent' }, async () => {
+  const { trainKneserNey } = await import('../src/lm/kneser-ney.js');
+  const { wordScore } = await import('../src/lm/arpa.js');
+  const lines = readFileSync(join(SHARED, 'wikitext2/word_language_model/data/wikitext-2/valid.txt'), 'utf8').split('\n').filter((l) => l.trim().length > 20).slice(0, 1500);
+  const m = trainKneserNey(lines, { order: 3 });
+  const back = parseArpa(writeArpa(m), 'trained');
+  const vocab = [...back.grams[0]!.keys()].filter((w) => w !== '<s>');
+  for (const ctx of [[], ['the'], ['of', 'the'], ['<s>'], ['<s>', 'The'], ['zzz', 'qqq']]) {
+    let s = 0;
+    for (const w of vocab) s += Math.pow(10, wordScore(back, ctx, w).log10);
+    close(s, 1, `sum over the vocabulary after "${ctx.join(' ')}"`);
+  }
+  // <s> is context only; the highest order carries no backoff
+  assert.equal(back.grams[0]!.get('<s>')![0], -99);
+  for (const [, [, b]] of back.grams[2]!) assert.equal(b, 0);
+  const test = readFileSync(join(SHARED, 'wikitext2/word_language_model/data/wikitext-2/test.txt'), 'utf8').split('\n').filter((l) => l.trim().length > 20).slice(0, 200);
+  let tot = 0;
+  let n = 0;
+  for (const l of test) {
+    const r = scoreSentence(back, l);
+    tot += r.total;
+    n += r.words + 1;
+  }
+  const ppl = Math.pow(10, -tot / n);
+  assert.ok(ppl > 50 && ppl < 2000, `held-out perplexity ${ppl}`);
+});

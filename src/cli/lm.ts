@@ -1,10 +1,28 @@
 /** `ziya lm score`: KenLM-compatible sentence scores of an ARPA model. */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { parseArpa, perplexity, scoreSentence } from '../lm/arpa.js';
+import { parseArpa, perplexity, scoreSentence, writeArpa } from '../lm/arpa.js';
+import { trainKneserNey } from '../lm/kneser-ney.js';
+import { writeFileAtomic } from '../io/writers.js';
 
 export function lmCommands(prog: Command): void {
   const lm = prog.command('lm').description('n-gram language models (ARPA): KenLM-compatible scoring');
+  lm.command('train')
+    .description('interpolated modified Kneser-Ney (lmplz\'s method) from text, one sentence per line; writes ARPA')
+    .requiredOption('--input <file>', 'reference text, one sentence per line')
+    .requiredOption('--out <file>', 'ARPA file to write')
+    .option('--order <n>', 'n-gram order', (v) => parseInt(v, 10), 5)
+    .option('--units <kind>', 'words (split on spaces) or chars (every non-space character, for Chinese)', 'words')
+    .action((o: { input: string; out: string; order: number; units: string }) => {
+      if (o.units !== 'words' && o.units !== 'chars') throw new Error(`--units must be words or chars, not "${o.units}"`);
+      const lines = readFileSync(o.input, 'utf8').split('\n').filter((l) => l.trim());
+      const sentences = o.units === 'chars' ? lines.map((l) => [...l.replace(/\s+/g, '')].join(' ')) : lines;
+      const t0 = Date.now();
+      const m = trainKneserNey(sentences, { order: o.order });
+      writeFileAtomic(o.out, writeArpa(m));
+      writeFileAtomic(`${o.out}.json`, JSON.stringify({ units: o.units, order: o.order, sentences: lines.length, counts: m.counts, discounts: m.discounts }, null, 1));
+      process.stdout.write(`${o.out}: order ${o.order}, units ${o.units}, n-grams ${m.counts.join('/')} from ${lines.length} sentences in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+    });
   lm.command('score')
     .description('one TSV line per input line: line number, log10 probability (with </s>), unknown words, perplexity')
     .requiredOption('--model <file>', 'ARPA model')

@@ -132,6 +132,11 @@ export function perplexity(s: SentenceScore): number {
   return Math.pow(10, -s.total / (s.words + 1));
 }
 
+/** Seven significant digits, trailing zeros dropped, as KenLM prints floats (-0.4771212, -0.30103, -99). */
+function fmt(x: number): string {
+  return String(Number(x.toPrecision(7)));
+}
+
 /** Writes ARPA as KenLM's lmplz lays it out (sections in order, entries as stored, backoffs only where non-zero or on prefixes). */
 export function writeArpa(m: NgramModel): string {
   const out: string[] = ['', '\\data\\'];
@@ -140,7 +145,7 @@ export function writeArpa(m: NgramModel): string {
     out.push('', `\\${i + 1}-grams:`);
     for (const [k, [p, b]] of g) {
       const hasBackoff = i + 1 < m.order && (b !== 0 || Object.is(b, -0));
-      out.push(hasBackoff ? `${p}\t${k}\t${Object.is(b, -0) ? "-0.0" : b}` : `${p}\t${k}`);
+      out.push(hasBackoff ? `${fmt(p)}\t${k}\t${Object.is(b, -0) ? '-0.0' : fmt(b)}` : `${fmt(p)}\t${k}`);
     }
   });
   out.push('', '\\end\\', '');
