@@ -159,3 +159,27 @@ test('a trained Kneser-Ney model is a proper distribution in every context and s
   const ppl = Math.pow(10, -tot / n);
   assert.ok(ppl > 50 && ppl < 2000, `held-out perplexity ${ppl}`);
 });
+
+test('ppl_buckets: per-language percentiles of this run; low dropped; perplexity and bucket in meta', { skip: !existsSync(join(SHARED, 'wikitext2')) && 'wikitext2 absent' }, async () => {
+  const { trainKneserNey } = await import('../src/lm/kneser-ney.js');
+  const { parseRecipe } = await import('../src/factory/recipe.js');
+  const { runFactory } = await import('../src/factory/executor.js');
+  const { tmp } = await import('./helpers.js');
+  const { writeFileSync, readdirSync } = await import('node:fs');
+  const dir = tmp();
+  const lines = readFileSync(join(SHARED, 'wikitext2/word_language_model/data/wikitext-2/valid.txt'), 'utf8').split('\n').filter((l) => l.trim().length > 40);
+  writeFileSync(join(dir, 'en.arpa'), writeArpa(trainKneserNey(lines.slice(0, 1500), { order: 3 })));
+  // 100 documents: 80 Wikipedia-like, 20 shuffled word salad (high perplexity)
+  const docs = lines.slice(1500, 1580).map((t, i) => ({ id: `w${i}`, text: t, meta: { language: 'en' } }));
+  for (let i = 0; i < 20; i++) docs.push({ id: `s${i}`, text: lines[1600 + i]!.split(' ').reverse().join(' '), meta: { language: 'en' } });
+  writeFileSync(join(dir, 'in.jsonl'), docs.map((d) => JSON.stringify(d)).join('\n') + '\n');
+  const recipe = parseRecipe({ input: { paths: [join(dir, 'in.jsonl')], shardBytes: 4000 }, output: { dir: join(dir, 'out'), format: 'jsonl' }, steps: [{ type: 'ppl_buckets', models: { en: join(dir, 'en.arpa') } }] }, 't', '/');
+  const r = await runFactory(recipe, { workers: 2, quiet: true });
+  assert.ok(r.plan.shards.length > 2);
+  assert.ok(r.stats.kept >= 55 && r.stats.kept <= 65, `kept ${r.stats.kept} of 100 (60% expected)`);
+  const kept = readdirSync(join(dir, 'out', 'data')).flatMap((f) => readFileSync(join(dir, 'out', 'data', f), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id: string; meta: { bucket: string; perplexity: number } }));
+  assert.ok(kept.every((d) => (d.meta.bucket === 'high' || d.meta.bucket === 'medium') && d.meta.perplexity > 0));
+  assert.ok(kept.filter((d) => d.id.startsWith('s')).length <= 2, 'reversed text lands in the low bucket');
+  const highs = kept.filter((d) => d.meta.bucket === 'high').length;
+  assert.ok(highs >= 25 && highs <= 35, `high ${highs}`);
+});

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import type { Step } from '../core/step.js';
 import { ExactDedup } from './dedup/exact.js';
+import { PerplexityBuckets } from './score/buckets.js';
 import { BloomDedup } from './dedup/bloom.js';
 import { MinHashDedup } from './dedup/minhash.js';
 import { SimHashDedup } from './dedup/simhash.js';
@@ -35,6 +36,7 @@ export const STEP_SCHEMAS = {
   doc_filter: z.object({ ...base, type: z.literal('doc_filter'), rules: ruleOverrides, wordlists }).strict(),
   para_filter: z.object({ ...base, type: z.literal('para_filter'), rules: ruleOverrides, wordlists, minChars: z.number().int().min(0).default(50) }).strict(),
   sentence_filter: z.object({ ...base, type: z.literal('sentence_filter'), rules: ruleOverrides, minChars: z.number().int().min(0).default(50) }).strict(),
+  ppl_buckets: z.object({ ...base, type: z.literal('ppl_buckets'), models: z.record(z.string(), z.string()), high: z.number().min(0).max(1).default(0.3), medium: z.number().min(0).max(1).default(0.6), dropLow: z.boolean().default(true) }).strict(),
   exact_dedup: z.object({ ...base, type: z.literal('exact_dedup'), normalize: z.enum(['exact', 'whitespace', 'loose']).default('whitespace') }).strict(),
   bloom_dedup: z.object({
     ...base, type: z.literal('bloom_dedup'), key: z.enum(['url', 'text']), urlField: z.string().default('url'), normalize: z.enum(['exact', 'whitespace', 'loose']).default('whitespace'),
@@ -65,6 +67,7 @@ export const STEP_ABOUT: Record<StepType, string> = {
   sentence_filter: 'line- and sentence-level cuts: citations, UI text, metadata, short lines',
   pii: 'mask e-mail, phones, ID cards, bank cards, IPs',
   exact_dedup: 'corpus step: drop later copies of the same (normalised) text',
+  ppl_buckets: 'corpus step: n-gram perplexity per document, high/medium/low by this run\'s percentiles per language',
   bloom_dedup: 'corpus step: Bloom filter on the normalised URL or text hash, persistable across runs',
   minhash_dedup: 'corpus step: MinHash-LSH near duplicates, connected components, first kept',
   simhash_dedup: 'corpus step: 64-bit SimHash near duplicates within Hamming distance k',
@@ -83,6 +86,7 @@ export function buildStep(cfg: StepConfig): Step {
     case 'sentence_filter': return new SentenceFilter(name, cfg as never);
     case 'pii': return new PiiMask(name, cfg);
     case 'exact_dedup': return new ExactDedup(name, cfg);
+    case 'ppl_buckets': return new PerplexityBuckets(name, cfg);
     case 'bloom_dedup': return new BloomDedup(name, { ...cfg, load: cfg.load, save: cfg.save });
     case 'minhash_dedup': return new MinHashDedup(name, cfg);
     case 'simhash_dedup': return new SimHashDedup(name, cfg);

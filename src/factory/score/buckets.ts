@@ -1,0 +1,144 @@
+/**
+ * Ziya2's automatic scoring as a corpus step: every document is scored with
+ * the n-gram model of its language the way CCNet does it (per line, with
+ * </s>; perplexity = 10^(-sum of log10 p / number of tokens)), the perplexity
+ * goes into meta, and documents are bucketed high / medium / low by the
+ * percentiles of the current run, per language (defaults 30% and 60%; low
+ * dropped). Percentiles come from a mergeable log-scale histogram (2,000 bins
+ * per decade span, deterministic whatever the sharding).
+ */
+import { readFileSync, existsSync } from 'node:fs';
+import type { Document } from '../../core/document.js';
+import { drop, type CorpusStep, type Drop, type StepContext } from '../../core/step.js';
+import { parseArpa, scoreSentence, type NgramModel } from '../../lm/arpa.js';
+
+export interface BucketConfig {
+  /** language -> ARPA model (its sidecar .json says whether units are words or chars) */
+  models: Record<string, string>;
+  high: number;
+  medium: number;
+  dropLow: boolean;
+}
+
+const BINS = 4000;
+const LOG_MIN = 0; // perplexity 1
+const LOG_MAX = 8; // perplexity 1e8
+const bin = (ppl: number) => Math.max(0, Math.min(BINS - 1, Math.floor(((Math.log10(Math.max(1, ppl)) - LOG_MIN) / (LOG_MAX - LOG_MIN)) * BINS)));
+const binValue = (b: number) => Math.pow(10, LOG_MIN + ((b + 1) * (LOG_MAX - LOG_MIN)) / BINS);
+
+type Summary = Record<string, number[]>; // language -> sparse histogram as [bin, count, bin, count, …]
+interface Global {
+  cutoffs: Record<string, { high: number; medium: number; docs: number }>;
+  histograms: Record<string, number[]>;
+  unscored: number;
+}
+
+const models = new Map<string, { m: NgramModel; chars: boolean }>();
+function loadModel(path: string): { m: NgramModel; chars: boolean } {
+  let x = models.get(path);
+  if (!x) {
+    const side = `${path}.json`;
+    const chars = existsSync(side) ? (JSON.parse(readFileSync(side, 'utf8')) as { units?: string }).units === 'chars' : false;
+    x = { m: parseArpa(readFileSync(path, 'utf8'), path), chars };
+    models.set(path, x);
+  }
+  return x;
+}
+
+export class PerplexityBuckets implements CorpusStep<Summary, Global> {
+  readonly corpus = true as const;
+  readonly rules = ['score.low_bucket'] as const;
+  constructor(readonly name: string, private cfg: BucketConfig) {
+    for (const p of Object.values(cfg.models)) loadModel(p); // fail early, naming the file
+  }
+
+  /** CCNet-style document perplexity, or null when there is no model for the language or nothing to score. */
+  perplexity(doc: Document): number | null {
+    const path = this.cfg.models[String(doc.meta.language ?? '')];
+    if (!path) return null;
+    const { m, chars } = loadModel(path);
+    let sum = 0;
+    let tokens = 0;
+    for (const line of doc.text.split('\n')) {
+      const units = chars ? [...line.replace(/\s+/g, '')].join(' ') : line;
+      if (!units.trim()) continue;
+      const s = scoreSentence(m, units);
+      sum += s.total;
+      tokens += s.words + 1;
+    }
+    return tokens ? Math.pow(10, -sum / tokens) : null;
+  }
+
+  begin(): Summary {
+    return {};
+  }
+
+  observe(doc: Document, s: Summary, _order: number): void {
+    const p = this.perplexity(doc);
+    const lang = String(doc.meta.language ?? 'unknown');
+    if (p === null) {
+      (s['(unscored)'] ??= [0, 0])[1]!++;
+      return;
+    }
+    const h = (s[lang] ??= []);
+    const b = bin(p);
+    // sparse pairs; small per shard (at most BINS per language)
+    let k = -1;
+    for (let j = 0; j < h.length; j += 2) if (h[j] === b) { k = j; break; }
+    if (k >= 0) h[k + 1]!++;
+    else h.push(b, 1);
+  }
+
+  combine(states: Summary[]): Global {
+    const dense: Record<string, Float64Array> = {};
+    let unscored = 0;
+    for (const s of states) {
+      for (const [lang, h] of Object.entries(s)) {
+        if (lang === '(unscored)') {
+          unscored += h[1]!;
+          continue;
+        }
+        const d = (dense[lang] ??= new Float64Array(BINS));
+        for (let j = 0; j < h.length; j += 2) d[h[j]!]! += h[j + 1]!;
+      }
+    }
+    const cutoffs: Global['cutoffs'] = {};
+    const histograms: Global['histograms'] = {};
+    for (const [lang, d] of Object.entries(dense)) {
+      const total = d.reduce((a, b) => a + b, 0);
+      const q = (f: number) => {
+        let acc = 0;
+        for (let b = 0; b < BINS; b++) {
+          acc += d[b]!;
+          if (acc >= f * total) return binValue(b);
+        }
+        return binValue(BINS - 1);
+      };
+      cutoffs[lang] = { high: q(this.cfg.high), medium: q(this.cfg.medium), docs: total };
+      histograms[lang] = Array.from(d);
+    }
+    return { cutoffs, histograms: Object.fromEntries(Object.entries(histograms).map(([k, v]) => [k, compact(v)])), unscored };
+  }
+
+  decide(doc: Document, _ctx: StepContext, g: Global, _shard: number, _order: number): Document | Drop {
+    const p = this.perplexity(doc);
+    if (p === null) return { ...doc, meta: { ...doc.meta, bucket: 'unscored' } };
+    const c = g.cutoffs[String(doc.meta.language)]!;
+    // a document's bin edge is compared, so the split is exactly the histogram's
+    const v = binValue(bin(p));
+    const bucket = v <= c.high ? 'high' : v <= c.medium ? 'medium' : 'low';
+    if (bucket === 'low' && this.cfg.dropLow) return drop('score.low_bucket');
+    return { ...doc, meta: { ...doc.meta, perplexity: Math.round(p * 10) / 10, bucket } };
+  }
+
+  summarize(g: Global): Record<string, unknown> {
+    return { cutoffs: g.cutoffs, unscored: g.unscored };
+  }
+}
+
+/** Histogram in 40 coarse bins for the report. */
+function compact(d: number[]): number[] {
+  const out = new Array<number>(40).fill(0);
+  d.forEach((n, b) => (out[Math.floor((b * 40) / BINS)]! += n));
+  return out;
+}
