@@ -183,3 +183,32 @@ test('ppl_buckets: per-language percentiles of this run; low dropped; perplexity
   const highs = kept.filter((d) => d.meta.bucket === 'high').length;
   assert.ok(highs >= 25 && highs <= 35, `high ${highs}`);
 });
+
+test('the hashed (binary) model scores exactly as the ARPA reference, round-trips through its file, and detects damage', { skip }, async () => {
+  const { HashedModel } = await import('../src/lm/hashed.js');
+  const { tmp } = await import('./helpers.js');
+  const { writeFileSync } = await import('node:fs');
+  const a = parseArpa(readFileSync(ARPA, 'utf8'), ARPA);
+  const h = HashedModel.fromArpa(a);
+  const dir = tmp();
+  h.save(join(dir, 'm.bin'));
+  const back = HashedModel.load(join(dir, 'm.bin'));
+  const vocab = [...a.grams[0]!.keys()].filter((w) => w !== '<s>');
+  // every sentence made of vocabulary words and unknowns, short and long
+  const sentences = ['looking on a little more loin', 'i would look', 'zzz however <unk>', 'also would consider higher', '', 'foo bar baz', '<unk> <unk> <unk> however'];
+  let r = 7;
+  for (let i = 0; i < 200; i++) {
+    const n = 1 + (i % 9);
+    const words: string[] = [];
+    for (let k = 0; k < n; k++) words.push((r = (r * 1103515245 + 12345) % 2147483648) % 10 === 0 ? 'qqq' : vocab[r % vocab.length]!);
+    sentences.push(words.join(' '));
+  }
+  for (const s of sentences) {
+    close(h.scoreSentence(s).total, scoreSentence(a, s).total, s);
+    close(back.scoreSentence(s).total, scoreSentence(a, s).total, `binary: ${s}`);
+    assert.equal(back.scoreSentence(s).oov, scoreSentence(a, s).oov);
+  }
+  const bytes = readFileSync(join(dir, 'm.bin'));
+  writeFileSync(join(dir, 'cut.bin'), bytes.subarray(0, bytes.length - 100));
+  assert.throws(() => HashedModel.load(join(dir, 'cut.bin')), /cut\.bin: checksum mismatch: truncated or corrupted binary model \(at byte offset \d+\)/);
+});

@@ -1,7 +1,9 @@
 /** `ziya lm score`: KenLM-compatible sentence scores of an ARPA model. */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { parseArpa, perplexity, scoreSentence, writeArpa } from '../lm/arpa.js';
+import { parseArpa, perplexity, writeArpa } from '../lm/arpa.js';
+import { HashedModel } from '../lm/hashed.js';
+import { loadModelFile } from '../lm/load.js';
 import { trainKneserNey } from '../lm/kneser-ney.js';
 import { writeFileAtomic } from '../io/writers.js';
 
@@ -23,16 +25,25 @@ export function lmCommands(prog: Command): void {
       writeFileAtomic(`${o.out}.json`, JSON.stringify({ units: o.units, order: o.order, sentences: lines.length, counts: m.counts, discounts: m.discounts }, null, 1));
       process.stdout.write(`${o.out}: order ${o.order}, units ${o.units}, n-grams ${m.counts.join('/')} from ${lines.length} sentences in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
     });
+  lm.command('binary')
+    .description('write the compact binary form of an ARPA model (loads without parsing)')
+    .argument('<arpa>', 'ARPA model')
+    .argument('<out>', 'binary model to write')
+    .action((arpa: string, out: string) => {
+      const h = HashedModel.fromArpa(parseArpa(readFileSync(arpa, 'utf8'), arpa));
+      h.save(out);
+      process.stdout.write(`${out}: order ${h.order}, n-grams ${h.counts.join('/')}\n`);
+    });
   lm.command('score')
     .description('one TSV line per input line: line number, log10 probability (with </s>), unknown words, perplexity')
-    .requiredOption('--model <file>', 'ARPA model')
+    .requiredOption('--model <file>', 'ARPA model, or its binary form (ziya lm binary)')
     .option('--input <file>', 'space-separated units, one sentence per line (default: stdin)')
     .action((o: { model: string; input?: string }) => {
-      const model = parseArpa(readFileSync(o.model, 'utf8'), o.model);
+      const model = loadModelFile(o.model);
       const out: string[] = [];
       readFileSync(o.input ?? 0, 'utf8').split('\n').forEach((line, i, all) => {
         if (i === all.length - 1 && line === '') return;
-        const s = scoreSentence(model, line);
+        const s = model.scoreSentence(line);
         out.push(`${i + 1}\t${s.total.toFixed(6)}\t${s.oov}\t${perplexity(s).toFixed(4)}`);
       });
       process.stdout.write(out.join('\n') + (out.length ? '\n' : ''));

@@ -10,7 +10,8 @@
 import { readFileSync, existsSync } from 'node:fs';
 import type { Document } from '../../core/document.js';
 import { drop, type CorpusStep, type Drop, type StepContext } from '../../core/step.js';
-import { parseArpa, scoreSentence, type NgramModel } from '../../lm/arpa.js';
+import { loadModelFile } from '../../lm/load.js';
+import type { HashedModel } from '../../lm/hashed.js';
 
 export interface BucketConfig {
   /** language -> ARPA model (its sidecar .json says whether units are words or chars) */
@@ -33,13 +34,13 @@ interface Global {
   unscored: number;
 }
 
-const models = new Map<string, { m: NgramModel; chars: boolean }>();
-function loadModel(path: string): { m: NgramModel; chars: boolean } {
+const models = new Map<string, { m: HashedModel; chars: boolean }>();
+function loadModel(path: string): { m: HashedModel; chars: boolean } {
   let x = models.get(path);
   if (!x) {
     const side = `${path}.json`;
     const chars = existsSync(side) ? (JSON.parse(readFileSync(side, 'utf8')) as { units?: string }).units === 'chars' : false;
-    x = { m: parseArpa(readFileSync(path, 'utf8'), path), chars };
+    x = { m: loadModelFile(path), chars };
     models.set(path, x);
   }
   return x;
@@ -60,9 +61,9 @@ export class PerplexityBuckets implements CorpusStep<Summary, Global> {
     let sum = 0;
     let tokens = 0;
     for (const line of doc.text.split('\n')) {
-      const units = chars ? [...line.replace(/\s+/g, '')].join(' ') : line;
-      if (!units.trim()) continue;
-      const s = scoreSentence(m, units);
+      const units = chars ? [...line.replace(/\s+/g, '')] : line.split(/\s+/).filter(Boolean);
+      if (!units.length) continue;
+      const s = m.scoreUnits(units);
       sum += s.total;
       tokens += s.words + 1;
     }

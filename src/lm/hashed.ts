@@ -1,0 +1,232 @@
+/**
+ * The compact form of an n-gram model: word ids, and per order an
+ * open-addressing table of 64-bit n-gram hashes (two 32-bit halves) with
+ * float32 log10 probability and back-off, as KenLM's probing structure keeps
+ * it. Hashes extend right to left, so all suffixes of a context are found with
+ * one step each. The binary file is these arrays behind a header and a
+ * sha256; loading is a read and typed-array views (no parsing), and the
+ * arrays can live in a SharedArrayBuffer shared by worker threads.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { ArpaError, type NgramModel, type SentenceScore } from './arpa.js';
+import { writeFileAtomic } from '../io/writers.js';
+
+const MAGIC = 0x424d4c5a; // "ZLMB"
+const UNK_MISSING_PROB = -100;
+
+function mixA(h: number, x: number): number {
+  h = Math.imul(h ^ x, 0x85ebca6b);
+  h ^= h >>> 13;
+  return Math.imul(h, 0xc2b2ae35) >>> 0;
+}
+function mixB(h: number, x: number): number {
+  h = Math.imul((h + x) | 0, 0x9e3779b1);
+  h ^= h >>> 15;
+  return Math.imul(h, 0x27d4eb2f) >>> 0;
+}
+
+export class HashedModel {
+  order = 0;
+  vocab = new Map<string, number>();
+  words: string[] = [];
+  /** per order: capacity (power of two), keys (2 words each, 0/0 = empty), values (prob, backoff) */
+  caps: number[] = [];
+  keys: Uint32Array[] = [];
+  vals: Float32Array[] = [];
+  counts: number[] = [];
+  unkMissing = false;
+
+  static fromArpa(m: NgramModel): HashedModel {
+    const h = new HashedModel();
+    h.order = m.order;
+    h.counts = [...m.counts];
+    h.unkMissing = m.unkMissing;
+    h.words.push('<unk>');
+    h.vocab.set('<unk>', 0);
+    for (const w of m.grams[0]!.keys()) if (!h.vocab.has(w)) {
+      h.vocab.set(w, h.words.length);
+      h.words.push(w);
+    }
+    m.grams.forEach((g, i) => {
+      let cap = 16;
+      while (cap < g.size * 1.5 + 1) cap <<= 1;
+      h.caps.push(cap);
+      h.keys.push(new Uint32Array(cap * 2));
+      h.vals.push(new Float32Array(cap * 2));
+      for (const [k, [p, b]] of g) {
+        const ids = k.split(' ').map((w) => h.vocab.get(w)!);
+        const [a, bb] = h.hashOf(ids, 0, ids.length);
+        h.insert(i, a, bb, p, b);
+      }
+    });
+    return h;
+  }
+
+  /** Hash of ids[from..to), built right to left. */
+  hashOf(ids: ArrayLike<number>, from: number, to: number): [number, number] {
+    let a = 0x2545f491;
+    let b = 0x6c8e9cf5;
+    for (let i = to - 1; i >= from; i--) {
+      a = mixA(a, ids[i]! + 1);
+      b = mixB(b, ids[i]! + 1);
+    }
+    return [(a | 1) >>> 0, b];
+  }
+
+  private insert(order: number, a: number, b: number, p: number, bo: number): void {
+    const cap = this.caps[order]!;
+    const k = this.keys[order]!;
+    let i = (a ^ b) & (cap - 1);
+    while (k[2 * i] !== 0) {
+      if (k[2 * i] === a && k[2 * i + 1] === b) throw new ArpaError(`hash collision or duplicate ${order + 1}-gram while building the table`);
+      i = (i + 1) & (cap - 1);
+    }
+    k[2 * i] = a;
+    k[2 * i + 1] = b;
+    this.vals[order]![2 * i] = p;
+    this.vals[order]![2 * i + 1] = bo;
+  }
+
+  /** Slot of an n-gram of the given order, or -1. */
+  private find(order: number, a: number, b: number): number {
+    const cap = this.caps[order]!;
+    const k = this.keys[order]!;
+    let i = (a ^ b) & (cap - 1);
+    for (;;) {
+      const x = k[2 * i]!;
+      if (x === 0) return -1;
+      if (x === a && k[2 * i + 1] === b) return i;
+      i = (i + 1) & (cap - 1);
+    }
+  }
+
+  /** log10 p(word | context) exactly as arpa.ts's wordScore (and KenLM). context: ids, oldest first. */
+  wordScore(context: ArrayLike<number>, clen: number, word: number): number {
+    const maxCtx = Math.min(clen, this.order - 1);
+    // keys of (suffix of context + word), and of context suffixes, extended right to left
+    let wa = mixA(0x2545f491, word + 1);
+    let wb = mixB(0x6c8e9cf5, word + 1);
+    let best = this.find(0, (wa | 1) >>> 0, wb);
+    let bestLen = best >= 0 ? 0 : -1;
+    let bestP = best >= 0 ? this.vals[0]![2 * best]! : 0;
+    let ca = 0x2545f491;
+    let cb = 0x6c8e9cf5;
+    if (this.cb.length < maxCtx + 1) this.cb = new Float64Array(maxCtx + 1);
+    const ctxBackoff = this.cb;
+    for (let len = 1; len <= maxCtx; len++) {
+      const c = context[clen - len]! + 1;
+      wa = mixA(wa, c);
+      wb = mixB(wb, c);
+      ca = mixA(ca, c);
+      cb = mixB(cb, c);
+      const s = this.find(len, (wa | 1) >>> 0, wb);
+      if (s >= 0) {
+        bestLen = len;
+        bestP = this.vals[len]![2 * s]!;
+      }
+      const cs = this.find(len - 1, (ca | 1) >>> 0, cb);
+      ctxBackoff[len] = cs >= 0 ? this.vals[len - 1]![2 * cs + 1]! : 0;
+    }
+    let lp = bestLen >= 0 ? bestP : UNK_MISSING_PROB;
+    for (let k = bestLen + 1; k <= maxCtx; k++) if (k >= 1) lp += ctxBackoff[k]!;
+    return lp;
+  }
+
+  private ctx = new Int32Array(16);
+  private cb = new Float64Array(16);
+
+  /** As arpa.ts's scoreSentence, on word ids. */
+  scoreSentence(line: string): SentenceScore {
+    return this.scoreUnits(line.split(/\s+/).filter(Boolean));
+  }
+
+  /** Scores a sentence given as units (words, or characters for Chinese). */
+  scoreUnits(words: string[]): SentenceScore {
+    const n = this.order - 1;
+    if (this.ctx.length < n + 1) this.ctx = new Int32Array(n + 1);
+    const ctx = this.ctx;
+    let clen = 0;
+    const push = (id: number) => {
+      if (clen < n) ctx[clen++] = id;
+      else {
+        ctx.copyWithin(0, 1, n);
+        ctx[n - 1] = id;
+      }
+    };
+    if (n > 0) push(this.vocab.get('<s>') ?? 0);
+    let total = 0;
+    let oov = 0;
+    const eos = this.vocab.get('</s>') ?? 0;
+    for (let i = 0; i <= words.length; i++) {
+      let id: number;
+      if (i === words.length) id = eos;
+      else {
+        const v = this.vocab.get(words[i]!);
+        id = v === undefined || v === 0 ? 0 : v;
+        if (id === 0) oov++;
+      }
+      total += this.wordScore(ctx, clen, id);
+      if (n > 0) push(id);
+    }
+    return { total, words: words.length, oov, perWord: [] };
+  }
+
+  serialize(): Uint8Array {
+    const vocabBytes = Buffer.from(this.words.join('\n'), 'utf8');
+    const head = new Uint32Array(4 + this.order * 2);
+    head[0] = MAGIC;
+    head[1] = 1;
+    head[2] = this.order;
+    head[3] = vocabBytes.length;
+    this.caps.forEach((c, i) => {
+      head[4 + 2 * i] = c;
+      head[5 + 2 * i] = this.counts[i]!;
+    });
+    const pad = (4 - (vocabBytes.length % 4)) % 4;
+    const parts: Uint8Array[] = [new Uint8Array(head.buffer), vocabBytes, new Uint8Array(pad)];
+    for (let i = 0; i < this.order; i++) parts.push(new Uint8Array(this.keys[i]!.buffer), new Uint8Array(this.vals[i]!.buffer));
+    const body = Buffer.concat(parts);
+    const sum = createHash('sha256').update(body).digest();
+    return Buffer.concat([body, sum, Buffer.from([this.unkMissing ? 1 : 0])]);
+  }
+
+  static load(path: string): HashedModel {
+    const raw = readFileSync(path);
+    const fail = (msg: string, off: number): never => {
+      throw new ArpaError(`${path}: ${msg} (at byte offset ${off})`);
+    };
+    if (raw.length < 16 + 33) fail('truncated binary model', raw.length);
+    const body = raw.subarray(0, raw.length - 33);
+    if (!createHash('sha256').update(body).digest().equals(raw.subarray(raw.length - 33, raw.length - 1))) fail('checksum mismatch: truncated or corrupted binary model', raw.length - 33);
+    // copy into an aligned buffer (a SharedArrayBuffer could be used here)
+    const buf = new ArrayBuffer(body.length);
+    new Uint8Array(buf).set(body);
+    const h = new HashedModel();
+    const u = new Uint32Array(buf, 0, 4);
+    if (u[0] !== MAGIC) fail('not a ziya binary n-gram model', 0);
+    h.order = u[2]!;
+    const vlen = u[3]!;
+    const meta = new Uint32Array(buf, 16, h.order * 2);
+    let off = 16 + h.order * 8;
+    h.words = Buffer.from(buf, off, vlen).toString('utf8').split('\n');
+    h.words.forEach((w, i) => h.vocab.set(w, i));
+    off += vlen + ((4 - (vlen % 4)) % 4);
+    for (let i = 0; i < h.order; i++) {
+      const cap = meta[2 * i]!;
+      h.caps.push(cap);
+      h.counts.push(meta[2 * i + 1]!);
+      if (off + cap * 16 > buf.byteLength) fail(`truncated table of order ${i + 1}`, off);
+      h.keys.push(new Uint32Array(buf, off, cap * 2));
+      off += cap * 8;
+      h.vals.push(new Float32Array(buf, off, cap * 2));
+      off += cap * 8;
+    }
+    h.unkMissing = raw[raw.length - 1] === 1;
+    return h;
+  }
+
+  save(path: string): void {
+    writeFileAtomic(path, this.serialize());
+  }
+}
