@@ -93,9 +93,16 @@ function corpusSection(corpus: Record<string, Record<string, unknown>>): string 
     const maxN = Math.max(1, ...Object.values(sizes));
     const hist = Object.entries(sizes).sort((a, b) => Number(a[0]) - Number(b[0])).map(([size, n]) => `<tr><td>${esc(size)}</td><td>${n}</td><td><div style="background:#4a7fb5;height:10px;width:${Math.max(2, (200 * n) / maxN)}px"></div></td></tr>`).join('');
     const shown = ((v.shown ?? []) as { k: string; text: string }[][]).map((c) => `<div class="cluster">${c.map((m, i) => `<div class="ex"><span class="id">${esc(m.k)}${i === 0 ? ' (kept)' : ' (dropped)'}</span> ${esc(m.text)}</div>`).join('')}</div>`).join('');
-    const keys = ['clusters', 'dropped', 'candidatePairs', 'emptyDocuments', 'probedPairs', 'jaccardThreshold', 'estimatedPrecision', 'medianJaccard', 'duplicates', 'seenBefore', 'noKey', 'm', 'k', 'inserted', 'falsePositiveRate', 'targetFalsePositiveRate'];
+    const extra = Object.keys(v).filter((k) => /: /.test(k) || k === 'unscored');
+    const hists = (v.histograms ?? {}) as Record<string, number[]>;
+    const histSvg = Object.entries(hists).map(([lang, bins]) => {
+      const max = Math.max(1, ...bins);
+      const bars = bins.map((n, i) => `<rect x="${i * 12}" y="${60 - (60 * n) / max}" width="10" height="${(60 * n) / max}" fill="#4a7fb5"><title>10^${(i / 5).toFixed(1)}–10^${((i + 1) / 5).toFixed(1)}: ${n}</title></rect>`).join('');
+      return `<div><b>${esc(lang)}</b> perplexity histogram (log scale, 10^0 to 10^8)<br><svg xmlns="http://www.w3.org/2000/svg" width="${bins.length * 12}" height="62">${bars}</svg></div>`;
+    }).join('');
+    const keys = [...extra, 'clusters', 'dropped', 'candidatePairs', 'emptyDocuments', 'probedPairs', 'jaccardThreshold', 'estimatedPrecision', 'medianJaccard', 'duplicates', 'seenBefore', 'noKey', 'm', 'k', 'inserted', 'falsePositiveRate', 'targetFalsePositiveRate'];
     const facts = keys.filter((k) => v[k] !== undefined && v[k] !== null).map((k) => `<tr><td>${esc(k)}</td><td>${esc(typeof v[k] === 'number' ? Number((v[k] as number).toPrecision(6)) : v[k])}</td></tr>`).join('');
-    return `<section><h3>${esc(name)}</h3><table>${facts}</table>${hist ? `<h4>Cluster sizes</h4><table><tr><th>size</th><th>clusters</th><th></th></tr>${hist}</table>` : ''}${shown ? `<h4>Clusters side by side</h4>${shown}` : ''}</section>`;
+    return `<section><h3>${esc(name)}</h3><table>${facts}</table>${histSvg}${hist ? `<h4>Cluster sizes</h4><table><tr><th>size</th><th>clusters</th><th></th></tr>${hist}</table>` : ''}${shown ? `<h4>Clusters side by side</h4>${shown}` : ''}</section>`;
   });
   return parts.length ? `<h2>Corpus steps</h2><p class="muted">Estimated precision: share of sampled (kept, dropped) pairs whose true Jaccard similarity of shingles reaches the threshold.</p>${parts.join('')}` : '';
 }

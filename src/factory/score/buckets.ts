@@ -34,6 +34,21 @@ interface Global {
   unscored: number;
 }
 
+/** Per-language bin counts during observation; serialises to sparse [bin, count, …] pairs. */
+class ShardHistograms {
+  private h = new Map<string, Map<number, number>>();
+  add(lang: string, b: number): void {
+    let m = this.h.get(lang);
+    if (!m) this.h.set(lang, (m = new Map()));
+    m.set(b, (m.get(b) ?? 0) + 1);
+  }
+  toJSON(): Summary {
+    const out: Summary = {};
+    for (const [lang, m] of this.h) out[lang] = [...m].sort((a, b) => a[0] - b[0]).flat();
+    return out;
+  }
+}
+
 const models = new Map<string, { m: HashedModel; chars: boolean }>();
 function loadModel(path: string): { m: HashedModel; chars: boolean } {
   let x = models.get(path);
@@ -71,23 +86,13 @@ export class PerplexityBuckets implements CorpusStep<Summary, Global> {
   }
 
   begin(): Summary {
-    return {};
+    return new ShardHistograms() as unknown as Summary;
   }
 
   observe(doc: Document, s: Summary, _order: number): void {
+    const st = s as unknown as ShardHistograms;
     const p = this.perplexity(doc);
-    const lang = String(doc.meta.language ?? 'unknown');
-    if (p === null) {
-      (s['(unscored)'] ??= [0, 0])[1]!++;
-      return;
-    }
-    const h = (s[lang] ??= []);
-    const b = bin(p);
-    // sparse pairs; small per shard (at most BINS per language)
-    let k = -1;
-    for (let j = 0; j < h.length; j += 2) if (h[j] === b) { k = j; break; }
-    if (k >= 0) h[k + 1]!++;
-    else h.push(b, 1);
+    st.add(p === null ? '(unscored)' : String(doc.meta.language ?? 'unknown'), p === null ? 0 : bin(p));
   }
 
   combine(states: Summary[]): Global {
@@ -96,7 +101,7 @@ export class PerplexityBuckets implements CorpusStep<Summary, Global> {
     for (const s of states) {
       for (const [lang, h] of Object.entries(s)) {
         if (lang === '(unscored)') {
-          unscored += h[1]!;
+          for (let j = 1; j < h.length; j += 2) unscored += h[j]!;
           continue;
         }
         const d = (dense[lang] ??= new Float64Array(BINS));
@@ -133,7 +138,14 @@ export class PerplexityBuckets implements CorpusStep<Summary, Global> {
   }
 
   summarize(g: Global): Record<string, unknown> {
-    return { cutoffs: g.cutoffs, unscored: g.unscored };
+    const out: Record<string, unknown> = { unscored: g.unscored };
+    for (const [lang, c] of Object.entries(g.cutoffs)) {
+      out[`${lang}: documents`] = c.docs;
+      out[`${lang}: high if perplexity ≤`] = Number(c.high.toPrecision(5));
+      out[`${lang}: medium if perplexity ≤`] = Number(c.medium.toPrecision(5));
+    }
+    out.histograms = g.histograms;
+    return out;
   }
 }
 
