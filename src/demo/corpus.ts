@@ -161,6 +161,36 @@ function warcRecord(type: string, uri: string, block: Buffer, n: number): Buffer
   return Buffer.concat([Buffer.from(head), block, Buffer.from('\r\n\r\n')]);
 }
 
+/**
+ * Reference text for the embedded default's n-gram models (Ziya2 uses Wikipedia): text from
+ * the same packages that the demo input does not use. English: later State of the Union
+ * chunks, one sentence per line; Chinese: other Tang and Song poem files, one poem per line.
+ */
+export function referenceTexts(maxBytes = 2_000_000): { en: string[]; zh: string[] } {
+  const en: string[] = [];
+  let n = 0;
+  for (const d of englishDocs().slice(1500)) {
+    for (const s of d.text.split(/(?<=[.!?])\s+/)) {
+      if (n > maxBytes) break;
+      en.push(s);
+      n += s.length;
+    }
+  }
+  const zh: string[] = [];
+  n = 0;
+  const dir = join(pkgDir('chinese-poetry'), 'dist');
+  for (const file of ['quantangshi/poet.tang.2000.json', 'quantangshi/poet.tang.3000.json', 'songci/ci.song.2000.json', 'songci/ci.song.3000.json', 'quantangshi/poet.tang.4000.json', 'songci/ci.song.4000.json']) {
+    const d = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { paragraphs: string[] }[];
+    for (const p of d) {
+      if (n > maxBytes / 3) break;
+      const t = p.paragraphs.join('');
+      zh.push(t);
+      n += t.length;
+    }
+  }
+  return { en, zh };
+}
+
 export interface DemoSummary {
   dir: string;
   files: string[];
