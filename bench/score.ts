@@ -46,8 +46,11 @@ function main(): void {
     t0 = performance.now();
     for (const doc of test) {
       for (const line of doc.split('\n')) {
-        const units = chars ? [...line.replace(/\s+/g, '')] : line.split(/\s+/).filter(Boolean);
-        if (units.length) h.scoreUnits(units);
+        if (chars) h.scoreChars(line);
+        else {
+          const units = line.split(/\s+/).filter(Boolean);
+          if (units.length) h.scoreUnits(units);
+        }
       }
     }
     const scoreS = (performance.now() - t0) / 1000;

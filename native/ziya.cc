@@ -146,7 +146,102 @@ static napi_value MinhashWords(napi_env env, napi_callback_info info) {
   return count;
 }
 
+// N-gram scoring on the hashed model of src/lm/hashed.ts (same hashes, same probing, same rule):
+// ngramScore(ids: Int32Array (the sentence's word ids, then </s>), bos, order, caps: Uint32Array,
+//            keys: Uint32Array[], vals: Float32Array[]) -> total log10 probability.
+static inline uint32_t mixA(uint32_t h, uint32_t x) { h = (h ^ x) * 0x85ebca6bu; h ^= h >> 13; return h * 0xc2b2ae35u; }
+static inline uint32_t mixB(uint32_t h, uint32_t x) { h = (h + x) * 0x9e3779b1u; h ^= h >> 15; return h * 0x27d4eb2fu; }
+
+static napi_value NgramScore(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  napi_typedarray_type t;
+  size_t len, off;
+  void* p;
+  napi_value buf;
+  int32_t bos = 0;
+  uint32_t order = 0;
+  if (argc < 6 || napi_get_typedarray_info(env, argv[0], &t, &len, &p, &buf, &off) != napi_ok || t != napi_int32_array ||
+      napi_get_value_int32(env, argv[1], &bos) != napi_ok || napi_get_value_uint32(env, argv[2], &order) != napi_ok || order == 0 || order > 16) {
+    napi_throw_type_error(env, nullptr, "ngramScore(ids, bos, order, caps, keys, vals)");
+    return nullptr;
+  }
+  const int32_t* ids = static_cast<const int32_t*>(p);
+  uint32_t* caps;
+  size_t n_caps;
+  if (!get_u32(env, argv[3], &caps, &n_caps) || n_caps != order) {
+    napi_throw_type_error(env, nullptr, "ngramScore: caps must hold one capacity per order");
+    return nullptr;
+  }
+  std::vector<const uint32_t*> keys(order);
+  std::vector<const float*> vals(order);
+  for (uint32_t i = 0; i < order; i++) {
+    napi_value k, v;
+    size_t kl, vl;
+    void *kp, *vp;
+    napi_typedarray_type kt, vt;
+    if (napi_get_element(env, argv[4], i, &k) != napi_ok || napi_get_element(env, argv[5], i, &v) != napi_ok ||
+        napi_get_typedarray_info(env, k, &kt, &kl, &kp, &buf, &off) != napi_ok || kt != napi_uint32_array || kl != caps[i] * 2 ||
+        napi_get_typedarray_info(env, v, &vt, &vl, &vp, &buf, &off) != napi_ok || vt != napi_float32_array || vl != caps[i] * 2) {
+      napi_throw_type_error(env, nullptr, "ngramScore: keys/vals tables do not match caps");
+      return nullptr;
+    }
+    keys[i] = static_cast<const uint32_t*>(kp);
+    vals[i] = static_cast<const float*>(vp);
+  }
+  auto find = [&](uint32_t o, uint32_t a, uint32_t b) -> int64_t {
+    const uint32_t mask = caps[o] - 1;
+    const uint32_t* k = keys[o];
+    uint32_t i = (a ^ b) & mask;
+    for (;;) {
+      const uint32_t x = k[2 * i];
+      if (x == 0) return -1;
+      if (x == a && k[2 * i + 1] == b) return i;
+      i = (i + 1) & mask;
+    }
+  };
+  const uint32_t n = order - 1;
+  std::vector<int32_t> ctx;
+  ctx.reserve(n + 1);
+  if (n > 0) ctx.push_back(bos);
+  std::vector<double> cbo(n + 1);
+  double total = 0;
+  for (size_t w = 0; w < len; w++) {
+    const uint32_t word = static_cast<uint32_t>(ids[w]);
+    const uint32_t clen = static_cast<uint32_t>(ctx.size());
+    const uint32_t max_ctx = clen < n ? clen : n;
+    uint32_t wa = mixA(0x2545f491u, word + 1), wb = mixB(0x6c8e9cf5u, word + 1);
+    int64_t s = find(0, wa | 1u, wb);
+    int best_len = s >= 0 ? 0 : -1;
+    double best_p = s >= 0 ? vals[0][2 * s] : 0;
+    uint32_t ca = 0x2545f491u, cb = 0x6c8e9cf5u;
+    for (uint32_t l = 1; l <= max_ctx; l++) {
+      const uint32_t c = static_cast<uint32_t>(ctx[clen - l]) + 1;
+      wa = mixA(wa, c); wb = mixB(wb, c);
+      ca = mixA(ca, c); cb = mixB(cb, c);
+      const int64_t s2 = find(l, wa | 1u, wb);
+      if (s2 >= 0) { best_len = static_cast<int>(l); best_p = vals[l][2 * s2]; }
+      const int64_t cs = find(l - 1, ca | 1u, cb);
+      cbo[l] = cs >= 0 ? vals[l - 1][2 * cs + 1] : 0;
+    }
+    double lp = best_len >= 0 ? best_p : -100.0;
+    for (uint32_t k = static_cast<uint32_t>(best_len + 1); k <= max_ctx; k++) if (k >= 1) lp += cbo[k];
+    total += lp;
+    if (n > 0) {
+      if (ctx.size() < n) ctx.push_back(static_cast<int32_t>(word));
+      else { ctx.erase(ctx.begin()); ctx.push_back(static_cast<int32_t>(word)); }
+    }
+  }
+  napi_value r;
+  CHECK(napi_create_double(env, total, &r));
+  return r;
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
+  napi_value fn4;
+  CHECK(napi_create_function(env, "ngramScore", NAPI_AUTO_LENGTH, NgramScore, nullptr, &fn4));
+  CHECK(napi_set_named_property(env, exports, "ngramScore", fn4));
   napi_value fn3;
   CHECK(napi_create_function(env, "minhashWords", NAPI_AUTO_LENGTH, MinhashWords, nullptr, &fn3));
   CHECK(napi_set_named_property(env, exports, "minhashWords", fn3));

@@ -212,3 +212,39 @@ test('the hashed (binary) model scores exactly as the ARPA reference, round-trip
   writeFileSync(join(dir, 'cut.bin'), bytes.subarray(0, bytes.length - 100));
   assert.throws(() => HashedModel.load(join(dir, 'cut.bin')), /cut\.bin: checksum mismatch: truncated or corrupted binary model \(at byte offset \d+\)/);
 });
+
+test('native n-gram scoring kernel equals the TypeScript reference', { skip }, async (t) => {
+  const { native } = await import('../src/native/index.js');
+  if (!native) {
+    t.skip('native addon not built');
+    return;
+  }
+  const { HashedModel } = await import('../src/lm/hashed.js');
+  const a = parseArpa(readFileSync(ARPA, 'utf8'), ARPA);
+  const h = HashedModel.fromArpa(a);
+  const vocab = [...a.grams[0]!.keys()];
+  let r = 11;
+  for (let i = 0; i < 300; i++) {
+    const words: string[] = [];
+    for (let k = 0; k < i % 12; k++) words.push((r = (r * 1103515245 + 12345) % 2147483648) % 9 === 0 ? 'qqq' : vocab[r % vocab.length]!);
+    const x = h.scoreUnits(words);
+    const y = h.scoreUnitsReference(words);
+    assert.ok(Math.abs(x.total - y.total) < 1e-9, words.join(' '));
+    assert.equal(x.oov, y.oov);
+  }
+});
+
+test('scoring by characters equals scoring the characters as units', async () => {
+  const { HashedModel } = await import('../src/lm/hashed.js');
+  const arpa = ['\\data\\', 'ngram 1=8', 'ngram 2=3', '', '\\1-grams:', '-99\t<s>\t-0.3', '-1\t</s>', '-2\t<unk>', '-0.8\t天\t-0.2', '-0.9\t地\t-0.1', '-1.1\t玄', '-1.2\t黄', '-1.5\t𠀀',
+    '', '\\2-grams:', '-0.2\t<s> 天', '-0.1\t天 地', '-0.3\t地 </s>', '', '\\end\\', ''].join('\n');
+  const m = HashedModel.fromArpa(parseArpa(arpa, 'chars.arpa'));
+  for (const s of ['天地玄黄', '天 地　玄', '未知𠀀和天地', '']) {
+    const x = m.scoreChars(s);
+    const y = m.scoreUnitsReference([...s.replace(/[\s\u3000]+/g, '')]);
+    assert.ok(Math.abs(x.total - y.total) < 1e-9, s);
+    assert.equal(x.oov, y.oov);
+  }
+  // by hand: 天|<s> = -0.2; 地|<s> 天 = "天 地" -0.1; </s>|天 地 = "地 </s>" -0.3
+  assert.ok(Math.abs(m.scoreChars('天地').total - (-0.2 - 0.1 - 0.3)) < 1e-6);
+});

@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ArpaError, type NgramModel, type SentenceScore } from './arpa.js';
 import { writeFileAtomic } from '../io/writers.js';
+import { native } from '../native/index.js';
 
 const MAGIC = 0x424d4c5a; // "ZLMB"
 const UNK_MISSING_PROB = -100;
@@ -141,8 +142,62 @@ export class HashedModel {
     return this.scoreUnits(line.split(/\s+/).filter(Boolean));
   }
 
-  /** Scores a sentence given as units (words, or characters for Chinese). */
+  private capsArr: Uint32Array | null = null;
+  private charIds: Int32Array | null = null;
+
+  /** Scores a line by characters (Chinese), spaces skipped, without building a string per character. */
+  scoreChars(line: string): SentenceScore {
+    if (!this.charIds) {
+      this.charIds = new Int32Array(65536);
+      for (const [w, id] of this.vocab) if (w.length === 1) this.charIds[w.charCodeAt(0)] = id;
+    }
+    const t = this.charIds;
+    const ids = new Int32Array(line.length + 1);
+    let n = 0;
+    let oov = 0;
+    const units: string[] | null = native ? null : [];
+    for (let i = 0; i < line.length; i++) {
+      const c = line.charCodeAt(i);
+      if (c <= 32 || c === 0x3000) continue;
+      let id: number;
+      if (c >= 0xd800 && c <= 0xdbff && i + 1 < line.length) {
+        const ch = line.slice(i, i + 2);
+        id = this.vocab.get(ch) ?? 0;
+        units?.push(ch);
+        i++;
+      } else {
+        id = t[c]!;
+        units?.push(line[i]!);
+      }
+      if (id === 0) oov++;
+      ids[n++] = id;
+    }
+    if (!native) return this.scoreUnitsReference(units!);
+    ids[n] = this.vocab.get('</s>') ?? 0;
+    this.capsArr ??= Uint32Array.from(this.caps);
+    const total = native.ngramScore(ids.subarray(0, n + 1), this.vocab.get('<s>') ?? 0, this.order, this.capsArr, this.keys, this.vals);
+    return { total, words: n, oov, perWord: [] };
+  }
+
+  /** Scores a sentence given as units (words, or characters for Chinese): the native kernel when built, else the reference. */
   scoreUnits(words: string[]): SentenceScore {
+    if (!native) return this.scoreUnitsReference(words);
+    const ids = new Int32Array(words.length + 1);
+    let oov = 0;
+    for (let i = 0; i < words.length; i++) {
+      const v = this.vocab.get(words[i]!);
+      const id = v === undefined ? 0 : v;
+      if (id === 0) oov++;
+      ids[i] = id;
+    }
+    ids[words.length] = this.vocab.get('</s>') ?? 0;
+    this.capsArr ??= Uint32Array.from(this.caps);
+    const total = native.ngramScore(ids, this.vocab.get('<s>') ?? 0, this.order, this.capsArr, this.keys, this.vals);
+    return { total, words: words.length, oov, perWord: [] };
+  }
+
+  /** TypeScript reference of the scoring kernel. */
+  scoreUnitsReference(words: string[]): SentenceScore {
     const n = this.order - 1;
     if (this.ctx.length < n + 1) this.ctx = new Int32Array(n + 1);
     const ctx = this.ctx;

@@ -15,6 +15,8 @@ export interface NativeKernels {
   minhashCjk(text: Uint16Array, n: number, a: Uint32Array, b: Uint32Array, out: Uint32Array): number;
   /** word shingles of a text (as src/factory/dedup/shingles.ts, with its tables) and their signature */
   minhashWords(text: Uint16Array, n: number, isWord: Uint8Array, lower: Uint16Array, a: Uint32Array, b: Uint32Array, out: Uint32Array): number;
+  /** total log10 probability of ids (then </s> included by the caller) on the hashed model's tables (src/lm/hashed.ts) */
+  ngramScore(ids: Int32Array, bos: number, order: number, caps: Uint32Array, keys: Uint32Array[], vals: Float32Array[]): number;
   /** the SIMD level the CPU dispatch chose: avx512f, avx2 or generic */
   simd: string;
 }

@@ -76,9 +76,8 @@ export class PerplexityBuckets implements CorpusStep<Summary, Global> {
     let sum = 0;
     let tokens = 0;
     for (const line of doc.text.split('\n')) {
-      const units = chars ? [...line.replace(/\s+/g, '')] : line.split(/\s+/).filter(Boolean);
-      if (!units.length) continue;
-      const s = m.scoreUnits(units);
+      const s = chars ? m.scoreChars(line) : m.scoreUnits(line.split(/\s+/).filter(Boolean));
+      if (!s.words) continue;
       sum += s.total;
       tokens += s.words + 1;
     }
