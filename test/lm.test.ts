@@ -248,3 +248,28 @@ test('scoring by characters equals scoring the characters as units', async () =>
   // by hand: 天|<s> = -0.2; 地|<s> 天 = "天 地" -0.1; </s>|天 地 = "地 </s>" -0.3
   assert.ok(Math.abs(m.scoreChars('天地').total - (-0.2 - 0.1 - 0.3)) < 1e-6);
 });
+
+test('models are loaded once into shared memory and used by worker threads without a copy', { skip }, async () => {
+  const { HashedModel } = await import('../src/lm/hashed.js');
+  const { shareModels, registerSharedModels, loadModelFile } = await import('../src/lm/load.js');
+  const { tmp } = await import('./helpers.js');
+  const dir = tmp();
+  const a = parseArpa(readFileSync(ARPA, 'utf8'), ARPA);
+  HashedModel.fromArpa(a).save(join(dir, 'm.bin'));
+  const sharedBin = shareModels([join(dir, 'm.bin'), ARPA]);
+  assert.ok(sharedBin[join(dir, 'm.bin')]!.buf instanceof SharedArrayBuffer);
+  registerSharedModels(sharedBin);
+  for (const p of [join(dir, 'm.bin'), ARPA]) {
+    const m = loadModelFile(p);
+    assert.equal(m.keys[0]!.buffer, sharedBin[p]!.buf, 'the tables are views of the shared buffer');
+    for (const s of ['looking on a little more loin', 'zzz however <unk>', 'also would consider higher']) close(m.scoreSentence(s).total, scoreSentence(a, s).total, s);
+  }
+  // a worker thread given the buffer sees the same tables
+  const { Worker } = await import('node:worker_threads');
+  const url = new URL('../src/lm/load.js', import.meta.url).href;
+  const w = new Worker(`const { workerData, parentPort } = require('node:worker_threads'); import(${JSON.stringify(url)}).then((m) => { m.registerSharedModels(workerData); const h = m.loadModelFile(${JSON.stringify(ARPA)}); parentPort.postMessage([h.keys[0].buffer instanceof SharedArrayBuffer, h.scoreSentence('looking on a little more loin').total]); });`, { eval: true, workerData: { [ARPA]: sharedBin[ARPA] } });
+  const [isShared, total] = await new Promise<[boolean, number]>((res) => w.once('message', res));
+  await w.terminate();
+  assert.ok(isShared);
+  close(total, scoreSentence(a, 'looking on a little more loin').total, 'worker');
+});

@@ -15,6 +15,7 @@ import { renderReport } from './report.js';
 import { passDir, runShard, shardName, statsPath } from './shard.js';
 import { buildStep } from './registry.js';
 import { isCorpusStep } from '../core/step.js';
+import { registerSharedModels, shareModels } from '../lm/load.js';
 import type { ShardSpec } from '../io/readers.js';
 
 export interface RunOptions {
@@ -60,7 +61,11 @@ export async function runFactory(recipe: Recipe, opts: RunOptions = {}): Promise
   if (plan === fresh) writeFileAtomic(planFile, JSON.stringify(plan, null, 1));
   for (const w of plan.warnings) log(`warning: ${w}`);
 
-  const corpusSteps = recipe.steps.map((x) => buildStep(x)).filter(isCorpusStep);
+  const built = recipe.steps.map((x) => buildStep(x));
+  const corpusSteps = built.filter(isCorpusStep);
+  // resources (n-gram models) loaded once here and shared with every worker thread, without copies
+  const sharedModels = shareModels(built.flatMap((s) => (s as { resources?: () => string[] }).resources?.() ?? []));
+  registerSharedModels(sharedModels);
   const globals: unknown[] = [];
   let resumedShards = 0;
   const failures: string[] = [];
@@ -94,7 +99,7 @@ export async function runFactory(recipe: Recipe, opts: RunOptions = {}): Promise
     if (final) resumedShards = done.size;
     if (done.size && todo.length) log(`resuming${corpusSteps.length ? ` pass ${pass + 1}/${corpusSteps.length + 1}` : ''}: ${done.size} of ${plan.shards.length} shards already done`);
     const label = corpusSteps.length ? `[${recipe.name} ${pass + 1}/${corpusSteps.length + 1}${final ? '' : ` ${corpusSteps[pass]!.name}`}]` : `[${recipe.name}]`;
-    await runPass({ recipe, outDir, pass, globals, todo, done, failures, opts, label, totalBytes: plan.totalBytes, shards: plan.shards.length });
+    await runPass({ recipe, outDir, pass, globals, todo, done, failures, opts, label, totalBytes: plan.totalBytes, shards: plan.shards.length, sharedModels });
     if (failures.length) break;
     if (!final) {
       // a shard whose side files are damaged is reported and observed again
@@ -107,7 +112,7 @@ export async function runFactory(recipe: Recipe, opts: RunOptions = {}): Promise
         });
         if (bad.length) {
           for (const s of bad) done.delete(s.index);
-          await runPass({ recipe, outDir, pass, globals, todo: bad, done, failures, opts, label, totalBytes: plan.totalBytes, shards: plan.shards.length });
+          await runPass({ recipe, outDir, pass, globals, todo: bad, done, failures, opts, label, totalBytes: plan.totalBytes, shards: plan.shards.length, sharedModels });
           if (failures.length) break;
         }
       }
@@ -142,6 +147,7 @@ export async function runFactory(recipe: Recipe, opts: RunOptions = {}): Promise
 }
 
 interface PassArgs {
+  sharedModels?: Record<string, unknown>;
   recipe: Recipe;
   outDir: string;
   pass: number;
@@ -185,7 +191,7 @@ async function runPass(a: PassArgs): Promise<void> {
       done.set(s.index, st);
     }
   } else if (todo.length) {
-    await workerPool({ recipe, outDir, pass, globals }, todo, nWorkers, (s) => ({ shard: s }), (m: { progress?: { shard: number; bytes: number; docs: number }; done?: number; stats?: ShardStats; failed?: number; error?: string }) => {
+    await workerPool({ recipe, outDir, pass, globals, sharedModels: a.sharedModels }, todo, nWorkers, (s) => ({ shard: s }), (m: { progress?: { shard: number; bytes: number; docs: number }; done?: number; stats?: ShardStats; failed?: number; error?: string }) => {
       if (m.progress) {
         inflight.set(m.progress.shard, { bytes: m.progress.bytes, docs: m.progress.docs });
         tick();

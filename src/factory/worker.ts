@@ -3,12 +3,14 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { ShardSpec } from '../io/readers.js';
 import type { Recipe } from './recipe.js';
 import { runShard } from './shard.js';
+import { registerSharedModels } from '../lm/load.js';
 import { buildStep } from './registry.js';
 import { isCorpusStep } from '../core/step.js';
 import { readChecked } from '../io/writers.js';
 import { join } from 'node:path';
 
-const { recipe, outDir, pass, globals } = workerData as { recipe: Recipe; outDir: string; pass: number; globals: unknown[] };
+const { recipe, outDir, pass, globals, sharedModels } = workerData as { recipe: Recipe; outDir: string; pass: number; globals: unknown[]; sharedModels?: Record<string, { buf: SharedArrayBuffer; unkMissing: boolean }> };
+registerSharedModels(sharedModels);
 
 parentPort!.on('message', async (msg: { shard: ShardSpec } | { task: number; io: { dir: string; shards: string[] } } | { exit: true }) => {
   if ('exit' in msg) {

@@ -254,10 +254,21 @@ export class HashedModel {
     if (raw.length < 16 + 33) fail('truncated binary model', raw.length);
     const body = raw.subarray(0, raw.length - 33);
     if (!createHash('sha256').update(body).digest().equals(raw.subarray(raw.length - 33, raw.length - 1))) fail('checksum mismatch: truncated or corrupted binary model', raw.length - 33);
-    // copy into an aligned buffer (a SharedArrayBuffer could be used here)
-    const buf = new ArrayBuffer(body.length);
+    // copied once into a SharedArrayBuffer: worker threads given this buffer use it without a copy of their own
+    const buf = new SharedArrayBuffer(body.length);
     new Uint8Array(buf).set(body);
+    const h = HashedModel.fromShared(buf, path);
+    h.unkMissing = raw[raw.length - 1] === 1;
+    return h;
+  }
+
+  /** The model over an already verified buffer (the body of a binary file, without checksum): no copy. */
+  static fromShared(buf: SharedArrayBuffer | ArrayBuffer, path = 'shared model'): HashedModel {
+    const fail = (msg: string, off: number): never => {
+      throw new ArpaError(`${path}: ${msg} (at byte offset ${off})`);
+    };
     const h = new HashedModel();
+    h.buffer = buf;
     const u = new Uint32Array(buf, 0, 4);
     if (u[0] !== MAGIC) fail('not a ziya binary n-gram model', 0);
     h.order = u[2]!;
@@ -277,8 +288,20 @@ export class HashedModel {
       h.vals.push(new Float32Array(buf, off, cap * 2));
       off += cap * 8;
     }
-    h.unkMissing = raw[raw.length - 1] === 1;
     return h;
+  }
+
+  /** The buffer the tables live in when loaded from a file or shared. */
+  buffer: SharedArrayBuffer | ArrayBuffer | null = null;
+
+  /** A SharedArrayBuffer holding this model (its own when loaded from a binary file; a serialised copy otherwise). */
+  toShared(): { buf: SharedArrayBuffer; unkMissing: boolean } {
+    if (this.buffer instanceof SharedArrayBuffer) return { buf: this.buffer, unkMissing: this.unkMissing };
+    const bytes = this.serialize();
+    const body = bytes.subarray(0, bytes.length - 33);
+    const buf = new SharedArrayBuffer(body.length);
+    new Uint8Array(buf).set(body);
+    return { buf, unkMissing: this.unkMissing };
   }
 
   save(path: string): void {

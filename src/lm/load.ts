@@ -14,6 +14,26 @@ export function isBinaryModel(path: string): boolean {
   }
 }
 
+const shared = new Map<string, { buf: SharedArrayBuffer; unkMissing: boolean }>();
+
+/** Worker threads: models the main thread loaded, by path. */
+export function registerSharedModels(models: Record<string, { buf: SharedArrayBuffer; unkMissing: boolean }> | undefined): void {
+  for (const [k, v] of Object.entries(models ?? {})) shared.set(k, v);
+}
+
+/** Main thread: load each model once into shared memory, for the worker threads. */
+export function shareModels(paths: string[]): Record<string, { buf: SharedArrayBuffer; unkMissing: boolean }> {
+  const out: Record<string, { buf: SharedArrayBuffer; unkMissing: boolean }> = {};
+  for (const p of new Set(paths)) out[p] = loadModelFile(p).toShared();
+  return out;
+}
+
 export function loadModelFile(path: string): HashedModel {
+  const s = shared.get(path);
+  if (s) {
+    const h = HashedModel.fromShared(s.buf, path);
+    h.unkMissing = s.unkMissing;
+    return h;
+  }
   return isBinaryModel(path) ? HashedModel.load(path) : HashedModel.fromArpa(parseArpa(readFileSync(path, 'utf8'), path));
 }

@@ -64,8 +64,11 @@ function loadModel(path: string): { m: HashedModel; chars: boolean } {
 export class PerplexityBuckets implements CorpusStep<Summary, Global> {
   readonly corpus = true as const;
   readonly rules = ['score.low_bucket'] as const;
-  constructor(readonly name: string, private cfg: BucketConfig) {
-    for (const p of Object.values(cfg.models)) loadModel(p); // fail early, naming the file
+  constructor(readonly name: string, private cfg: BucketConfig) {}
+
+  /** Model files the executor loads once and shares with every worker thread. */
+  resources(): string[] {
+    return Object.values(this.cfg.models);
   }
 
   /** CCNet-style document perplexity, or null when there is no model for the language or nothing to score. */
