@@ -8,7 +8,7 @@
  *   node dist/bench/dedup-scale.js
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -60,8 +60,6 @@ async function main(): Promise<void> {
   process.stdout.write(`peak memory: ${a.maxRssMB.toFixed(0)} MB at ${a.docs} documents, ${b.maxRssMB.toFixed(0)} MB at ${b.docs} (measured growth ${(measured * 1024 * 1024).toFixed(0)} bytes per document; the combine step holds 8 bytes per document); projected for 10 million documents: about ${(projected / 1024).toFixed(2)} GB (goal: within 4 GB)\n`);
   const mbs = b.bytes / 1e6 / b.seconds;
   process.stdout.write(JSON.stringify({ name: 'dedup_minhash_end_to_end_mb_per_s_per_core', value: Number(mbs.toFixed(2)), unit: 'MB/s/core', peer: 'Data-Juicer on Ray (published)', peer_value: 0.43, ratio: Number((mbs / 0.43).toFixed(1)), peak_rss_mb: rows.map((r) => Math.round(r.maxRssMB)), docs: rows.map((r) => r.docs), bytes_per_doc_measured: Math.round(measured * 1024 * 1024), bytes_per_doc_used: Math.round(perDoc * 1024 * 1024), projected_gb_10m_docs: Number((projected / 1024).toFixed(2)) }) + '\n');
-  void statSync;
-  void readdirSync;
 }
 
 await main();

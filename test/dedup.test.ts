@@ -150,7 +150,7 @@ test('a corrupted or truncated intermediate file is reported with its path and r
   await runFactory(recipe, { inProcess: true, quiet: true });
   const want = outputDigest(join(dir, 'out'));
   const passDir = join(dir, 'out', '_run', 'pass-0');
-  const { readdirSync, rmSync } = await import('node:fs');
+  const { rmSync } = await import('node:fs');
   const shardFile = join(passDir, 'shard-00000.json');
   writeFileSync(shardFile, readFileSync(shardFile, 'utf8').slice(0, 120)); // truncated summary
   const run = join(passDir, 'shard-00001.mh');

@@ -2,10 +2,10 @@
  * SentencePiece BPE, bit-exact with SentencePiece for LLaMA-2: identity
  * normaliser, dummy prefix, "▁" for spaces, merges chosen by the score of the
  * merged piece (ties: leftmost), UNUSED pieces re-split, byte fallback
- * <0xNN> for characters outside the vocabulary. Text is cut into segments at
- * "▁" boundaries that no piece spans (checked against the vocabulary at
- * load), and more generally between any two characters that never stand
- * next to each other inside a mergeable piece: no merge can span such a
+ * <0xNN> for characters outside the vocabulary. Text is cut into segments
+ * between any two characters that never stand next to each other inside a
+ * mergeable piece (for LLaMA, before every "▁" that follows a non-space,
+ * and between most Chinese characters): no merge can span such a
  * boundary, so the pieces on either side are exactly what BPE over the whole
  * text gives. Segments are cached (single characters in a table), which makes
  * repeated words and most Chinese characters free.
@@ -80,12 +80,10 @@ export class SentencePieceBPE {
       return id !== undefined && mergeable(id) ? id : -1;
     };
     // every split of every mergeable piece into two symbols is a candidate merge
-    let crossesSpace = false;
     v.pieces.forEach((p, id) => {
       if (!mergeable(id)) return;
       const cps = [...p];
       if (cps.length < 2) return;
-      if (/[^\u2581]\u2581/.test(p)) crossesSpace = true;
       for (let k = 0; k + 1 < cps.length; k++) {
         const a = cps[k]!.codePointAt(0)!;
         const b = cps[k + 1]!.codePointAt(0)!;
@@ -110,7 +108,6 @@ export class SentencePieceBPE {
         this.pairPriority.set(key, prio);
       }
     });
-    void crossesSpace;
     this.splitSegments = this.userDefined.length === 0;
   }
 

@@ -45,7 +45,7 @@ export const PARA_RULES: ParaRule[] = [
     const n = hits[1]!;
     return n >= p.minHits! || (n === 1 && displayWidth(s) <= p.maxWidthSingle!);
   } },
-  { name: 'para.toxic', params: { minHits: 1 }, about: 'paragraph with toxic, adult or gambling terms', fires: (s, p, hits) => hits[2]! >= p.minHits! },
+  { name: 'para.toxic', params: { minHits: 1 }, about: 'paragraph with toxic, adult or gambling terms', fires: (_s, p, hits) => hits[2]! >= p.minHits! },
   { name: 'para.javascript', params: {}, about: "mentions of 'javascript' (C4) or script residue", fires: (s) => /javascript|function\s*\(|var\s+\w+\s*=|document\.write/i.test(s) },
   { name: 'para.duplicate', params: { minWidth: 20 }, about: 'a paragraph repeating an earlier one in the same document', fires: (s, p, _hits, seen) => {
     if (displayWidth(s) < p.minWidth!) return false;
