@@ -2,9 +2,10 @@
   "targets": [
     {
       "target_name": "ziya_native",
-      "sources": ["native/ziya.cc"],
-      "cflags_cc": ["-O3", "-std=c++17"],
-      "cflags": ["-O3"]
+      "sources": ["native/ziya.cc", "native/tensor.cc"],
+      "cflags_cc": ["-O3", "-std=c++17", "-fopenmp-simd", "-ffp-contract=fast", "-pthread"],
+      "cflags": ["-O3"],
+      "ldflags": ["-pthread"]
     }
   ]
 }

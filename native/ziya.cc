@@ -238,7 +238,10 @@ static napi_value NgramScore(napi_env env, napi_callback_info info) {
   return r;
 }
 
+void register_tensor_kernels(napi_env env, napi_value exports);
+
 static napi_value Init(napi_env env, napi_value exports) {
+  register_tensor_kernels(env, exports);
   napi_value fn4;
   CHECK(napi_create_function(env, "ngramScore", NAPI_AUTO_LENGTH, NgramScore, nullptr, &fn4));
   CHECK(napi_set_named_property(env, exports, "ngramScore", fn4));
