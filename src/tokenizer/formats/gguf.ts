@@ -9,6 +9,8 @@ export interface GgufFile {
   version: number;
   tensorCount: bigint;
   kv: Map<string, GgufValue>;
+  /** byte offset just after the key-value section (where the tensor infos start) */
+  end: number;
 }
 
 export function readGgufMetadata(buf: Uint8Array, where = 'file.gguf'): GgufFile {
@@ -63,7 +65,7 @@ export function readGgufMetadata(buf: Uint8Array, where = 'file.gguf'): GgufFile
     const k = str();
     kv.set(k, value(u32()));
   }
-  return { version, tensorCount, kv };
+  return { version, tensorCount, kv, end: p };
 }
 
 export function vocabFromGguf(g: GgufFile, where = 'file.gguf'): Vocab {
@@ -105,31 +107,62 @@ class Writer {
   bytes(): Buffer { return Buffer.concat(this.chunks); }
 }
 
-/** A vocabulary-only GGUF v3 file (no tensors), with the keys llama.cpp's converter writes for a LLaMA vocabulary. */
-export function writeGgufVocab(v: Vocab, name = 'ziya-ts'): Uint8Array {
-  const w = new Writer();
-  const kvs: [string, (w: Writer) => void][] = [
-    ['general.architecture', (w) => { w.u32(T.STRING); w.str('llama'); }],
-    ['general.name', (w) => { w.u32(T.STRING); w.str(name); }],
-    ['tokenizer.ggml.model', (w) => { w.u32(T.STRING); w.str('llama'); }],
-    ['tokenizer.ggml.tokens', (w) => { w.u32(T.ARRAY); w.u32(T.STRING); w.u64(v.pieces.length); for (const p of v.pieces) w.str(p); }],
-    ['tokenizer.ggml.scores', (w) => { w.u32(T.ARRAY); w.u32(T.F32); w.u64(v.pieces.length); for (const s of v.scores) w.f32(s); }],
-    ['tokenizer.ggml.token_type', (w) => { w.u32(T.ARRAY); w.u32(T.I32); w.u64(v.pieces.length); for (const t of v.types) w.i32(t); }],
-    ['tokenizer.ggml.bos_token_id', (w) => { w.u32(T.U32); w.u32(v.bosId); }],
-    ['tokenizer.ggml.eos_token_id', (w) => { w.u32(T.U32); w.u32(v.eosId); }],
-    ['tokenizer.ggml.unknown_token_id', (w) => { w.u32(T.U32); w.u32(v.unkId); }],
-    ['tokenizer.ggml.add_space_prefix', (w) => { w.u32(T.BOOL); w.bool(v.addDummyPrefix); }],
-    ['tokenizer.ggml.add_bos_token', (w) => { w.u32(T.BOOL); w.bool(true); }],
-    ['tokenizer.ggml.add_eos_token', (w) => { w.u32(T.BOOL); w.bool(false); }],
+/** a typed GGUF key-value entry for the writers */
+export type GgufEntry =
+  | { key: string; type: 'string'; value: string }
+  | { key: string; type: 'u32' | 'i32' | 'f32'; value: number }
+  | { key: string; type: 'bool'; value: boolean }
+  | { key: string; type: 'string[]'; value: string[] }
+  | { key: string; type: 'f32[]' | 'i32[]'; value: ArrayLike<number> };
+
+/** the tokenizer.ggml.* keys llama.cpp's converter writes for a LLaMA (SentencePiece BPE) vocabulary */
+export function ggufVocabEntries(v: Vocab): GgufEntry[] {
+  const e: GgufEntry[] = [
+    { key: 'tokenizer.ggml.model', type: 'string', value: 'llama' },
+    { key: 'tokenizer.ggml.tokens', type: 'string[]', value: v.pieces },
+    { key: 'tokenizer.ggml.scores', type: 'f32[]', value: v.scores },
+    { key: 'tokenizer.ggml.token_type', type: 'i32[]', value: v.types },
+    { key: 'tokenizer.ggml.bos_token_id', type: 'u32', value: v.bosId },
+    { key: 'tokenizer.ggml.eos_token_id', type: 'u32', value: v.eosId },
+    { key: 'tokenizer.ggml.unknown_token_id', type: 'u32', value: v.unkId },
+    { key: 'tokenizer.ggml.add_space_prefix', type: 'bool', value: v.addDummyPrefix },
+    { key: 'tokenizer.ggml.add_bos_token', type: 'bool', value: true },
+    { key: 'tokenizer.ggml.add_eos_token', type: 'bool', value: false },
   ];
-  if (v.padId >= 0) kvs.push(['tokenizer.ggml.padding_token_id', (w) => { w.u32(T.U32); w.u32(v.padId); }]);
-  w.u32(0x46554747);
-  w.u32(3);
-  w.u64(0);
-  w.u64(kvs.length);
-  for (const [k, f] of kvs) {
-    w.str(k);
-    f(w);
+  if (v.padId >= 0) e.push({ key: 'tokenizer.ggml.padding_token_id', type: 'u32', value: v.padId });
+  return e;
+}
+
+/** serialises GGUF key-value entries (key, type tag, value) */
+export function writeGgufEntries(entries: GgufEntry[]): Buffer {
+  const w = new Writer();
+  for (const e of entries) {
+    w.str(e.key);
+    switch (e.type) {
+      case 'string': w.u32(T.STRING); w.str(e.value); break;
+      case 'u32': w.u32(T.U32); w.u32(e.value); break;
+      case 'i32': w.u32(T.I32); w.i32(e.value); break;
+      case 'f32': w.u32(T.F32); w.f32(e.value); break;
+      case 'bool': w.u32(T.BOOL); w.bool(e.value); break;
+      case 'string[]': w.u32(T.ARRAY); w.u32(T.STRING); w.u64(e.value.length); for (const s of e.value) w.str(s); break;
+      case 'f32[]': w.u32(T.ARRAY); w.u32(T.F32); w.u64(e.value.length); for (let i = 0; i < e.value.length; i++) w.f32(e.value[i]!); break;
+      case 'i32[]': w.u32(T.ARRAY); w.u32(T.I32); w.u64(e.value.length); for (let i = 0; i < e.value.length; i++) w.i32(e.value[i]!); break;
+    }
   }
   return w.bytes();
+}
+
+/** A vocabulary-only GGUF v3 file (no tensors), with the keys llama.cpp's converter writes for a LLaMA vocabulary. */
+export function writeGgufVocab(v: Vocab, name = 'ziya-ts'): Uint8Array {
+  const entries: GgufEntry[] = [
+    { key: 'general.architecture', type: 'string', value: 'llama' },
+    { key: 'general.name', type: 'string', value: name },
+    ...ggufVocabEntries(v),
+  ];
+  const head = Buffer.alloc(24);
+  head.writeUInt32LE(0x46554747, 0);
+  head.writeUInt32LE(3, 4);
+  head.writeBigUInt64LE(0n, 8);
+  head.writeBigUInt64LE(BigInt(entries.length), 16);
+  return Buffer.concat([head, writeGgufEntries(entries)]);
 }
