@@ -11,6 +11,9 @@ import { identifyLanguage } from '../factory/preprocess/langid.js';
 import { runMainJob } from './mainjob.js';
 import { tokenizerCommands } from './tokenizer.js';
 import { lmCommands } from './lm.js';
+import { modelCommands } from './model.js';
+import { CheckpointError } from '../model/config.js';
+import { NonFiniteError } from '../tensor/tensor.js';
 import { ArpaError } from '../lm/arpa.js';
 import { TokenizerFormatError } from '../tokenizer/vocab.js';
 
@@ -65,6 +68,7 @@ export function program(): Command {
 
   tokenizerCommands(prog);
   lmCommands(prog);
+  modelCommands(prog);
 
   prog.command('html')
     .description('extract the main text of an HTML file')
@@ -94,7 +98,7 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode;
-    if (e instanceof RecipeError || e instanceof RunMismatchError || e instanceof TokenizerFormatError || e instanceof ArpaError) {
+    if (e instanceof RecipeError || e instanceof RunMismatchError || e instanceof TokenizerFormatError || e instanceof ArpaError || e instanceof CheckpointError || e instanceof NonFiniteError) {
       process.stderr.write(`ziya: ${e.message}\n`);
       return 2;
     }

@@ -1,0 +1,11 @@
+import { getLlama, LlamaLogLevel } from 'node-llama-cpp';
+const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error });
+const model = await llama.loadModel({ modelPath: '/tmp/s.gguf' });
+const ctx = await model.createContext({ contextSize: 512, threads: 2, flashAttention: false, experimentalKvCacheKeyType: 'F32', experimentalKvCacheValueType: 'F32' });
+const seq = ctx.getSequence();
+const toks = [1, ...model.tokenize('Once upon a time', false)];
+console.log(toks);
+const input = toks.map((t, i) => i === toks.length - 1 ? [t, { generateNext: { probabilities: true, token: true, options: { temperature: 1, topK: 0, topP: 1, minP: 0 } } }] : t);
+const res = await seq.controlledEvaluate(input);
+const last = res[res.length - 1];
+console.log(last.next.token, last.next.probabilities.size, [...last.next.probabilities].slice(0, 5));
