@@ -18,6 +18,7 @@
 #include <mutex>
 #include <thread>
 #include <vector>
+#include <xmmintrin.h>
 
 // ---------------------------------------------------------------- thread pool
 namespace {
@@ -46,6 +47,7 @@ class Pool {
 
  private:
   void loop(int id) {
+    _mm_setcsr(_mm_getcsr() | 0x8040);  // flush denormals to zero (FTZ | DAZ) on pool threads
     uint64_t seen = 0;
     for (;;) {
       const std::function<void(int)>* f;
@@ -86,7 +88,14 @@ Pool& pool() {
 
 // splits [0, n) into pool-size contiguous parts (multiples of `align`) and runs f(lo, hi)
 // on each; small jobs (work < min_work) run on the caller alone
+struct DenormalsOff {  // FTZ | DAZ on the calling (JS) thread while a kernel runs, restored after
+  unsigned saved;
+  DenormalsOff() : saved(_mm_getcsr()) { _mm_setcsr(saved | 0x8040); }
+  ~DenormalsOff() { _mm_setcsr(saved); }
+};
+
 void parallel_range(long n, long align, double work, const std::function<void(long, long)>& f) {
+  DenormalsOff guard;
   Pool& p = pool();
   int t = p.size();
   if (t == 1 || work < 2e5 || n <= align) { f(0, n); return; }
@@ -101,9 +110,11 @@ void parallel_range(long n, long align, double work, const std::function<void(lo
 }
 
 // ---------------------------------------------------------------- SIMD level
-enum Level { GENERIC = 0, AVX2 = 1, AVX512 = 2 };
+// AVX512_ON_AVX2 runs the AVX-512 kernel's source and blocking (8 x 32 tiles, 64-byte vectors)
+// compiled for AVX2, so that machines without AVX-512 still test that code (ZIYA_SIMD=avx512-layout)
+enum Level { GENERIC = 0, AVX2 = 1, AVX512 = 2, AVX512_ON_AVX2 = 3 };
 Level g_level = GENERIC;
-const char* level_name(Level l) { return l == AVX512 ? "avx512f" : l == AVX2 ? "avx2" : "generic"; }
+const char* level_name(Level l) { return l == AVX512 ? "avx512f" : l == AVX2 ? "avx2" : l == AVX512_ON_AVX2 ? "avx512-layout-on-avx2" : "generic"; }
 
 // ---------------------------------------------------------------- GEMM
 typedef float v4f __attribute__((vector_size(16)));
@@ -151,6 +162,7 @@ constexpr int NC = 2048; // multiple of every NR below (8, 16, 32)
 MICRO_KERNEL(kernel_avx512, "avx512f", v16f, 16, 8, 2)
 MICRO_KERNEL(kernel_avx2, "avx2,fma", v8f, 8, 6, 2)
 MICRO_KERNEL(kernel_generic, "sse2", v4f, 4, 4, 2)
+MICRO_KERNEL(kernel_avx512_on_avx2, "avx2,fma", v16f, 16, 8, 2)
 
 struct Micro {
   int mr, nr;
@@ -158,6 +170,7 @@ struct Micro {
 };
 Micro micro_for(Level l) {
   if (l == AVX512) return {8, 32, kernel_avx512};
+  if (l == AVX512_ON_AVX2) return {8, 32, kernel_avx512_on_avx2};
   if (l == AVX2) return {6, 16, kernel_avx2};
   return {4, 8, kernel_generic};
 }
@@ -348,6 +361,36 @@ static inline float fast_exp(float x) {
   return p * s;
 }
 
+typedef int32_t v8i __attribute__((vector_size(32)));
+#define V8(x) ((v8f){} + (float)(x))
+static inline v8f load8(const float* p) { v8f v; memcpy(&v, p, 32); return v; }
+static inline void store8(float* p, v8f v) { memcpy(p, &v, 32); }
+static inline float hsum8(v8f v) { return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7])); }
+static inline float hmax8(v8f v) {
+  float m = v[0];
+  for (int i = 1; i < 8; i++) m = v[i] > m ? v[i] : m;
+  return m;
+}
+// fast_exp on 8 lanes: clamp, n = round(x / ln 2) by the 1.5 * 2^23 trick, Cephes polynomial, 2^n from the exponent bits
+static inline v8f vexp8(v8f x) {
+  x = x < V8(-87.3f) ? V8(-87.3f) : x;
+  x = x > V8(88.0f) ? V8(88.0f) : x;
+  const v8f magic = V8(12582912.0f);
+  v8f n = (x * V8(1.44269504088896341f) + magic) - magic;
+  v8f r = x - n * V8(0.693359375f) + n * V8(2.12194440e-4f);
+  v8f p = V8(1.9875691500E-4f);
+  p = p * r + V8(1.3981999507E-3f);
+  p = p * r + V8(8.3334519073E-3f);
+  p = p * r + V8(4.1665795894E-2f);
+  p = p * r + V8(1.6666665459E-1f);
+  p = p * r + V8(5.0000001201E-1f);
+  p = p * r * r + r + V8(1.f);
+  v8i e = (__builtin_convertvector(n, v8i) + 127) << 23;
+  v8f sc;
+  memcpy(&sc, &e, 32);
+  return p * sc;
+}
+
 __attribute__((target_clones("avx512f", "avx2", "default")))
 void rmsnorm_rows(const float* x, const float* w, float* y, float* rstd, long lo, long hi, long D, float eps) {
   for (long r = lo; r < hi; r++) {
@@ -403,23 +446,36 @@ void rope_rows(float* x, const int32_t* pos, long lo, long hi, long width, long 
   }
 }
 
-// softmax of row r of S (length n, valid[j] says which entries take part); invalid -> 0
+// softmax of a row of S over its first n entries (the causal prefix), valid[j] says which take part;
+// invalid entries and those past n are 0
 __attribute__((target_clones("avx512f", "avx2", "default")))
-void masked_softmax_row(float* s, const uint8_t* valid, long n) {
+void masked_softmax_row(float* s, const uint8_t* valid, long n, long total) {
   float m = -INFINITY;
-  for (long j = 0; j < n; j++)
-    if (valid[j] && s[j] > m) m = s[j];
-  if (m == -INFINITY) { memset(s, 0, n * sizeof(float)); return; }
-  float sum = 0.f;
-#pragma omp simd reduction(+ : sum)
   for (long j = 0; j < n; j++) {
-    float e = valid[j] ? fast_exp(s[j] - m) : 0.f;
+    if (!valid[j]) s[j] = -INFINITY;
+    else if (s[j] > m) m = s[j];
+  }
+  if (m == -INFINITY) { memset(s, 0, total * sizeof(float)); return; }
+  const v8f vm = V8(m), ninf = V8(-INFINITY);
+  v8f acc = V8(0.f);
+  long j = 0;
+  for (; j + 8 <= n; j += 8) {
+    v8f x = load8(s + j);
+    v8f e = vexp8(x - vm);
+    e = x == ninf ? V8(0.f) : e;
+    store8(s + j, e);
+    acc += e;
+  }
+  float sum = hsum8(acc);
+  for (; j < n; j++) {
+    float e = s[j] == -INFINITY ? 0.f : fast_exp(s[j] - m);
     s[j] = e;
     sum += e;
   }
-  const float inv = 1.f / sum;
-#pragma omp simd
-  for (long j = 0; j < n; j++) s[j] *= inv;
+  const v8f inv = V8(1.f / sum);
+  for (j = 0; j + 8 <= n; j += 8) store8(s + j, load8(s + j) * inv);
+  for (; j < n; j++) s[j] *= 1.f / sum;
+  if (total > n) memset(s + n, 0, (total - n) * sizeof(float));
 }
 
 struct AttnShape {
@@ -432,13 +488,15 @@ struct AttnShape {
 // valid[j] for query i of batch b: causal, same document, key not padding
 void attn_valid(const AttnShape& s, long b, long i, uint8_t* valid) {
   const long T = s.T;
-  for (long j = 0; j < T; j++) {
-    bool ok = j <= i;
+  for (long j = 0; j <= i; j++) {
+    bool ok = true;
     if (ok && s.doc) ok = s.doc[b * T + j] == s.doc[b * T + i];
     if (ok && s.keymask) ok = s.keymask[b * T + j] != 0;
     valid[j] = ok;
   }
 }
+
+constexpr long ATT_TILE = 64;  // query rows per tile: a tile only meets keys up to its last row (causal)
 
 void attention_fwd(const AttnShape& s, const float* q, const float* k, const float* v, float* out, float* P) {
   const long T = s.T, H = s.H, KVH = s.KVH, hd = s.hd, group = H / KVH;
@@ -451,22 +509,26 @@ void attention_fwd(const AttnShape& s, const float* q, const float* k, const flo
       const float* qb = q + b * T * qw + h * hd;
       const float* kb = k + b * T * kw + g * hd;
       const float* vb = v + b * T * kw + g * hd;
-      gemm_serial(false, true, T, T, hd, s.scale, qb, qw, kb, kw, 0.f, Pb, T);
-      for (long i = 0; i < T; i++) {
-        attn_valid(s, b, i, valid.data());
-        masked_softmax_row(Pb + i * T, valid.data(), T);
+      float* ob = out + b * T * qw + h * hd;
+      for (long r0 = 0; r0 < T; r0 += ATT_TILE) {
+        const long rows = std::min(ATT_TILE, T - r0), cols = r0 + rows;
+        gemm_serial(false, true, rows, cols, hd, s.scale, qb + r0 * qw, qw, kb, kw, 0.f, Pb + r0 * T, T);
+        for (long i = r0; i < r0 + rows; i++) {
+          attn_valid(s, b, i, valid.data());
+          masked_softmax_row(Pb + i * T, valid.data(), i + 1, T);
+        }
+        gemm_serial(false, false, rows, hd, cols, 1.f, Pb + r0 * T, T, vb, kw, 0.f, ob + r0 * qw, qw);
       }
-      gemm_serial(false, false, T, hd, T, 1.f, Pb, T, vb, kw, 0.f, out + b * T * qw + h * hd, qw);
     }
   });
 }
 
 __attribute__((target_clones("avx512f", "avx2", "default")))
-void softmax_bwd_rows(float* dS, const float* P, long rows, long n) {
+void softmax_bwd_rows(float* dS, const float* P, long rows, long n, long ld) {
   // dS = P * (dP - rowsum(P * dP)), dS holds dP on entry
   for (long i = 0; i < rows; i++) {
-    float* d = dS + i * n;
-    const float* p = P + i * n;
+    float* d = dS + i * ld;
+    const float* p = P + i * ld;
     float dot = 0.f;
 #pragma omp simd reduction(+ : dot)
     for (long j = 0; j < n; j++) dot += p[j] * d[j];
@@ -487,17 +549,25 @@ void attention_bwd(const AttnShape& s, const float* dout, const float* q, const 
       const float* vb = v + b * T * kw + g * hd;
       float* dkb = dk + b * T * kw + g * hd;
       float* dvb = dv + b * T * kw + g * hd;
+      for (long t = 0; t < T; t++) {
+        memset(dkb + t * kw, 0, hd * sizeof(float));
+        memset(dvb + t * kw, 0, hd * sizeof(float));
+      }
       for (long h = g * group; h < (g + 1) * group; h++) {
         const float* Pb = P + (b * H + h) * T * T;
         const float* qb = q + b * T * qw + h * hd;
         const float* dob = dout + b * T * qw + h * hd;
         float* dqb = dq + b * T * qw + h * hd;
-        const float beta = h == g * group ? 0.f : 1.f;
-        gemm_serial(true, false, T, hd, T, 1.f, Pb, T, dob, qw, beta, dvb, kw);        // dV = P^T dO
-        gemm_serial(false, true, T, T, hd, 1.f, dob, qw, vb, kw, 0.f, dS.data(), T);   // dP = dO V^T
-        softmax_bwd_rows(dS.data(), Pb, T, T);                                         // dS
-        gemm_serial(false, false, T, hd, T, s.scale, dS.data(), T, kb, kw, 0.f, dqb, qw);  // dQ = s dS K
-        gemm_serial(true, false, T, hd, T, s.scale, dS.data(), T, qb, qw, beta, dkb, kw);  // dK = s dS^T Q
+        for (long r0 = 0; r0 < T; r0 += ATT_TILE) {
+          const long rows = std::min(ATT_TILE, T - r0), cols = r0 + rows;
+          const float* Pt = Pb + r0 * T;
+          float* dSt = dS.data() + r0 * T;
+          gemm_serial(true, false, cols, hd, rows, 1.f, Pt, T, dob + r0 * qw, qw, 1.f, dvb, kw);            // dV += P^T dO
+          gemm_serial(false, true, rows, cols, hd, 1.f, dob + r0 * qw, qw, vb, kw, 0.f, dSt, T);            // dP = dO V^T
+          softmax_bwd_rows(dSt, Pt, rows, cols, T);                                                         // dS
+          gemm_serial(false, false, rows, hd, cols, s.scale, dSt, T, kb, kw, 0.f, dqb + r0 * qw, qw);       // dQ = s dS K
+          gemm_serial(true, false, cols, hd, rows, s.scale, dSt, T, qb + r0 * qw, qw, 1.f, dkb, kw);        // dK += s dS^T Q
+        }
       }
     }
   });
@@ -505,8 +575,13 @@ void attention_bwd(const AttnShape& s, const float* dout, const float* q, const 
 
 __attribute__((target_clones("avx512f", "avx2", "default")))
 void swiglu_fwd_range(const float* a, const float* b, float* out, long lo, long hi) {
-#pragma omp simd
-  for (long i = lo; i < hi; i++) {
+  long i = lo;
+  for (; i + 8 <= hi; i += 8) {
+    v8f x = load8(a + i);
+    v8f sg = V8(1.f) / (V8(1.f) + vexp8(-x));
+    store8(out + i, x * sg * load8(b + i));
+  }
+  for (; i < hi; i++) {
     float sg = 1.f / (1.f + fast_exp(-a[i]));
     out[i] = a[i] * sg * b[i];
   }
@@ -514,18 +589,23 @@ void swiglu_fwd_range(const float* a, const float* b, float* out, long lo, long 
 
 __attribute__((target_clones("avx512f", "avx2", "default")))
 void swiglu_bwd_range(const float* d, const float* a, const float* b, float* da, float* db, long lo, long hi) {
-#pragma omp simd
-  for (long i = lo; i < hi; i++) {
+  long i = lo;
+  for (; i + 8 <= hi; i += 8) {
+    v8f x = load8(a + i), y = load8(b + i), g = load8(d + i);
+    v8f sg = V8(1.f) / (V8(1.f) + vexp8(-x));
+    store8(da + i, g * y * sg * (V8(1.f) + x * (V8(1.f) - sg)));
+    store8(db + i, g * x * sg);
+  }
+  for (; i < hi; i++) {
     float sg = 1.f / (1.f + fast_exp(-a[i]));
-    float silu = a[i] * sg;
     da[i] = d[i] * b[i] * sg * (1.f + a[i] * (1.f - sg));
-    db[i] = d[i] * silu;
+    db[i] = d[i] * a[i] * sg;
   }
 }
 
-// cross-entropy rows: loss[r] = logsumexp(x_r) - x_r[t_r]; grad row = softmax - onehot (0 for ignored rows)
+// cross-entropy rows: loss[r] = logsumexp(x_r) - x_r[t_r]; grad row = scale * (softmax - onehot), 0 for ignored rows
 __attribute__((target_clones("avx512f", "avx2", "default")))
-void xent_rows(const float* x, const int32_t* t, int32_t ignore, float* loss, float* grad, long lo, long hi, long V) {
+void xent_rows(const float* x, const int32_t* t, int32_t ignore, float scale, float* loss, float* grad, long lo, long hi, long V) {
   for (long r = lo; r < hi; r++) {
     const float* xr = x + r * V;
     float* g = grad + r * V;
@@ -534,20 +614,26 @@ void xent_rows(const float* x, const int32_t* t, int32_t ignore, float* loss, fl
       memset(g, 0, V * sizeof(float));
       continue;
     }
-    float m = -INFINITY;
-    for (long j = 0; j < V; j++) m = xr[j] > m ? xr[j] : m;
-    float sum = 0.f;
-#pragma omp simd reduction(+ : sum)
-    for (long j = 0; j < V; j++) {
-      float e = fast_exp(xr[j] - m);
-      g[j] = e;
-      sum += e;
+    v8f vm = V8(-INFINITY);
+    long j = 0;
+    for (; j + 8 <= V; j += 8) { v8f v = load8(xr + j); vm = v > vm ? v : vm; }
+    float m = hmax8(vm);
+    for (; j < V; j++) m = xr[j] > m ? xr[j] : m;
+    const v8f mm = V8(m);
+    v8f acc = V8(0.f);
+    for (j = 0; j + 8 <= V; j += 8) {
+      v8f e = vexp8(load8(xr + j) - mm);
+      store8(g + j, e);
+      acc += e;
     }
-    const float inv = 1.f / sum;
-#pragma omp simd
-    for (long j = 0; j < V; j++) g[j] *= inv;
+    float sum = hsum8(acc);
+    for (; j < V; j++) { float e = fast_exp(xr[j] - m); g[j] = e; sum += e; }
+    const float k = scale / sum;
+    const v8f kk = V8(k);
+    for (j = 0; j + 8 <= V; j += 8) store8(g + j, load8(g + j) * kk);
+    for (; j < V; j++) g[j] *= k;
     loss[r] = m + logf(sum) - xr[t[r]];
-    g[t[r]] -= 1.f;
+    g[t[r]] -= scale;
   }
 }
 
@@ -565,6 +651,12 @@ void adamw_range(float* p, const float* g, float* m, float* v, long lo, long hi,
     v[i] = vi;
     p[i] = p[i] * decay - step * mi / (sqrtf(vi) * rbc2 + eps);
   }
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void axpy_range(float* y, const float* x, float a, long lo, long hi) {
+#pragma omp simd
+  for (long i = lo; i < hi; i++) y[i] += a * x[i];
 }
 
 inline float round_bf16(float f) {
@@ -794,9 +886,9 @@ napi_value SwigluBwd(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// xent(logits, V, targets, ignore, lossRows, grad)
+// xent(logits, V, targets, ignore, lossRows, grad, scale)
 napi_value Xent(napi_env env, napi_callback_info info) {
-  ARGS(6)
+  ARGS(7)
   F32ARG(x, 0)
   long V = (long)num(env, argv[1]);
   int32_t* t;
@@ -807,7 +899,8 @@ napi_value Xent(napi_env env, napi_callback_info info) {
   if (x.n != nt * (size_t)V || loss.n != nt || grad.n != x.n) FAIL("xent: shapes disagree");
   for (size_t r = 0; r < nt; r++)
     if (t[r] != ignore && (t[r] < 0 || t[r] >= V)) FAIL("xent: a target is outside the vocabulary");
-  parallel_range((long)nt, 1, (double)x.n * 6, [&](long lo, long hi) { xent_rows(x.p, t, ignore, loss.p, grad.p, lo, hi, V); });
+  float scale = (float)num(env, argv[6]);
+  parallel_range((long)nt, 1, (double)x.n * 6, [&](long lo, long hi) { xent_rows(x.p, t, ignore, scale, loss.p, grad.p, lo, hi, V); });
   return nullptr;
 }
 
@@ -910,6 +1003,16 @@ napi_value SumSquares(napi_env env, napi_callback_info info) {
   return r;
 }
 
+// axpy(y, x, a): y += a * x
+napi_value Axpy(napi_env env, napi_callback_info info) {
+  ARGS(3)
+  F32ARG(y, 0) F32ARG(x, 1)
+  float a = (float)num(env, argv[2]);
+  if (x.n != y.n) FAIL("axpy: sizes differ");
+  parallel_range((long)y.n, 1024, (double)y.n * 2, [&](long lo, long hi) { axpy_range(y.p, x.p, a, lo, hi); });
+  return nullptr;
+}
+
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   ARGS(1)
   int n = (int)num(env, argv[0]);
@@ -935,12 +1038,13 @@ void register_tensor_kernels(napi_env env, napi_value exports) {
     else if (!strcmp(force, "avx2")) want = AVX2;
   }
   g_level = want < best ? want : best;
+  if (force && !strcmp(force, "avx512-layout") && best >= AVX2) g_level = AVX512_ON_AVX2;
   struct { const char* name; napi_callback cb; } fns[] = {
       {"gemm", Gemm}, {"rmsnormFwd", RmsnormFwd}, {"rmsnormBwd", RmsnormBwd}, {"rope", Rope},
       {"attentionFwd", AttentionFwd}, {"attentionBwd", AttentionBwd}, {"swigluFwd", SwigluFwd},
       {"swigluBwd", SwigluBwd}, {"xent", Xent}, {"adamw", Adamw}, {"embeddingFwd", EmbeddingFwd},
       {"embeddingBwd", EmbeddingBwd}, {"round", Round}, {"firstNonFinite", FirstNonFinite},
-      {"sumSquares", SumSquares}, {"setThreads", SetThreads}, {"threads", Threads},
+      {"sumSquares", SumSquares}, {"axpy", Axpy}, {"setThreads", SetThreads}, {"threads", Threads},
   };
   for (auto& f : fns) {
     napi_value fn;

@@ -47,7 +47,7 @@ async function parity(name: string, model: Llama, gguf: string, prompts: number[
         maxErr = Math.max(maxErr, Math.abs(ours[i]! - theirs[i]!));
         scale = Math.max(scale, Math.abs(ours[i]!));
       }
-      console.log(`# ${name}: max relative difference of next-token log-probabilities ${(maxErr / scale).toExponential(2)} (${peer.version})`);
+      console.log(`${name}: max relative difference of next-token log-probabilities ${(maxErr / scale).toExponential(2)} (node-llama-cpp ${peer.version})`);
       assert.ok(maxErr / scale < 1e-3, `${name}: next-token log-probabilities differ by ${(maxErr / scale).toExponential(2)} relative`);
       // greedy continuation
       const n = 24;

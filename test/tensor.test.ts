@@ -53,6 +53,8 @@ function attnCases(): { s: AttentionShape; name: string }[] {
     { name: 'MHA causal', s: { B, T, H: 4, KVH: 4, hd: 8, scale: 1 / Math.sqrt(8) } },
     { name: 'GQA causal', s: { B, T, H: 4, KVH: 2, hd: 6, scale: 1 / Math.sqrt(6) } },
     { name: 'GQA + documents + padding', s: { B, T, H: 4, KVH: 1, hd: 4, scale: 0.5, doc, keyMask: mask } },
+    // longer than one 64-row tile of the native kernel, documents crossing tile edges
+    { name: 'long (3 tiles) + documents', s: { B: 1, T: 150, H: 2, KVH: 1, hd: 8, scale: 0.3, doc: Int32Array.from({ length: 150 }, (_, i) => (i < 70 ? 0 : i < 131 ? 1 : 2)) } },
   ];
 }
 
@@ -82,6 +84,8 @@ test('native fused kernels equal the reference (rmsnorm, rope, attention, swiglu
   both((b) => { const o = new Float32Array(1000), da = new Float32Array(1000), dc = new Float32Array(1000); b.swigluFwd(a, c, o); b.swigluBwd(c, a, c, da, dc); return [o, da, dc]; }, 'swiglu');
   const V = 301, logits = rand(7 * V, 11, 8), t = Int32Array.of(0, 300, -100, 5, 17, 17, 299);
   both((b) => { const l = new Float32Array(7), g = new Float32Array(7 * V); b.xent(logits, V, t, -100, l, g); return [l, g]; }, 'xent');
+  both((b) => { const l = new Float32Array(7), g = new Float32Array(7 * V); b.xent(logits, V, t, -100, l, g, 0.25); return [l, g]; }, 'xent scaled');
+  both((b) => { const y = rand(1003, 20); b.axpy(y, rand(1003, 21), -0.7); return [y]; }, 'axpy');
   both((b) => { const p = rand(500, 12), g = rand(500, 13), m = rand(500, 14, 0.1), v = rand(500, 15, 0.1).map(Math.abs); for (let s = 1; s <= 3; s++) b.adamw(p, g, m, v, 1e-3, 0.9, 0.95, 1e-8, 0.1, s); return [p, m, v]; }, 'adamw', 1e-5);
   const W = rand(50 * 6, 16), ids = Int32Array.of(3, 49, 0, 3);
   both((b) => { const o = new Float32Array(24); b.embeddingFwd(W, ids, 6, o); const dW = new Float32Array(300); b.embeddingBwd(rand(24, 17), ids, 6, dW); return [o, dW]; }, 'embedding', 0);
@@ -178,4 +182,26 @@ test('NaN or Inf in a forward or backward pass is reported with the op that prod
   const l = op.scale(op.sum(op.mul(a, c, 'layers.3.mul')), 1e10, 'loss_scale');
   assert.throws(() => op.backprop(l), (e: unknown) => e instanceof NonFiniteError && e.phase === 'backward' && e.op === 'layers.3.mul');
   assert.equal(engine.tape.length, 0);
+});
+
+test('every GEMM micro-kernel (AVX-512 layout, AVX2, SSE) equals the reference, forced with ZIYA_SIMD in a child process', { skip: !nativeBackend && 'native addon not built' }, async () => {
+  const { spawnSync } = await import('node:child_process');
+  const script = `
+    const { nativeBackend, refBackend } = await import(${JSON.stringify(new URL('../src/tensor/index.js', import.meta.url).href)});
+    let seed = 5; const r = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648 - 0.5;
+    let worst = 0;
+    for (const [M, N, K] of [[1, 33, 7], [9, 70, 300], [100, 65, 257], [37, 1000, 40]]) for (const ta of [false, true]) for (const tb of [false, true]) {
+      const A = Float32Array.from({ length: M * K }, r), B = Float32Array.from({ length: K * N }, r), C0 = Float32Array.from({ length: M * N }, r);
+      const c1 = C0.slice(), c2 = C0.slice();
+      refBackend.gemm(ta, tb, M, N, K, 1.5, A, B, 0.5, c1); nativeBackend.gemm(ta, tb, M, N, K, 1.5, A, B, 0.5, c2);
+      for (let i = 0; i < c1.length; i++) worst = Math.max(worst, Math.abs(c1[i] - c2[i]));
+    }
+    console.log(JSON.stringify({ kernel: nativeBackend.name, worst }));`;
+  for (const level of ['avx512-layout', 'avx2', 'generic']) {
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, ZIYA_SIMD: level } });
+    assert.equal(r.status, 0, r.stderr);
+    const { kernel, worst } = JSON.parse(r.stdout.trim()) as { kernel: string; worst: number };
+    console.log(`ZIYA_SIMD=${level}: ${kernel}, max abs difference ${worst.toExponential(2)}`);
+    assert.ok(worst < 1e-4, `${kernel}: ${worst}`);
+  }
 });

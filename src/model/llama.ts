@@ -92,6 +92,23 @@ export class Llama {
 
   /** logits [B*T, vocab] on the tape */
   forward(batch: Batch, opts: ForwardOptions = {}): Tensor {
+    const { h, W, act } = this.trunk(batch, opts);
+    return act(op.linear(h, W, 'output'), 'output');
+  }
+
+  /**
+   * mean next-token cross-entropy of targets [B*T] (ignoreIndex left out); the loss tensor is on
+   * the tape. FP32 uses the fused output projection + cross-entropy (no [B*T, vocab] logits).
+   */
+  loss(batch: Batch, targets: Int32Array, opts: ForwardOptions & { ignoreIndex?: number } = {}): op.CrossEntropyResult {
+    const ignore = opts.ignoreIndex ?? -100;
+    if ((opts.precision ?? 'fp32') !== 'fp32') return op.crossEntropy(this.forward(batch, opts), targets, ignore, 'cross_entropy');
+    const { h, W } = this.trunk(batch, opts);
+    return op.linearCrossEntropy(h, W, targets, ignore, 'output+cross_entropy');
+  }
+
+  /** the transformer up to the final norm: hidden states [B*T, dim] and the output weight to apply */
+  private trunk(batch: Batch, opts: ForwardOptions): { h: Tensor; W: Tensor; act: (t: Tensor, label: string) => Tensor } {
     const c = this.config, hd = this.headDim;
     const { B, T } = batch;
     if (batch.ids.length !== B * T) throw new RangeError(`forward: ${batch.ids.length} ids for B=${B}, T=${T}`);
@@ -125,12 +142,7 @@ export class Llama {
     }
     const hN = act(op.rmsnorm(x, this.p('norm.weight'), c.normEps, 'norm'), 'norm');
     const outW = c.tieEmbeddings ? W('tok_embeddings.weight') : W('output.weight');
-    return act(op.linear(hN, outW, 'output'), 'output');
-  }
-
-  /** mean next-token cross-entropy of targets [B*T] (ignoreIndex left out); the loss tensor is on the tape */
-  loss(batch: Batch, targets: Int32Array, opts: ForwardOptions & { ignoreIndex?: number } = {}): op.CrossEntropyResult {
-    return op.crossEntropy(this.forward(batch, opts), targets, opts.ignoreIndex ?? -100, 'cross_entropy');
+    return { h: hN, W: outW, act };
   }
 
   zeroGrad(): void {

@@ -36,9 +36,13 @@ export async function openLlamaCpp(ggufPath: string, vocabSize: number, threads 
   let version = '?';
   try {
     const { createRequire } = await import('node:module');
-    version = (createRequire(import.meta.url)('node-llama-cpp/package.json') as { version: string }).version;
+    const { readFileSync, existsSync } = await import('node:fs');
+    const { dirname, join } = await import('node:path');
+    let dir = dirname(createRequire(import.meta.url).resolve('node-llama-cpp'));
+    while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+    version = (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
   } catch {
-    // the package does not export its package.json: the version stays unknown
+    // version stays unknown
   }
   return {
     version,

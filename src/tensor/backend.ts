@@ -42,8 +42,10 @@ export interface Backend {
   /** out = silu(a) * b */
   swigluFwd(a: Float32Array, b: Float32Array, out: Float32Array): void;
   swigluBwd(dout: Float32Array, a: Float32Array, b: Float32Array, da: Float32Array, db: Float32Array): void;
-  /** per row of V logits: loss[r] = logsumexp - logit[target] (0 when target == ignore); grad = softmax - onehot (0 rows when ignored) */
-  xent(logits: Float32Array, V: number, targets: Int32Array, ignore: number, loss: Float32Array, grad: Float32Array): void;
+  /** per row of V logits: loss[r] = logsumexp - logit[target] (0 when target == ignore); grad = scale * (softmax - onehot) (0 rows when ignored) */
+  xent(logits: Float32Array, V: number, targets: Int32Array, ignore: number, loss: Float32Array, grad: Float32Array, scale?: number): void;
+  /** y += a * x */
+  axpy(y: Float32Array, x: Float32Array, a: number): void;
   /** one AdamW step as torch.optim.AdamW does it (decoupled decay p *= 1 - lr*wd, bias-corrected moments) */
   adamw(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number): void;
   embeddingFwd(W: Float32Array, ids: Int32Array, D: number, out: Float32Array): void;

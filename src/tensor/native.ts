@@ -11,7 +11,8 @@ interface TensorAddon {
   attentionBwd(...a: unknown[]): void;
   swigluFwd(a: Float32Array, b: Float32Array, out: Float32Array): void;
   swigluBwd(d: Float32Array, a: Float32Array, b: Float32Array, da: Float32Array, db: Float32Array): void;
-  xent(x: Float32Array, V: number, t: Int32Array, ignore: number, loss: Float32Array, grad: Float32Array): void;
+  xent(x: Float32Array, V: number, t: Int32Array, ignore: number, loss: Float32Array, grad: Float32Array, scale: number): void;
+  axpy(y: Float32Array, x: Float32Array, a: number): void;
   adamw(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, lr: number, b1: number, b2: number, eps: number, wd: number, step: number): void;
   embeddingFwd(W: Float32Array, ids: Int32Array, D: number, out: Float32Array): void;
   embeddingBwd(d: Float32Array, ids: Int32Array, D: number, dW: Float32Array): void;
@@ -47,7 +48,8 @@ function make(a: TensorAddon): Backend {
     attentionBwd: (s, d, q, k, v, P, dq, dk, dv) => a.attentionBwd(...shapeArgs(s), d, q, k, v, P, dq, dk, dv),
     swigluFwd: (x, y, out) => a.swigluFwd(x, y, out),
     swigluBwd: (d, x, y, dx, dy) => a.swigluBwd(d, x, y, dx, dy),
-    xent: (x, V, t, ignore, loss, grad) => a.xent(x, V, t, ignore, loss, grad),
+    xent: (x, V, t, ignore, loss, grad, scale = 1) => a.xent(x, V, t, ignore, loss, grad, scale),
+    axpy: (y, x, k) => a.axpy(y, x, k),
     adamw: (p, g, m, v, lr, b1, b2, eps, wd, step) => a.adamw(p, g, m, v, lr, b1, b2, eps, wd, step),
     embeddingFwd: (W, ids, D, out) => a.embeddingFwd(W, ids, D, out),
     embeddingBwd: (d, ids, D, dW) => a.embeddingBwd(d, ids, D, dW),

@@ -85,10 +85,10 @@ export function rmsnorm(x: Tensor, w: Tensor, eps: number, label = 'rmsnorm'): T
   const be = backend();
   be.rmsnormFwd(x.data, w.data, D, eps, y, rstd);
   return out(y, x.shape, label, [x, w], (g) => {
-    const dx = new Float32Array(x.size);
+    const dx = gradSink(x);
     const dw = w.requiresGrad ? w.g() : new Float32Array(D);
-    be.rmsnormBwd(g, x.data, w.data, rstd, D, dx, dw);
-    if (x.requiresGrad) addInto(x.g(), dx);
+    be.rmsnormBwd(g, x.data, w.data, rstd, D, dx.buf, dw);
+    dx.done();
   });
 }
 
@@ -100,9 +100,14 @@ export function rope(x: Tensor, pos: Int32Array, hd: number, theta: number, labe
   const be = backend();
   be.rope(y, pos, width, hd, theta, false);
   return out(y, x.shape, label, [x], (g) => {
-    const d = g.slice();
-    be.rope(d, pos, width, hd, theta, true);
-    addInto(x.g(), d);
+    if (!x.grad) {
+      x.grad = g.slice();
+      be.rope(x.grad, pos, width, hd, theta, true);
+    } else {
+      const d = g.slice();
+      be.rope(d, pos, width, hd, theta, true);
+      addInto(x.grad, d);
+    }
   });
 }
 
@@ -112,10 +117,10 @@ export function swiglu(a: Tensor, b: Tensor, label = 'swiglu'): Tensor {
   const be = backend();
   be.swigluFwd(a.data, b.data, y);
   return out(y, a.shape, label, [a, b], (g) => {
-    const da = new Float32Array(a.size), db = new Float32Array(a.size);
-    be.swigluBwd(g, a.data, b.data, da, db);
-    if (a.requiresGrad) addInto(a.g(), da);
-    if (b.requiresGrad) addInto(b.g(), db);
+    const da = gradSink(a), db = gradSink(b);
+    be.swigluBwd(g, a.data, b.data, da.buf, db.buf);
+    da.done();
+    db.done();
   });
 }
 
@@ -126,11 +131,11 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, s: AttentionShape, la
   const be = backend();
   be.attentionFwd(s, q.data, k.data, v.data, y, P);
   return out(y, q.shape, label, [q, k, v], (g) => {
-    const dq = new Float32Array(q.size), dk = new Float32Array(k.size), dv = new Float32Array(v.size);
-    be.attentionBwd(s, g, q.data, k.data, v.data, P, dq, dk, dv);
-    if (q.requiresGrad) addInto(q.g(), dq);
-    if (k.requiresGrad) addInto(k.g(), dk);
-    if (v.requiresGrad) addInto(v.g(), dv);
+    const dq = gradSink(q), dk = gradSink(k), dv = gradSink(v);
+    be.attentionBwd(s, g, q.data, k.data, v.data, P, dq.buf, dk.buf, dv.buf);
+    dq.done();
+    dk.done();
+    dv.done();
   });
 }
 
@@ -167,16 +172,18 @@ export interface CrossEntropyResult {
 export function crossEntropy(logits: Tensor, targets: Int32Array, ignoreIndex = -100, label = 'cross_entropy'): CrossEntropyResult {
   const V = last(logits), N = rows(logits);
   if (targets.length !== N) throw new RangeError(`${label}: ${targets.length} targets for ${N} rows`);
+  let count = 0;
+  for (let i = 0; i < N; i++) if (targets[i] !== ignoreIndex) count++;
   const rowLoss = new Float32Array(N);
+  // the kernel writes the gradient of the mean loss, (softmax - onehot) / count, next to the loss
   const grad = new Float32Array(logits.size);
-  backend().xent(logits.data, V, targets, ignoreIndex, rowLoss, grad);
-  let count = 0, sum = 0;
-  for (let i = 0; i < N; i++) if (targets[i] !== ignoreIndex) { count++; sum += rowLoss[i]!; }
+  backend().xent(logits.data, V, targets, ignoreIndex, rowLoss, grad, count ? 1 / count : 0);
+  let sum = 0;
+  for (let i = 0; i < N; i++) sum += rowLoss[i]!;
   const loss = out(Float32Array.of(count ? sum / count : 0), [1], label, [logits], (g) => {
-    if (!count) return;
-    const s = g[0]! / count;
-    const dl = logits.g();
-    for (let i = 0; i < grad.length; i++) dl[i]! += grad[i]! * s;
+    if (!count || !logits.requiresGrad) return;
+    if (!logits.grad && g[0] === 1) logits.grad = grad;
+    else backend().axpy(logits.g(), grad, g[0]!);
   });
   return { loss, count, rowLoss };
 }
@@ -186,8 +193,11 @@ export function add(a: Tensor, b: Tensor, label = 'add'): Tensor {
   const y = new Float32Array(a.size);
   for (let i = 0; i < y.length; i++) y[i] = a.data[i]! + b.data[i]!;
   return out(y, a.shape, label, [a, b], (g) => {
-    if (a.requiresGrad) addInto(a.g(), g);
-    if (b.requiresGrad) addInto(b.g(), g);
+    for (const t of [a, b]) {
+      if (!t.requiresGrad) continue;
+      if (!t.grad) t.grad = g.slice();
+      else addInto(t.grad, g);
+    }
   });
 }
 
@@ -230,10 +240,69 @@ export function roundTo(a: Tensor, mode: RoundMode, label = `round_${mode}`): Te
 }
 
 export function addInto(dst: Float32Array, src: Float32Array): void {
-  for (let i = 0; i < dst.length; i++) dst[i]! += src[i]!;
+  backend().axpy(dst, src, 1);
+}
+
+/**
+ * Where a kernel that writes (not accumulates) a gradient should put it: straight into t.grad
+ * when t has none yet, else into a scratch buffer that `done` adds to t.grad.
+ */
+function gradSink(t: Tensor): { buf: Float32Array; done: () => void } {
+  if (!t.requiresGrad) return { buf: new Float32Array(t.size), done: () => {} };
+  if (!t.grad) return { buf: t.g(), done: () => {} };
+  const buf = new Float32Array(t.size);
+  return { buf, done: () => addInto(t.grad!, buf) };
 }
 
 /** backward pass from a scalar loss, checking every produced gradient for NaN/Inf when engine.checkFinite */
 export function backprop(loss: Tensor): void {
   backward(loss, undefined, (x) => backend().firstNonFinite(x));
+}
+
+/**
+ * The output projection fused with the cross-entropy (as Liger's fused linear cross-entropy):
+ * logits are made, turned into gradients and dropped chunk by chunk of rows, so the
+ * [N, vocab] logits never exist whole. The gradients of x and W are computed in the forward
+ * pass (when a gradient is wanted) and scaled by the upstream gradient in the backward pass.
+ */
+export function linearCrossEntropy(x: Tensor, W: Tensor, targets: Int32Array, ignoreIndex = -100, label = 'output+cross_entropy', chunkRows = 512): CrossEntropyResult {
+  const N = rows(x), K = last(x), V = W.shape[0]!;
+  if (W.shape[1] !== K) throw new RangeError(`${label}: input width ${K} does not match weight [${W.shape.join(', ')}]`);
+  if (targets.length !== N) throw new RangeError(`${label}: ${targets.length} targets for ${N} rows`);
+  const be = backend();
+  let count = 0;
+  for (let i = 0; i < N; i++) if (targets[i] !== ignoreIndex) count++;
+  const wantGrad = engine.gradEnabled && (x.requiresGrad || W.requiresGrad);
+  const rowLoss = new Float32Array(N);
+  const chunk = Math.min(chunkRows, N);
+  const logits = new Float32Array(chunk * V), grad = new Float32Array(chunk * V);
+  const dx = wantGrad && x.requiresGrad ? new Float32Array(N * K) : null;
+  const dW = wantGrad && W.requiresGrad ? new Float32Array(V * K) : null;
+  for (let r0 = 0; r0 < N; r0 += chunk) {
+    const n = Math.min(chunk, N - r0);
+    const xs = x.data.subarray(r0 * K, (r0 + n) * K);
+    const lg = logits.subarray(0, n * V), gr = grad.subarray(0, n * V);
+    be.gemm(false, true, n, V, K, 1, xs, W.data, 0, lg);
+    if (engine.checkFinite) {
+      const at = be.firstNonFinite(lg);
+      if (at >= 0) throw new NonFiniteError(label, 'forward', r0 * V + at, lg[at]!);
+    }
+    be.xent(lg, V, targets.subarray(r0, r0 + n), ignoreIndex, rowLoss.subarray(r0, r0 + n), gr, count ? 1 / count : 0);
+    if (dx) be.gemm(false, false, n, K, V, 1, gr, W.data, 0, dx.subarray(r0 * K, (r0 + n) * K));
+    if (dW) be.gemm(true, false, V, K, n, 1, gr, xs, 1, dW);
+  }
+  let sum = 0;
+  for (let i = 0; i < N; i++) sum += rowLoss[i]!;
+  const loss = out(Float32Array.of(count ? sum / count : 0), [1], label, [x, W], (g) => {
+    const s = g[0]!;
+    if (dx) {
+      if (!x.grad && s === 1) x.grad = dx;
+      else be.axpy(x.g(), dx, s);
+    }
+    if (dW) {
+      if (!W.grad && s === 1) W.grad = dW;
+      else be.axpy(W.g(), dW, s);
+    }
+  });
+  return { loss, count, rowLoss };
 }

@@ -190,7 +190,7 @@ export const refBackend: Backend = {
     }
   },
 
-  xent(x, V, t, ignore, loss, grad) {
+  xent(x, V, t, ignore, loss, grad, scale = 1) {
     for (let r = 0; r < t.length; r++) {
       const o = r * V;
       if (t[r] === ignore) { loss[r] = 0; grad.fill(0, o, o + V); continue; }
@@ -199,10 +199,14 @@ export const refBackend: Backend = {
       for (let j = 0; j < V; j++) m = Math.max(m, x[o + j]!);
       let sum = 0;
       for (let j = 0; j < V; j++) sum += Math.exp(x[o + j]! - m);
-      for (let j = 0; j < V; j++) grad[o + j] = Math.exp(x[o + j]! - m) / sum;
+      for (let j = 0; j < V; j++) grad[o + j] = (scale * Math.exp(x[o + j]! - m)) / sum;
       loss[r] = m + Math.log(sum) - x[o + t[r]!]!;
-      grad[o + t[r]!]! -= 1;
+      grad[o + t[r]!]! -= scale;
     }
+  },
+
+  axpy(y, x, a) {
+    for (let i = 0; i < y.length; i++) y[i]! += a * x[i]!;
   },
 
   adamw(p, g, m, v, lr, b1, b2, eps, wd, step) {
