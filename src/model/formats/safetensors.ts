@@ -23,6 +23,7 @@ const SIZE: Record<string, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, 
 export function readSafetensors(buf: Uint8Array, where = 'model.safetensors'): { tensors: Map<string, StTensor>; metadata: Record<string, string> } {
   if (buf.length < 8) throw new CheckpointError(`${where}: truncated safetensors file (${buf.length} bytes)`);
   const n = Number(new DataView(buf.buffer, buf.byteOffset, 8).getBigUint64(0, true));
+  if (n > 100_000_000) throw new CheckpointError(`${where}: safetensors header length ${n} is over the 100 MB limit (not a safetensors file?)`);
   if (8 + n > buf.length) throw new CheckpointError(`${where}: truncated safetensors header (needs ${n} bytes, file has ${buf.length - 8})`);
   let header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] } | Record<string, string>>;
   try {
@@ -32,6 +33,7 @@ export function readSafetensors(buf: Uint8Array, where = 'model.safetensors'): {
   }
   const base = 8 + n;
   const tensors = new Map<string, StTensor>();
+  const spans: [number, number, string][] = [];
   let metadata: Record<string, string> = {};
   for (const [name, info] of Object.entries(header)) {
     if (name === '__metadata__') { metadata = info as Record<string, string>; continue; }
@@ -43,7 +45,16 @@ export function readSafetensors(buf: Uint8Array, where = 'model.safetensors'): {
     if (b1 - b0 !== count * SIZE[dtype]!) throw new CheckpointError(`${where}: tensor ${name}: shape [${shape.join(', ')}] of ${dtype} needs ${count * SIZE[dtype]!} bytes, its offsets span ${b1 - b0}`);
     if (base + b1 > buf.length) throw new CheckpointError(`${where}: truncated: tensor ${name} ends at byte ${base + b1}, the file has ${buf.length}`);
     tensors.set(name, { dtype, shape, data: decodeFloats(buf.subarray(base + b0, base + b1), dtype, count) });
+    spans.push([b0, b1, name]);
   }
+  // as safetensors' own validation: the tensors tile the byte buffer exactly, with no holes or overlaps
+  spans.sort((x, y) => x[0] - y[0]);
+  let end = 0;
+  for (const [b0, b1, name] of spans) {
+    if (b0 !== end) throw new CheckpointError(`${where}: tensor ${name} starts at byte ${b0} of the data, expected ${end} (hole or overlap)`);
+    end = b1;
+  }
+  if (base + end !== buf.length) throw new CheckpointError(`${where}: ${buf.length - base - end} bytes after the last tensor`);
   return { tensors, metadata };
 }
 
@@ -51,7 +62,9 @@ export function writeSafetensors(tensors: [string, { shape: number[]; data: Floa
   const header: Record<string, unknown> = { __metadata__: metadata };
   const blobs: Uint8Array[] = [];
   let off = 0;
-  for (const [name, t] of tensors) {
+  // one dtype per file, so the reference writer's order is by name
+  const sorted = [...tensors].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  for (const [name, t] of sorted) {
     const b = encodeFloats(t.data, dtype);
     header[name] = { dtype, shape: t.shape, data_offsets: [off, off + b.length] };
     blobs.push(b);
@@ -138,8 +151,13 @@ export function configToHf(c: LlamaConfig, dtype: FloatDtype): Record<string, un
     max_position_embeddings: c.maxSeqLen,
     rms_norm_eps: c.normEps,
     rope_theta: c.ropeTheta,
+    rope_scaling: null,
     tie_word_embeddings: c.tieEmbeddings,
     hidden_act: 'silu',
+    initializer_range: 0.02,
+    pretraining_tp: 1,
+    attention_bias: false,
+    mlp_bias: false,
     bos_token_id: 1,
     eos_token_id: 2,
     torch_dtype: dtype === 'F32' ? 'float32' : dtype === 'F16' ? 'float16' : 'bfloat16',

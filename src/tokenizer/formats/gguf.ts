@@ -119,6 +119,7 @@ export type GgufEntry =
 export function ggufVocabEntries(v: Vocab): GgufEntry[] {
   const e: GgufEntry[] = [
     { key: 'tokenizer.ggml.model', type: 'string', value: 'llama' },
+    { key: 'tokenizer.ggml.pre', type: 'string', value: 'default' },
     { key: 'tokenizer.ggml.tokens', type: 'string[]', value: v.pieces },
     { key: 'tokenizer.ggml.scores', type: 'f32[]', value: v.scores },
     { key: 'tokenizer.ggml.token_type', type: 'i32[]', value: v.types },
