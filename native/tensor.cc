@@ -136,12 +136,17 @@ constexpr int KC = 256;
 constexpr int MC = 96;   // multiple of every MR below (4, 6, 8)
 constexpr int NC = 2048; // multiple of every NR below (8, 16, 32)
 
-// C[mr x nr] (leading dimension ldc) += A-panel (K x MR) * B-panel (K x NR)
+// C[mr x nr] (leading dimension ldc) += A-panel (K x MR) * B-panel (K x NR). The full-tile body
+// has only constant-trip loops, so the accumulators live in registers; a partial tile is
+// computed into a zeroed local tile and added.
 #define MICRO_KERNEL(NAME, TGT, VT, VW, MR, NV)                                                      \
-  __attribute__((target(TGT))) static void NAME(int K, const float* __restrict A,                   \
-                                                const float* __restrict B, float* __restrict C,     \
-                                                long ldc, int mr, int nr) {                          \
+  __attribute__((target(TGT), always_inline)) static inline void NAME##_full(                       \
+      int K, const float* __restrict A, const float* __restrict B, float* __restrict C, long ldc) {  \
     constexpr int NR = (VW) * (NV);                                                                  \
+    _Pragma("GCC unroll 16") for (int i = 0; i < MR; i++) {                                          \
+      __builtin_prefetch(C + i * ldc, 1);                                                            \
+      __builtin_prefetch(C + i * ldc + NR - 1, 1);                                                   \
+    }                                                                                                \
     VT c[MR][NV];                                                                                    \
     _Pragma("GCC unroll 16") for (int i = 0; i < MR; i++)                                            \
       _Pragma("GCC unroll 4") for (int j = 0; j < NV; j++) c[i][j] = (VT){};                         \
@@ -153,21 +158,23 @@ constexpr int NC = 2048; // multiple of every NR below (8, 16, 32)
         _Pragma("GCC unroll 4") for (int j = 0; j < NV; j++) c[i][j] += a * b[j];                    \
       }                                                                                              \
     }                                                                                                \
-    if (mr == MR && nr == NR) {                                                                      \
-      _Pragma("GCC unroll 16") for (int i = 0; i < MR; i++)                                          \
-        _Pragma("GCC unroll 4") for (int j = 0; j < NV; j++) {                                       \
-          VT t;                                                                                      \
-          memcpy(&t, C + i * ldc + j * VW, sizeof t);                                                \
-          t += c[i][j];                                                                              \
-          memcpy(C + i * ldc + j * VW, &t, sizeof t);                                                \
-        }                                                                                            \
-    } else {                                                                                         \
-      float tmp[MR * NR] __attribute__((aligned(64)));                                               \
-      for (int i = 0; i < MR; i++)                                                                   \
-        for (int j = 0; j < NV; j++) memcpy(tmp + i * NR + j * VW, &c[i][j], sizeof(VT));            \
-      for (int i = 0; i < mr; i++)                                                                   \
-        for (int j = 0; j < nr; j++) C[i * ldc + j] += tmp[i * NR + j];                              \
-    }                                                                                                \
+    _Pragma("GCC unroll 16") for (int i = 0; i < MR; i++)                                            \
+      _Pragma("GCC unroll 4") for (int j = 0; j < NV; j++) {                                         \
+        VT t;                                                                                        \
+        memcpy(&t, C + i * ldc + j * VW, sizeof t);                                                  \
+        t += c[i][j];                                                                                \
+        memcpy(C + i * ldc + j * VW, &t, sizeof t);                                                  \
+      }                                                                                              \
+  }                                                                                                  \
+  __attribute__((target(TGT))) static void NAME(int K, const float* __restrict A,                   \
+                                                const float* __restrict B, float* __restrict C,     \
+                                                long ldc, int mr, int nr) {                          \
+    constexpr int NR = (VW) * (NV);                                                                  \
+    if (mr == MR && nr == NR) { NAME##_full(K, A, B, C, ldc); return; }                              \
+    float tmp[MR * NR] __attribute__((aligned(64))) = {};                                            \
+    NAME##_full(K, A, B, tmp, NR);                                                                   \
+    for (int i = 0; i < mr; i++)                                                                     \
+      for (int j = 0; j < nr; j++) C[i * ldc + j] += tmp[i * NR + j];                                \
   }
 
 MICRO_KERNEL(kernel_avx512, "avx512f", v16f, 16, 8, 2)
@@ -276,6 +283,25 @@ void gemm_block(const Mat& A, const Mat& B, float* C, long ldc, long m0, long m1
   }
 }
 
+// rows [m0, m1) of C += alpha * op(A) * (a KC x NC block of op(B) already packed in pb)
+void gemm_rows_packed_b(const Mat& A, const float* pb, float* C, long ldc, long m0, long m1, long jc, long nc, long pc, long kc, float alpha) {
+  Micro mk = micro_for(g_level);
+  float* pa = aligned_buffer(tl_a, (size_t)MC * KC);
+  for (long ic = m0; ic < m1; ic += MC) {
+    long mc = std::min<long>(MC, m1 - ic);
+    pack_a(A, ic, mc, pc, kc, mk.mr, alpha, pa);
+    for (long jr = 0; jr < nc; jr += mk.nr) {
+      int nr = (int)std::min<long>(mk.nr, nc - jr);
+      for (long ir = 0; ir < mc; ir += mk.mr) {
+        int mr = (int)std::min<long>(mk.mr, mc - ir);
+        mk.fn((int)kc, pa + ir * kc, pb + jr * kc, C + (ic + ir) * ldc + jc + jr, ldc, mr, nr);
+      }
+    }
+  }
+}
+
+std::vector<float> g_shared_b;  // B block packed once and shared by the threads (gemm_parallel runs on the JS thread only)
+
 void scale_c(float* C, long ldc, long m0, long m1, long N, float beta) {
   if (beta == 1.f) return;
   for (long i = m0; i < m1; i++) {
@@ -336,7 +362,22 @@ void gemm_parallel(bool ta, bool tb, long M, long N, long K, float alpha, const 
     return;
   }
   Micro mk = micro_for(g_level);
-  if (M >= N) {
+  if (M >= N && pool().size() > 1 && work >= 2e7 && M >= 2 * MC) {
+    // rows split across threads; each KC x NC block of B is packed once, cooperatively, and shared
+    parallel_range(M, mk.mr, (double)M * N * 64, [&](long lo, long hi) { scale_c(C, ldc, lo, hi, N, beta); });
+    float* pb = aligned_buffer(g_shared_b, (size_t)KC * NC);
+    for (long jc = 0; jc < N; jc += NC) {
+      const long nc = std::min<long>(NC, N - jc);
+      const long panels = (nc + mk.nr - 1) / mk.nr;
+      for (long pc = 0; pc < K; pc += KC) {
+        const long kc = std::min<long>(KC, K - pc);
+        parallel_range(panels, 1, (double)kc * nc * 64, [&](long plo, long phi) {
+          pack_b(B, pc, kc, jc + plo * mk.nr, std::min<long>(nc - plo * mk.nr, (phi - plo) * mk.nr), mk.nr, pb + plo * mk.nr * kc);
+        });
+        parallel_range(M, mk.mr, work, [&](long lo, long hi) { gemm_rows_packed_b(A, pb, C, ldc, lo, hi, jc, nc, pc, kc, alpha); });
+      }
+    }
+  } else if (M >= N) {
     parallel_range(M, mk.mr, work, [&](long lo, long hi) {
       scale_c(C, ldc, lo, hi, N, beta);
       if (K > 0) gemm_block(A, B, C, ldc, lo, hi, 0, N, K, alpha);

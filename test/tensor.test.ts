@@ -29,7 +29,8 @@ function close(a: Float32Array, b: Float32Array, tol: number, what: string) {
 // ---------------------------------------------------------------- kernels: native vs reference
 test('native GEMM equals the reference for every transpose, odd sizes, alpha/beta and batches', { skip: !nativeBackend && 'native addon not built' }, () => {
   const nb = nativeBackend!;
-  for (const [M, N, K, batch] of [[1, 9, 5, 1], [3, 40, 17, 1], [13, 70, 300, 1], [97, 65, 129, 1], [130, 260, 40, 1], [5, 2100, 33, 1], [17, 19, 23, 3]] as const)
+  // the last two take the shared-packed-B path (rows split across threads, K over one KC block, N over one NC block)
+  for (const [M, N, K, batch] of [[1, 9, 5, 1], [3, 40, 17, 1], [13, 70, 300, 1], [97, 65, 129, 1], [130, 260, 40, 1], [5, 2100, 33, 1], [17, 19, 23, 3], [300, 200, 400, 1], [2200, 2100, 6, 1]] as const)
     for (const ta of [false, true])
       for (const tb of [false, true]) {
         const A = rand(batch * M * K, M + K), B = rand(batch * K * N, N + K), C0 = rand(batch * M * N, 7);
@@ -190,7 +191,7 @@ test('every GEMM micro-kernel (AVX-512 layout, AVX2, SSE) equals the reference, 
     const { nativeBackend, refBackend } = await import(${JSON.stringify(new URL('../src/tensor/index.js', import.meta.url).href)});
     let seed = 5; const r = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648 - 0.5;
     let worst = 0;
-    for (const [M, N, K] of [[1, 33, 7], [9, 70, 300], [100, 65, 257], [37, 1000, 40]]) for (const ta of [false, true]) for (const tb of [false, true]) {
+    for (const [M, N, K] of [[1, 33, 7], [9, 70, 300], [100, 65, 257], [37, 1000, 40], [300, 200, 400]]) for (const ta of [false, true]) for (const tb of [false, true]) {
       const A = Float32Array.from({ length: M * K }, r), B = Float32Array.from({ length: K * N }, r), C0 = Float32Array.from({ length: M * N }, r);
       const c1 = C0.slice(), c2 = C0.slice();
       refBackend.gemm(ta, tb, M, N, K, 1.5, A, B, 0.5, c1); nativeBackend.gemm(ta, tb, M, N, K, 1.5, A, B, 0.5, c2);
