@@ -41,7 +41,7 @@ export function modelCommands(prog: Command): void {
       if (o.tokenizer) tok = loadTokenizer(o.tokenizer);
       else if (vocab) tok = new SentencePieceBPE(vocab);
       else throw new Error(`${o.model} carries no vocabulary: pass --tokenizer`);
-      if (tok.vocab.pieces.length !== model.config.vocabSize) throw new Error(`the tokenizer has ${tok.vocab.pieces.length} pieces, the model's vocabulary ${model.config.vocabSize}`);
+      if (tok.vocab.pieces.length > model.config.vocabSize) throw new Error(`the tokenizer has ${tok.vocab.pieces.length} pieces, more than the model's vocabulary of ${model.config.vocabSize}: they do not belong together`);
       // streams the text as it grows (decoding the whole prefix keeps byte-fallback characters intact)
       const shown = tok.encode(o.prompt, { bos: true }).slice(1);
       let printed = 0;

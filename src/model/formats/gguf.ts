@@ -6,7 +6,7 @@
  * RoPE layout, which is what llama.cpp's LLaMA graph expects (its HF converter un-permutes).
  */
 import { readGgufMetadata, writeGgufEntries, ggufVocabEntries, vocabFromGguf, type GgufEntry, type GgufFile } from '../../tokenizer/formats/gguf.js';
-import type { Vocab } from '../../tokenizer/vocab.js';
+import { PieceType, type Vocab } from '../../tokenizer/vocab.js';
 import { CheckpointError, parameterShapes, type LlamaConfig } from '../config.js';
 import { decodeFloats, encodeFloats } from './dtype.js';
 import type { LoadedCheckpoint } from './llama2c.js';
@@ -133,7 +133,17 @@ export function readGgufModel(buf: Uint8Array, where = 'model.gguf'): LoadedGguf
 /** a GGUF v3 model file llama.cpp loads: llama.* keys, the vocabulary, F32/F16/BF16 tensors (norms always F32) */
 export function writeGgufModel(config: LlamaConfig, weights: Map<string, Float32Array>, vocab: Vocab, opts: { dtype?: 'F32' | 'F16' | 'BF16'; name?: string } = {}): Uint8Array {
   const dtype = opts.dtype ?? 'F32';
-  if (vocab.pieces.length !== config.vocabSize) throw new CheckpointError(`writeGgufModel: the vocabulary has ${vocab.pieces.length} pieces, the model ${config.vocabSize}`);
+  if (vocab.pieces.length > config.vocabSize) throw new CheckpointError(`writeGgufModel: the vocabulary has ${vocab.pieces.length} pieces, more than the model's ${config.vocabSize}`);
+  if (vocab.pieces.length < config.vocabSize) {
+    // embedding rows padded beyond the tokenizer (e.g. to a multiple of 128): llama.cpp's converter names them [PAD{id}], UNUSED, score -10000
+    const extra = config.vocabSize - vocab.pieces.length;
+    vocab = {
+      ...vocab,
+      pieces: [...vocab.pieces, ...Array.from({ length: extra }, (_, i) => `[PAD${vocab.pieces.length + i}]`)],
+      scores: Float32Array.from([...vocab.scores, ...new Array<number>(extra).fill(-10000)]),
+      types: Uint8Array.from([...vocab.types, ...new Array<number>(extra).fill(PieceType.Unused)]),
+    };
+  }
   const align = 32;
   const entries: GgufEntry[] = [
     { key: 'general.architecture', type: 'string', value: 'llama' },
