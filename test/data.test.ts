@@ -3,9 +3,11 @@
 // vocabulary extension of a checkpoint.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync, truncateSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmp } from './helpers.js';
+import { SHARED, tmp } from './helpers.js';
+import { tokenizeToIndexed } from '../src/data/tokenize.js';
+import { loadTokenizer } from '../src/tokenizer/load.js';
 import { IndexedDataset, IndexedDatasetWriter, optimalDtype } from '../src/data/indexed.js';
 import { GPTSampler, IGNORE, packExamples, type Example } from '../src/data/packing.js';
 import { Llama } from '../src/model/llama.js';
@@ -200,4 +202,21 @@ test('vocabulary extension of a checkpoint: mean of the spelling rows, padded to
     assert.throws(() => extendModelVocab(m, [{ id: 299, from: [1] }]), /outside \[300, 301\)/);
     assert.throws(() => extendModelVocab(m, [{ id: 300, from: [400] }]), /outside the base vocabulary/);
   }
+});
+
+test('ziya data tokenize: every record accounted for, documents are <s> … </s> exactly as the tokenizer encodes them', { skip: !existsSync(join(SHARED, 'llama2-tokenizer/tokenizer.model')) && '../shared/data/llama2-tokenizer is absent' }, async () => {
+  const dir = tmp();
+  const input = join(dir, 'in.jsonl');
+  const texts = ['Hello world.', '继续预训练使用中文和英文数据。', '', 'Third document\nwith two lines.'];
+  writeFileSync(input, texts.map((t, i) => JSON.stringify({ id: String(i), text: t })).join('\n') + '\n{"id": "broken", "text": \n');
+  const tokPath = join(SHARED, 'llama2-tokenizer/tokenizer.model');
+  const s = await tokenizeToIndexed({ inputs: [input], tokenizer: tokPath, out: join(dir, 'out/ds'), quiet: true });
+  assert.deepEqual([s.read, s.written, s.empty, s.quarantined], [5, 3, 1, 1]);
+  const tok = loadTokenizer(tokPath);
+  const ds = IndexedDataset.open(join(dir, 'out/ds'));
+  assert.equal(ds.dtype, 'uint16');
+  const want = texts.filter((t) => t).map((t) => [...tok.encode(t, { bos: true }), 2]);
+  assert.deepEqual(Array.from({ length: ds.sequenceCount }, (_, i) => [...ds.get(i)]), want);
+  assert.equal(independentRead(join(dir, 'out/ds')).D, 4);
+  ds.close();
 });

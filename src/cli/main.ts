@@ -12,6 +12,8 @@ import { runMainJob } from './mainjob.js';
 import { tokenizerCommands } from './tokenizer.js';
 import { lmCommands } from './lm.js';
 import { modelCommands } from './model.js';
+import { dataCommands } from './data.js';
+import { IndexedDatasetError } from '../data/indexed.js';
 import { CheckpointError } from '../model/config.js';
 import { NonFiniteError } from '../tensor/tensor.js';
 import { ArpaError } from '../lm/arpa.js';
@@ -69,6 +71,7 @@ export function program(): Command {
   tokenizerCommands(prog);
   lmCommands(prog);
   modelCommands(prog);
+  dataCommands(prog);
 
   prog.command('html')
     .description('extract the main text of an HTML file')
@@ -98,7 +101,7 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode;
-    if (e instanceof RecipeError || e instanceof RunMismatchError || e instanceof TokenizerFormatError || e instanceof ArpaError || e instanceof CheckpointError || e instanceof NonFiniteError) {
+    if (e instanceof RecipeError || e instanceof RunMismatchError || e instanceof TokenizerFormatError || e instanceof ArpaError || e instanceof CheckpointError || e instanceof NonFiniteError || e instanceof IndexedDatasetError) {
       process.stderr.write(`ziya: ${e.message}\n`);
       return 2;
     }

@@ -5,7 +5,8 @@
  * pointers and the int64 document boundaries. Files written here feed Megatron-LM unchanged.
  * Reads are positional (pread), so a dataset of any size is read without loading it.
  */
-import { closeSync, existsSync, fstatSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { writeFileAtomic } from '../io/writers.js';
 
 export class IndexedDatasetError extends Error {
@@ -39,6 +40,7 @@ export class IndexedDatasetWriter {
 
   constructor(readonly prefix: string, readonly dtype: 'uint16' | 'int32' = 'uint16') {
     this.itemSize = ITEM[dtype];
+    mkdirSync(dirname(prefix), { recursive: true });
     this.binTmp = `${prefix}.bin.tmp-${process.pid}`;
     this.fd = openSync(this.binTmp, 'w');
     this.buf = Buffer.alloc(1 << 20);
