@@ -857,11 +857,17 @@ napi_value RmsnormBwd(napi_env env, napi_callback_info info) {
   int t = pool().size();
   std::vector<float> part((size_t)t * D, 0.f);
   std::atomic<int> slot{0};
+  std::vector<long> start(t, -1);
   parallel_range(rows, 1, (double)x.n * 6, [&](long lo, long hi) {
     int s = slot++;
+    start[s] = lo;
     rmsnorm_bwd_rows(dy.p, x.p, w.p, rstd.p, dx.p, part.data() + (size_t)s * D, lo, hi, D);
   });
-  for (int s = 0; s < t; s++)
+  // partial sums added in row order, whichever thread made them: the result is reproducible
+  std::vector<int> order;
+  for (int s = 0; s < t; s++) if (start[s] >= 0) order.push_back(s);
+  std::sort(order.begin(), order.end(), [&](int a, int b) { return start[a] < start[b]; });
+  for (int s : order)
     for (long i = 0; i < D; i++) dw.p[i] += part[(size_t)s * D + i];
   return nullptr;
 }
