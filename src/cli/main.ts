@@ -13,6 +13,7 @@ import { tokenizerCommands } from './tokenizer.js';
 import { lmCommands } from './lm.js';
 import { modelCommands } from './model.js';
 import { dataCommands } from './data.js';
+import { cptCommands } from './cpt.js';
 import { IndexedDatasetError } from '../data/indexed.js';
 import { CheckpointError } from '../model/config.js';
 import { NonFiniteError } from '../tensor/tensor.js';
@@ -72,6 +73,7 @@ export function program(): Command {
   lmCommands(prog);
   modelCommands(prog);
   dataCommands(prog);
+  cptCommands(prog);
 
   prog.command('html')
     .description('extract the main text of an HTML file')

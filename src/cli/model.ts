@@ -8,6 +8,7 @@ import { parameterCount } from '../model/config.js';
 import { loadTokenizer } from '../tokenizer/load.js';
 import { SentencePieceBPE } from '../tokenizer/bpe.js';
 import { backend } from '../tensor/index.js';
+import { writeFileAtomic } from '../io/writers.js';
 import type { FloatDtype } from '../model/formats/safetensors.js';
 
 const num = (name: string) => (v: string) => {
@@ -65,6 +66,32 @@ export function modelCommands(prog: Command): void {
       flush(true);
       writeSync(1, '\n');
       process.stderr.write(`achieved tok/s: ${g.tokensPerSecond.toFixed(1)} (${g.ids.length - g.promptLength} tokens, backend ${backend().name})\n`);
+    });
+
+  prog.command('sample')
+    .description('write N generated texts to JSONL (one record per sample: id, seed, text), e.g. in-domain data of a model')
+    .requiredOption('--model <path>', 'checkpoint')
+    .option('--tokenizer <file>', 'tokenizer (a GGUF model carries its own)')
+    .requiredOption('--out <file>', 'output .jsonl')
+    .option('--count <n>', 'samples', num('count'), 100)
+    .option('--steps <n>', 'positions per sample', num('steps'), 256)
+    .option('--temperature <t>', 'temperature', num('temperature'), 1.0)
+    .option('--top-p <p>', 'nucleus threshold', num('top-p'), 0.9)
+    .option('--seed <s>', 'first seed (sample i uses seed + i)', num('seed'), 1)
+    .option('--prompt <text>', 'prompt of every sample', '')
+    .action((o: { model: string; tokenizer?: string; out: string; count: number; steps: number; temperature: number; topP: number; seed: number; prompt: string }) => {
+      const { model, vocab } = loadModel(o.model);
+      const tok = o.tokenizer ? loadTokenizer(o.tokenizer) : vocab ? new SentencePieceBPE(vocab) : null;
+      if (!tok) throw new Error(`${o.model} carries no vocabulary: pass --tokenizer`);
+      const lines: string[] = [];
+      const t0 = performance.now();
+      for (let i = 0; i < o.count; i++) {
+        const g = generate(model, tok, o.prompt, { steps: o.steps, temperature: o.temperature, topP: o.topP, seed: o.seed + i });
+        lines.push(JSON.stringify({ id: `sample-${o.seed + i}`, seed: o.seed + i, text: g.text.trim() }));
+        if (process.stderr.isTTY) process.stderr.write(`\rsample ${i + 1}/${o.count}`);
+      }
+      writeFileAtomic(o.out, lines.join('\n') + '\n');
+      process.stderr.write(`${process.stderr.isTTY ? '\n' : ''}${o.count} samples in ${((performance.now() - t0) / 1000).toFixed(1)} s → ${o.out}\n`);
     });
 
   const m = prog.command('model').description('checkpoints: inspect and convert between llama2.c, Hugging Face safetensors and GGUF');

@@ -122,27 +122,54 @@ export class GPTSampler {
     return out;
   }
 
-  /** samples [start, start + B) as a training batch */
-  batch(start: number, B: number): TrainBatch {
+  /** sample i as one training row of seqLen positions */
+  row(i: number): TrainRow {
     const T = this.o.seqLen;
-    const ids = new Int32Array(B * T), targets = new Int32Array(B * T), pos = new Int32Array(B * T), doc = new Int32Array(B * T);
-    for (let b = 0; b < B; b++) {
-      const text = this.sample((start + b) % this.length);
-      let docId = b * T, p = 0;
-      for (let t = 0; t < T; t++) {
-        const k = b * T + t, tok = text[t]!;
-        ids[k] = tok;
-        targets[k] = this.o.eodMaskLoss && tok === this.o.eod ? IGNORE : text[t + 1]!;
-        doc[k] = docId;
-        pos[k] = p++;
-        if (tok === this.o.eod) {
-          if (this.o.resetAttentionMask) docId++;
-          if (this.o.resetPositionIds) p = 0;
-        }
+    const text = this.sample(i % this.length);
+    const ids = new Int32Array(T), targets = new Int32Array(T), pos = new Int32Array(T), doc = new Int32Array(T);
+    let docId = 0, p = 0;
+    for (let t = 0; t < T; t++) {
+      const tok = text[t]!;
+      ids[t] = tok;
+      targets[t] = this.o.eodMaskLoss && tok === this.o.eod ? IGNORE : text[t + 1]!;
+      doc[t] = docId;
+      pos[t] = p++;
+      if (tok === this.o.eod) {
+        if (this.o.resetAttentionMask) docId++;
+        if (this.o.resetPositionIds) p = 0;
       }
     }
-    return { ids, targets, pos, doc, keyMask: new Uint8Array(B * T).fill(1), B, T };
+    return { ids, targets, pos, doc, keyMask: new Uint8Array(T).fill(1) };
   }
+
+  /** samples [start, start + B) as a training batch */
+  batch(start: number, B: number): TrainBatch {
+    return stackRows(Array.from({ length: B }, (_, b) => this.row(start + b)));
+  }
+}
+
+/** one row of a batch: seqLen positions */
+export interface TrainRow {
+  ids: Int32Array;
+  targets: Int32Array;
+  pos: Int32Array;
+  doc: Int32Array;
+  keyMask: Uint8Array;
+}
+
+/** rows of equal length stacked into a batch */
+export function stackRows(rows: TrainRow[]): TrainBatch {
+  const B = rows.length, T = rows[0]!.ids.length;
+  const ids = new Int32Array(B * T), targets = new Int32Array(B * T), pos = new Int32Array(B * T), doc = new Int32Array(B * T), keyMask = new Uint8Array(B * T);
+  rows.forEach((r, b) => {
+    if (r.ids.length !== T) throw new RangeError(`stackRows: row ${b} has ${r.ids.length} positions, the first ${T}`);
+    ids.set(r.ids, b * T);
+    targets.set(r.targets, b * T);
+    pos.set(r.pos, b * T);
+    doc.set(r.doc, b * T);
+    keyMask.set(r.keyMask, b * T);
+  });
+  return { ids, targets, pos, doc, keyMask, B, T };
 }
 
 export interface Example {

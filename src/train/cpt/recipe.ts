@@ -1,0 +1,140 @@
+/**
+ * Continual pre-training recipes (YAML or JSON, checked with zod; errors name the path): the base
+ * model and tokenizer, an optional vocabulary extension, the optimiser, held-out sets per domain,
+ * and the stages. A stage mixes its sources and replays of earlier stages by weight (weights are
+ * normalised over the stage, so Ziya2's stage 2 is {task data: 1, replay of stage 1: 1}); text
+ * sources are joined with </s> and cut at the context length, supervised sources are rendered with
+ * their prompt template and packed by task.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { RecipeError } from '../../factory/recipe.js';
+
+const paths = z.union([z.string(), z.array(z.string()).min(1)]).transform((v) => (Array.isArray(v) ? v : [v]));
+
+const textSource = z.object({
+  name: z.string().regex(/^[\w.-]+$/, 'letters, digits, _ . - only'),
+  path: paths,
+  weight: z.number().positive(),
+  textKey: z.string().default('text'),
+  /** at most this many documents are read (0 = all) */
+  maxDocuments: z.number().int().min(0).default(0),
+  /** documents skipped at the start (to keep held-out documents out) */
+  skip: z.number().int().min(0).default(0),
+  /** every non-empty line of a record is a document (plain-text corpora with one text per line) */
+  lines: z.boolean().default(false),
+}).strict();
+
+const source = textSource.extend({
+  /** supervised sources: the task (examples of one task are packed together) … */
+  task: z.string().optional(),
+  /** … the rendered prompt (`{field}` placeholders name record fields; the answer follows it) … */
+  prompt: z.string().optional(),
+  /** … and the rendered answer */
+  answer: z.string().optional(),
+  /** column names of a TSV file without a header line (a TSV with a header names its own) */
+  columns: z.array(z.string()).optional(),
+}).strict().superRefine((v, ctx) => {
+  const have = [v.task, v.prompt, v.answer].filter((x) => x !== undefined).length;
+  if (have !== 0 && have !== 3) ctx.addIssue({ code: 'custom', message: 'a supervised source needs task, prompt and answer together' });
+});
+
+const stage = z.object({
+  name: z.string().regex(/^[\w.-]+$/, 'letters, digits, _ . - only'),
+  /** training tokens of the stage (batch x seq_len per step), replay included */
+  tokens: z.number().int().positive(),
+  sources: z.array(source).min(1),
+  /** earlier stage name -> weight in this stage's mixture */
+  replay: z.record(z.string(), z.number().positive()).default({}),
+  /** learning-rate peak for this stage (default: the optimiser's) */
+  lr: z.number().positive().optional(),
+  /** leave prompt tokens out of the loss (supervised sources) */
+  maskPrompt: z.boolean().default(false),
+  /** block-diagonal attention per document in text sources (Ziya2 stage 1: cross-document attention masked) */
+  documentMask: z.boolean().default(true),
+}).strict();
+
+export const CptRecipeSchema = z.object({
+  name: z.string().default('cpt'),
+  base: z.object({
+    /** checkpoint (llama2.c .bin, HF folder, .gguf) */
+    model: z.string(),
+    tokenizer: z.string(),
+  }).strict(),
+  extendTokenizer: z.object({
+    corpus: paths,
+    count: z.number().int().positive().default(7400),
+    minCount: z.number().int().positive().default(2),
+  }).strict().optional(),
+  seqLen: z.number().int().min(8),
+  batch: z.number().int().positive(),
+  precision: z.enum(['fp32', 'bf16', 'fp16']).default('fp32'),
+  seed: z.number().int().default(1234),
+  optimizer: z.object({
+    lr: z.number().positive(),
+    minLr: z.number().min(0).default(1e-5),
+    warmup: z.number().min(0).max(1).default(0.01),
+    betas: z.tuple([z.number(), z.number()]).default([0.9, 0.95]),
+    weightDecay: z.number().min(0).default(0.1),
+    clip: z.number().min(0).default(1.0),
+  }).strict(),
+  heldout: z.array(z.object({ name: z.string(), path: paths, textKey: z.string().default('text'), documents: z.number().int().positive().default(50), skip: z.number().int().min(0).default(0), lines: z.boolean().default(false) }).strict()).default([]),
+  checkpointEvery: z.number().int().positive().default(50),
+  stages: z.array(stage).min(1),
+}).strict();
+
+export type CptRecipe = z.output<typeof CptRecipeSchema> & { baseDir: string; file: string };
+export type Stage = CptRecipe['stages'][number];
+export type Source = Stage['sources'][number];
+export type SupervisedSource = Source & { task: string; prompt: string; answer: string };
+export const isSupervised = (s: Source): s is SupervisedSource => s.task !== undefined;
+
+function issues(where: string, list: z.core.$ZodIssue[]): string {
+  return list.map((i) => `${where}: ${i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') || '(root)'}: ${i.code === 'unrecognized_keys' ? `unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `"${k}"`).join(', ')}` : i.message}`).join('\n');
+}
+
+export function parseCptRecipe(raw: unknown, where: string, baseDir: string): CptRecipe {
+  const r = CptRecipeSchema.safeParse(raw);
+  if (!r.success) throw new RecipeError(issues(where, r.error.issues));
+  const rec = { ...r.data, baseDir, file: where };
+  const seen = new Set<string>();
+  rec.stages.forEach((s, i) => {
+    if (seen.has(s.name)) throw new RecipeError(`${where}: stages[${i}].name: "${s.name}" is used twice`);
+    for (const name of Object.keys(s.replay)) if (!seen.has(name)) throw new RecipeError(`${where}: stages[${i}].replay: "${name}" is not an earlier stage (earlier: ${[...seen].join(', ') || 'none'})`);
+    const names = new Set<string>();
+    s.sources.forEach((src, j) => {
+      if (names.has(src.name)) throw new RecipeError(`${where}: stages[${i}].sources[${j}].name: "${src.name}" is used twice in the stage`);
+      names.add(src.name);
+      if (isSupervised(src) && !src.answer.includes('{')) throw new RecipeError(`${where}: stages[${i}].sources[${j}].answer: the answer template has no {field}`);
+    });
+    const total = s.sources.reduce((a, x) => a + x.weight, 0) + Object.values(s.replay).reduce((a, x) => a + x, 0);
+    if (!(total > 0) || !Number.isFinite(total)) throw new RecipeError(`${where}: stages[${i}]: the weights do not sum to a positive number`);
+    if (s.tokens < rec.seqLen * rec.batch) throw new RecipeError(`${where}: stages[${i}].tokens: ${s.tokens} is less than one step (batch ${rec.batch} x seqLen ${rec.seqLen})`);
+    seen.add(s.name);
+  });
+  return rec;
+}
+
+export function loadCptRecipe(file: string): CptRecipe {
+  let raw: unknown;
+  try {
+    const text = readFileSync(file, 'utf8');
+    raw = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (e) {
+    throw new RecipeError(`${file}: ${(e as Error).message}`);
+  }
+  return parseCptRecipe(raw, file, dirname(resolve(file)));
+}
+
+export const resolveIn = (r: CptRecipe, p: string) => (isAbsolute(p) ? p : resolve(r.baseDir, p));
+
+/** renders `{field}` placeholders from a record; a missing field is an error naming it */
+export function renderTemplate(template: string, record: Record<string, unknown>, where: string): string {
+  return template.replace(/\{(\w+)\}/g, (_, k: string) => {
+    const v = record[k];
+    if (v === undefined || v === null) throw new RecipeError(`${where}: the record has no field "${k}" for the template`);
+    return String(v);
+  });
+}

@@ -1,0 +1,86 @@
+// Continual pre-training runner: recipe checks, a three-stage run with replay on tiny data, resume
+// after it finished, and the errors that must come before any training step.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SHARED, tmp } from './helpers.js';
+import { parseCptRecipe } from '../src/train/cpt/recipe.js';
+import { runCpt } from '../src/train/cpt/run.js';
+import { blend } from '../src/train/cpt/data.js';
+import { Llama } from '../src/model/llama.js';
+import { defaultConfig } from '../src/model/config.js';
+import { saveModel } from '../src/model/load.js';
+
+const TOK = join(SHARED, 'llama2c-stories260k/tok512.bin');
+const skip = existsSync(TOK) ? false : '../shared/data/llama2c-stories260k is absent';
+
+function setup(vocab = 512) {
+  const dir = tmp();
+  const en = Array.from({ length: 120 }, (_, i) => JSON.stringify({ text: `Once upon a time there was a cat number ${i}. The cat liked to play in the sun.` })).join('\n');
+  writeFileSync(join(dir, 'en.jsonl'), en + '\n');
+  writeFileSync(join(dir, 'zh.txt'), Array.from({ length: 120 }, (_, i) => `今天天气很好，我们去公园散步，第${i}次看到小猫。`).join('\n') + '\n');
+  writeFileSync(join(dir, 'qa.tsv'), 'q\ta\n' + Array.from({ length: 40 }, (_, i) => `${i} plus one?\t${i + 1}`).join('\n') + '\n');
+  saveModel(Llama.init(defaultConfig({ dim: 32, nLayers: 2, nHeads: 4, nKvHeads: 2, vocabSize: vocab, maxSeqLen: 64, hiddenDim: 64 }), 3), join(dir, 'base.bin'), { format: 'llama2c' });
+  const raw = {
+    name: 'tiny',
+    base: { model: 'base.bin', tokenizer: TOK },
+    seqLen: 32,
+    batch: 4,
+    optimizer: { lr: 0.003 },
+    checkpointEvery: 5,
+    heldout: [{ name: 'en', path: 'en.jsonl', skip: 100, documents: 20 }],
+    stages: [
+      { name: 'general', tokens: 32 * 4 * 12, sources: [{ name: 'en', path: 'en.jsonl', maxDocuments: 100, weight: 1 }, { name: 'zh', path: 'zh.txt', lines: true, weight: 1 }] },
+      { name: 'supervised', tokens: 32 * 4 * 6, sources: [{ name: 'qa', path: 'qa.tsv', task: 'qa', prompt: 'Question: {q} Answer:', answer: ' {a}', weight: 1 }], replay: { general: 1 } },
+      { name: 'math', tokens: 32 * 4 * 4, sources: [{ name: 'qa2', path: 'qa.tsv', task: 'math', prompt: 'Q: {q} A:', answer: ' {a}', weight: 1 }], replay: { general: 0.25, supervised: 0.25 } },
+    ],
+  };
+  return { dir, raw };
+}
+
+test('blending gives every component its share in every prefix (within one row)', () => {
+  const a = blend([0.5, 0.3, 0.2], 1000);
+  const count = [0, 0, 0];
+  a.forEach((c, r) => {
+    count[c]!++;
+    [0.5, 0.3, 0.2].forEach((w, k) => assert.ok(Math.abs(count[k]! - w * (r + 1)) <= 1));
+  });
+});
+
+test('recipe errors name the path: replay of a later stage, unknown keys, too few tokens for one step', () => {
+  const { raw } = setup();
+  const bad = (mut: (r: any) => void, re: RegExp) => { const r = structuredClone(raw); mut(r); assert.throws(() => parseCptRecipe(r, 'x.yaml', '/'), re); };
+  bad((r) => { r.stages[0].replay = { math: 1 }; }, /stages\[0\]\.replay: "math" is not an earlier stage/);
+  bad((r) => { r.stages[1].sources[0].colour = 1; }, /unknown key "colour"/);
+  bad((r) => { r.stages[2].tokens = 10; }, /stages\[2\]\.tokens: 10 is less than one step/);
+  bad((r) => { r.stages[0].sources[0].weight = -1; }, /stages\[0\]\.sources\[0\]/);
+});
+
+test('three stages with replay on tiny data: report, held-out loss, resume skips finished stages', { skip }, async () => {
+  const { dir, raw } = setup();
+  writeFileSync(join(dir, 'r.json'), JSON.stringify(raw));
+  const r = parseCptRecipe(raw, join(dir, 'r.json'), dir);
+  const rep = await runCpt(r, { out: join(dir, 'run'), quiet: true });
+  assert.deepEqual(rep.stages.map((s) => s.name), ['general', 'supervised', 'math']);
+  assert.deepEqual(rep.stages.map((s) => s.steps), [12, 6, 4]);
+  assert.ok(Number.isFinite(rep.base.en!) && rep.stages.every((s) => Number.isFinite(s.heldout.en!)));
+  const sup = rep.stages[1]!.usage;
+  assert.deepEqual(sup.map((u) => [u.name, u.rows]), [['qa', 12], ['replay:general', 12]]);
+  assert.ok(existsSync(join(dir, 'run/stages/math/model/model.safetensors')));
+  assert.match(readFileSync(join(dir, 'run/report.md'), 'utf8'), /\| general \| 12 \|/);
+  // every step of every stage logged once
+  for (const s of rep.stages) {
+    const steps = readFileSync(join(dir, 'run/stages', s.name, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { step: number }).step);
+    assert.deepEqual(steps, Array.from({ length: s.steps }, (_, i) => i));
+  }
+  const again = await runCpt(r, { out: join(dir, 'run'), quiet: true });
+  assert.deepEqual(again.stages.map((s) => s.heldout.en), rep.stages.map((s) => s.heldout.en));
+});
+
+test('a tokenizer larger than the checkpoint\'s vocabulary is refused before training', { skip }, async () => {
+  const { dir, raw } = setup(300);
+  const r = parseCptRecipe(raw, join(dir, 'r.json'), dir);
+  await assert.rejects(runCpt(r, { out: join(dir, 'run'), quiet: true }), /the tokenizer has 512 pieces but the model's vocabulary is 300/);
+  assert.equal(existsSync(join(dir, 'run/stages')), false);
+});
