@@ -71,8 +71,14 @@ test('three stages with replay on tiny data: report, held-out loss, resume skips
   assert.match(readFileSync(join(dir, 'run/report.md'), 'utf8'), /\| general \| 12 \|/);
   // every step of every stage logged once
   for (const s of rep.stages) {
-    const steps = readFileSync(join(dir, 'run/stages', s.name, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { step: number }).step);
-    assert.deepEqual(steps, Array.from({ length: s.steps }, (_, i) => i));
+    const recs = readFileSync(join(dir, 'run/stages', s.name, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; eval?: Record<string, number> });
+    assert.deepEqual(recs.filter((x) => !x.eval).map((x) => x.step), Array.from({ length: s.steps }, (_, i) => i));
+    // held-out loss at the end of the stage, as the report has it
+    assert.deepEqual(recs.filter((x) => x.eval).pop(), { step: s.steps, eval: s.heldout });
+    const html = readFileSync(join(dir, 'run/stages', s.name, 'monitor.html'), 'utf8');
+    assert.match(html, /finished/);
+    assert.match(html, /held-out loss per domain<\/figcaption><svg/);
+    assert.doesNotMatch(html, /http-equiv="refresh"/);
   }
   const again = await runCpt(r, { out: join(dir, 'run'), quiet: true });
   assert.deepEqual(again.stages.map((s) => s.heldout.en), rep.stages.map((s) => s.heldout.en));
@@ -83,4 +89,34 @@ test('a tokenizer larger than the checkpoint\'s vocabulary is refused before tra
   const r = parseCptRecipe(raw, join(dir, 'r.json'), dir);
   await assert.rejects(runCpt(r, { out: join(dir, 'run'), quiet: true }), /the tokenizer has 512 pieces but the model's vocabulary is 300/);
   assert.equal(existsSync(join(dir, 'run/stages')), false);
+});
+
+test('export megatron: token files per source, one launch script per stage with the blend, replays and budgets', { skip }, async () => {
+  const { dir, raw } = setup();
+  const { gzipSync } = await import('node:zlib');
+  writeFileSync(join(dir, 'code.jsonl.gz'), gzipSync(Array.from({ length: 10 }, (_, i) => JSON.stringify({ language: 'python', code: `print(${i})` })).join('\n') + '\n'));
+  (raw.stages[0]!.sources as unknown[]).push({ name: 'code', path: 'code.jsonl.gz', template: '```{language}\n{code}\n```', weight: 2 });
+  const r = parseCptRecipe(raw, join(dir, 'r.json'), dir);
+  const { exportMegatron } = await import('../src/train/cpt/export.js');
+  const { IndexedDataset } = await import('../src/data/indexed.js');
+  const { loadTokenizer } = await import('../src/tokenizer/load.js');
+  const out = join(dir, 'megatron');
+  const res = await exportMegatron(r, { out });
+  assert.equal(res.scripts.length, 3);
+  const code = IndexedDataset.open(join(out, 'data/general/code'));
+  const tok = loadTokenizer(TOK);
+  assert.equal(code.documentCount, 10);
+  assert.deepEqual([...code.get(3)], [...tok.encode('```python\nprint(3)\n```', { bos: true }), 2]);
+  const qa = IndexedDataset.open(join(out, 'data/supervised/qa'));
+  assert.equal(qa.documentCount, 40);
+  assert.deepEqual([...qa.get(0)], [...tok.encode('Question: 0 plus one? Answer:', { bos: true }), ...tok.encode(' 1'), 2]);
+  const s2 = readFileSync(res.scripts[1]!, 'utf8');
+  // stage 2: qa 1 + replay of general (en 1, zh 1, code 2 → 0.25, 0.25, 0.5 of weight 1), normalised over 2
+  assert.match(s2, /--data-path 0\.500000 data\/supervised\/qa 0\.125000 data\/general\/en 0\.125000 data\/general\/zh 0\.250000 data\/general\/code/);
+  assert.match(s2, /--train-samples 24 /);
+  assert.match(s2, /--load "\$CKPT\/general" --finetune/);
+  assert.match(s2, /--group-query-attention --num-query-groups 2/);
+  assert.match(readFileSync(res.scripts[0]!, 'utf8'), /--load "\$CKPT\/base" --finetune --no-load-optim --no-load-rng/);
+  code.close();
+  qa.close();
 });

@@ -14,6 +14,7 @@ import type { Precision } from '../model/config.js';
 import { backprop } from '../tensor/ops.js';
 import { NonFiniteError, discardTape } from '../tensor/tensor.js';
 import { Progress } from '../ui/progress.js';
+import { monitorHtml, type MonitorPoint } from '../ui/monitor.js';
 import { AdamW, clipGradNorm, cosineLr, type Schedule } from './optim.js';
 import type { TrainBatch } from '../data/packing.js';
 
@@ -35,6 +36,8 @@ export interface TrainConfig {
   /** checkpoints kept (oldest removed) */
   keep?: number;
   metricsPath?: string;
+  /** a self-refreshing HTML view of the metrics, rewritten every couple of seconds */
+  monitorPath?: string;
   evalEvery?: number;
   evaluate?: (model: Llama, step: number) => Record<string, number>;
   /** label for the progress line */
@@ -104,7 +107,13 @@ export class Trainer {
     const c = this.cfg;
     if (c.checkpointDir) this.resume();
     if (c.metricsPath) this.trimMetrics();
-    let lastDraw = 0;
+    let lastDraw = 0, lastMonitor = 0;
+    const points: MonitorPoint[] = c.monitorPath && c.metricsPath && existsSync(c.metricsPath) ? readFileSync(c.metricsPath, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as MonitorPoint) : [];
+    const monitor = (done: boolean) => {
+      if (!c.monitorPath) return;
+      writeFileAtomic(c.monitorPath, monitorHtml(c.label ?? 'training', points, { done, totalSteps: c.steps }));
+      lastMonitor = performance.now();
+    };
     let last = NaN;
     let tokens = 0;
     const t0 = performance.now();
@@ -115,10 +124,13 @@ export class Trainer {
       tokens += m.tokens;
       this.history.push(m);
       if (c.metricsPath) appendFileSync(c.metricsPath, JSON.stringify(m) + '\n');
+      points.push(m);
       if (c.evaluate && c.evalEvery && (this.step % c.evalEvery === 0 || this.step === c.steps)) {
         const ev = c.evaluate(this.model, this.step);
         if (c.metricsPath) appendFileSync(c.metricsPath, JSON.stringify({ step: this.step, eval: ev }) + '\n');
+        points.push({ step: this.step, eval: ev });
       }
+      if (c.monitorPath && performance.now() - lastMonitor > 2000) monitor(false);
       if (c.checkpointDir && c.checkpointEvery && (this.step % c.checkpointEvery === 0 || this.step === c.steps)) this.save();
       const now = performance.now(), el = (now - t0) / 1000;
       if (!c.quiet && (now - lastDraw > 1000 || this.step === c.steps)) {
@@ -128,6 +140,7 @@ export class Trainer {
         process.stderr.write(process.stderr.isTTY ? `\r${line}${this.step === c.steps ? '\n' : ''}` : line + '\n');
       }
     }
+    monitor(true);
     return { steps: this.step, resumedFrom: this.resumedFrom, lastLoss: last };
   }
 

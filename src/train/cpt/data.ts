@@ -7,6 +7,7 @@
  * pure function of the row number, so a resumed stage sees the same batches.
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { byteChunks, lines } from '../../io/streams.js';
 import { join } from 'node:path';
 import { readShard, formatOf } from '../../io/readers.js';
 import { expandInputs } from '../../factory/plan.js';
@@ -43,32 +44,46 @@ export async function* records(r: CptRecipe, paths: string[], textKey: string, m
   }
 }
 
-/** records with all their fields (supervised sources): JSONL, or TSV with a header line or given columns */
+/** the documents of a text source: raw texts, or records rendered with the source's template */
+export async function* sourceTexts(r: CptRecipe, stage: Stage, src: Source): AsyncGenerator<{ text: string }> {
+  if (!src.template) {
+    yield* records(r, src.path, src.textKey, src.maxDocuments, src.skip, src.lines);
+    return;
+  }
+  let n = 0;
+  for await (const rec of jsonRecords(r, src.path, src.maxDocuments ? src.maxDocuments + src.skip : 0, src.columns)) {
+    if (n++ < src.skip) continue;
+    yield { text: renderTemplate(src.template, rec, `${r.file}: stage ${stage.name}, source ${src.name}, record ${n}`) };
+  }
+}
+
+/** records with all their fields (supervised sources, templates): JSONL (plain, .gz, .zst), or TSV with a header line or given columns; streamed */
 export async function* jsonRecords(r: CptRecipe, paths: string[], max: number, columns?: string[]): AsyncGenerator<Record<string, unknown>> {
   const warnings: string[] = [];
   const files = expandInputs(paths.map((p) => resolveIn(r, p)), r.baseDir, warnings);
   if (warnings.length) throw new RecipeError(`${r.file}: ${warnings.join('; ')}`);
   let n = 0;
   for (const f of files) {
-    const lines = readFileSync(f, 'utf8').split('\n');
-    if (f.endsWith('.tsv') || f.endsWith('.txt')) {
-      const head = columns ?? lines[0]!.split('\t');
-      for (const [i, l] of lines.entries()) {
-        if ((!columns && i === 0) || !l.trim()) continue;
-        const cells = l.split('\t');
-        if (cells.length !== head.length) throw new RecipeError(`${f}:${i + 1}: ${cells.length} columns, expected ${head.length} (${head.join(', ')})`);
-        yield Object.fromEntries(head.map((h, k) => [h, cells[k]]));
-        if (max && ++n >= max) return;
-      }
-      continue;
-    }
-    for (const [i, l] of lines.entries()) {
+    const tsv = /\.(tsv|txt)(\.gz|\.zst)?$/.test(f);
+    let head = columns;
+    for await (const ln of lines(byteChunks(f), 64 << 20)) {
+      if (!ln.bytes) throw new RecipeError(`${f}:${ln.line}: a record over 64 MB`);
+      const l = ln.bytes.toString('utf8');
       if (!l.trim()) continue;
-      try {
-        yield JSON.parse(l) as Record<string, unknown>;
-      } catch {
-        throw new RecipeError(`${f}:${i + 1}: not a JSON record`);
+      let rec: Record<string, unknown>;
+      if (tsv) {
+        if (!head) { head = l.split('\t'); continue; }
+        const cells = l.split('\t');
+        if (cells.length !== head.length) throw new RecipeError(`${f}:${ln.line}: ${cells.length} columns, expected ${head.length} (${head.join(', ')})`);
+        rec = Object.fromEntries(head.map((h, k) => [h, cells[k]]));
+      } else {
+        try {
+          rec = JSON.parse(l) as Record<string, unknown>;
+        } catch {
+          throw new RecipeError(`${f}:${ln.line}: not a JSON record`);
+        }
       }
+      yield rec;
       if (max && ++n >= max) return;
     }
   }
@@ -77,11 +92,11 @@ export async function* jsonRecords(r: CptRecipe, paths: string[], max: number, c
 async function textComponent(r: CptRecipe, stage: Stage, src: Source, tok: SentencePieceBPE, dir: string, rowsWanted: number, seed: number): Promise<Component> {
   const prefix = join(dir, src.name);
   const marker = `${prefix}.json`;
-  const identity = JSON.stringify({ path: src.path, textKey: src.textKey, max: src.maxDocuments, skip: src.skip, lines: src.lines, vocab: tok.vocab.pieces.length });
+  const identity = JSON.stringify({ path: src.path, textKey: src.textKey, max: src.maxDocuments, skip: src.skip, lines: src.lines, template: src.template, vocab: tok.vocab.pieces.length });
   if (!existsSync(marker) || (JSON.parse(readFileSync(marker, 'utf8')) as { identity: string }).identity !== identity) {
     const w = new IndexedDatasetWriter(prefix, optimalDtype(tok.vocab.pieces.length));
     let docs = 0;
-    for await (const { text } of records(r, src.path, src.textKey, src.maxDocuments, src.skip, src.lines)) {
+    for await (const { text } of sourceTexts(r, stage, src)) {
       const ids = tok.encode(text, { bos: true });
       if (ids.length <= 1) continue;
       ids.push(tok.vocab.eosId);

@@ -25,6 +25,8 @@ const textSource = z.object({
   skip: z.number().int().min(0).default(0),
   /** every non-empty line of a record is a document (plain-text corpora with one text per line) */
   lines: z.boolean().default(false),
+  /** text sources: render each JSONL/TSV record with this template instead of taking textKey, e.g. code fenced with its language: "```{language}\n{code}\n```" */
+  template: z.string().optional(),
 }).strict();
 
 const source = textSource.extend({
@@ -82,6 +84,8 @@ export const CptRecipeSchema = z.object({
   }).strict(),
   heldout: z.array(z.object({ name: z.string(), path: paths, textKey: z.string().default('text'), documents: z.number().int().positive().default(50), skip: z.number().int().min(0).default(0), lines: z.boolean().default(false) }).strict()).default([]),
   checkpointEvery: z.number().int().positive().default(50),
+  /** held-out loss every this many steps (and at the end of each stage) */
+  evalEvery: z.number().int().positive().default(100),
   stages: z.array(stage).min(1),
 }).strict();
 
