@@ -117,6 +117,15 @@ test('export megatron: token files per source, one launch script per stage with 
   assert.match(s2, /--load "\$CKPT\/general" --finetune/);
   assert.match(s2, /--group-query-attention --num-query-groups 2/);
   assert.match(readFileSync(res.scripts[0]!, 'utf8'), /--load "\$CKPT\/base" --finetune --no-load-optim --no-load-rng/);
+  // the scripts are valid bash and run pretrain_gpt.py with these arguments (torchrun stubbed)
+  const { spawnSync } = await import('node:child_process');
+  for (const sc of res.scripts) assert.equal(spawnSync('bash', ['-n', sc]).status, 0, sc);
+  const run = spawnSync('bash', ['-c', `torchrun() { printf '%s\\n' "$@"; }; export -f torchrun; bash ${JSON.stringify(res.scripts[2]!)}`], { encoding: 'utf8', env: { ...process.env, MEGATRON: '/opt/megatron' } });
+  assert.equal(run.status, 0, run.stderr);
+  const args = run.stdout.split('\n');
+  assert.equal(args[args.indexOf('--train-samples') + 1], '16');
+  assert.equal(args[args.indexOf('--load') + 1], '$CKPT/supervised'.replace('$CKPT', 'checkpoints'));
+  assert.ok(args.includes('/opt/megatron/pretrain_gpt.py'));
   code.close();
   qa.close();
 });

@@ -26,9 +26,9 @@ export function cptCommands(prog: Command): void {
     .requiredOption('--out <dir>', 'output folder')
     .option('--tp <n>', 'tensor parallel size', (v) => Number(v), 1)
     .option('--pp <n>', 'pipeline parallel size', (v) => Number(v), 2)
-    .option('--global-batch-tokens <n>', 'tokens per global batch', (v) => Number(v), 2.6e6)
+    .option('--global-batch-tokens <n>', "tokens per global batch (default: the recipe's batch x accumulate sequences)", (v) => Number(v))
     .option('--dry-run', 'write the scripts only, not the token files')
-    .action(async (file: string, o: { out: string; tp: number; pp: number; globalBatchTokens: number; dryRun?: boolean }) => {
+    .action(async (file: string, o: { out: string; tp: number; pp: number; globalBatchTokens?: number; dryRun?: boolean }) => {
       const res = await exportMegatron(loadCptRecipe(file), { out: o.out, tp: o.tp, pp: o.pp, globalBatchTokens: o.globalBatchTokens, dryRun: o.dryRun });
       for (const d of res.datasets) if (!o.dryRun) process.stdout.write(`${d.prefix}.{bin,idx}: ${d.documents} documents, ${d.tokens.toLocaleString('en-US')} tokens\n`);
       for (const s of res.scripts) process.stdout.write(s + '\n');
@@ -53,7 +53,7 @@ export function cptCommands(prog: Command): void {
       for (const s of r.stages) {
         const w = [...s.sources.map((x) => [x.name, x.weight] as const), ...Object.entries(s.replay).map(([k, v]) => [`replay:${k}`, v] as const)];
         const tot = w.reduce((a, [, x]) => a + x, 0);
-        process.stdout.write(`${s.name}: ${s.tokens.toLocaleString('en-US')} tokens = ${Math.floor(s.tokens / (r.batch * r.seqLen))} steps of ${r.batch} x ${r.seqLen}; ${w.map(([n, x]) => `${n} ${((100 * x) / tot).toFixed(1)}%`).join(', ')}\n`);
+        process.stdout.write(`${s.name}: ${s.tokens.toLocaleString('en-US')} tokens = ${Math.floor(s.tokens / (r.batch * r.accumulate * r.seqLen))} steps of ${r.batch}${r.accumulate > 1 ? ` x ${r.accumulate}` : ''} x ${r.seqLen}; ${w.map(([n, x]) => `${n} ${((100 * x) / tot).toFixed(1)}%`).join(', ')}\n`);
       }
     });
 }

@@ -255,8 +255,8 @@ function gradSink(t: Tensor): { buf: Float32Array; done: () => void } {
 }
 
 /** backward pass from a scalar loss, checking every produced gradient for NaN/Inf when engine.checkFinite */
-export function backprop(loss: Tensor): void {
-  backward(loss, undefined, (x) => backend().firstNonFinite(x));
+export function backprop(loss: Tensor, scale = 1): void {
+  backward(loss, scale === 1 ? undefined : Float32Array.of(scale), (x) => backend().firstNonFinite(x));
 }
 
 /**

@@ -18,14 +18,45 @@ import { monitorHtml, type MonitorPoint } from '../ui/monitor.js';
 import { AdamW, clipGradNorm, cosineLr, type Schedule } from './optim.js';
 import type { TrainBatch } from '../data/packing.js';
 
-/** batches as a pure function of the step, so that a resumed run sees the same data */
+/** batches as a pure function of the (micro-)step, so that a resumed run sees the same data */
 export interface BatchSource {
   batch(step: number): TrainBatch;
+}
+
+export interface SpikeGuardOptions {
+  /** a loss above factor x the running mean (EMA) is a spike; NaN/Inf always is */
+  factor: number;
+  /** steps in the running mean (EMA span); no spike is called before this many steps */
+  window: number;
+  /** skip the batch, or roll back to the last checkpoint and then skip it */
+  action: 'skip' | 'rollback';
+}
+
+/** loss-spike detection: an exponential moving average of the loss and a factor over it */
+export class SpikeGuard {
+  ema = NaN;
+  seen = 0;
+  constructor(readonly o: SpikeGuardOptions) {}
+  /** why this loss is a spike, or null (a spike does not move the average) */
+  check(loss: number): string | null {
+    if (!Number.isFinite(loss)) return `loss is ${loss}`;
+    if (this.seen >= this.o.window && loss > this.o.factor * this.ema) return `loss ${loss.toFixed(4)} is over ${this.o.factor} x the running mean ${this.ema.toFixed(4)}`;
+    return null;
+  }
+  observe(loss: number): void {
+    const a = 2 / (this.o.window + 1);
+    this.ema = this.seen === 0 ? loss : a * loss + (1 - a) * this.ema;
+    this.seen++;
+  }
 }
 
 export interface TrainConfig {
   steps: number;
   schedule: Schedule;
+  /** micro-batches per step (gradient accumulation); the batch source is asked for step * k + i */
+  accumulate?: number;
+  /** loss-spike guard (off when absent) */
+  spike?: SpikeGuardOptions;
   clip?: number;
   betas?: [number, number];
   weightDecay?: number;
@@ -69,37 +100,55 @@ export class Trainer {
   step = 0;
   resumedFrom: number | null = null;
   readonly history: StepMetrics[] = [];
+  guard: SpikeGuard | null;
+  /** steps to skip (spikes that caused a rollback); saved with the checkpoints */
+  skipSteps = new Set<number>();
 
   constructor(readonly model: Llama, readonly data: BatchSource, readonly cfg: TrainConfig) {
     this.opt = new AdamW(model.params, { betas: cfg.betas ?? [0.9, 0.95], weightDecay: cfg.weightDecay ?? 0.1, eps: cfg.eps ?? 1e-8 });
+    this.guard = cfg.spike ? new SpikeGuard(cfg.spike) : null;
   }
 
   private fingerprint(): string {
-    return createHash('sha256').update(JSON.stringify({ config: this.model.config, steps: this.cfg.steps, schedule: this.cfg.schedule, precision: this.cfg.precision ?? 'fp32', extra: this.cfg.fingerprint ?? '' })).digest('hex').slice(0, 16);
+    return createHash('sha256').update(JSON.stringify({ config: this.model.config, steps: this.cfg.steps, schedule: this.cfg.schedule, precision: this.cfg.precision ?? 'fp32', accumulate: this.cfg.accumulate ?? 1, spike: this.cfg.spike ?? null, extra: this.cfg.fingerprint ?? '' })).digest('hex').slice(0, 16);
   }
 
-  /** one optimisation step on the batch of `step`; returns its metrics */
+  /** one optimisation step on the batch(es) of `step`; returns its metrics */
   trainStep(step: number): StepMetrics {
     const t0 = performance.now();
-    const batch = this.data.batch(step);
+    const k = this.cfg.accumulate ?? 1;
     const lr = cosineLr(step, this.cfg.schedule);
     let m: StepMetrics;
+    let positions = 0;
     try {
-      const { loss, count } = this.model.loss(batch, batch.targets, { precision: this.cfg.precision });
-      backprop(loss);
+      let lossSum = 0, tokens = 0;
+      for (let i = 0; i < k; i++) {
+        const batch = this.data.batch(step * k + i);
+        positions += batch.B * batch.T;
+        const { loss, count } = this.model.loss(batch, batch.targets, { precision: this.cfg.precision });
+        lossSum += loss.item();
+        tokens += count;
+        backprop(loss, 1 / k); // the step's loss is the mean over its micro-batches
+      }
+      const loss = lossSum / k;
+      const skip = this.skipSteps.has(step) ? 'skipped after a rollback' : this.guard?.check(loss) ?? null;
+      if (skip) {
+        this.opt.zeroGrad();
+        return { step, loss, lr, grad_norm: NaN, tokens: 0, tokens_per_s: 0, skipped: skip };
+      }
       const gradNorm = clipGradNorm(this.model.params.values(), this.cfg.clip ?? 1.0);
       if (!Number.isFinite(gradNorm)) throw new NonFiniteError('clip_grad_norm', 'backward', 0, gradNorm);
       this.opt.update(lr);
-      m = { step, loss: loss.item(), lr, grad_norm: gradNorm, tokens: count, tokens_per_s: 0 };
+      this.guard?.observe(loss);
+      m = { step, loss, lr, grad_norm: gradNorm, tokens, tokens_per_s: 0 };
     } catch (e) {
-      // FP16 overflow: the step is skipped (as a loss scaler would), anything else stops the run
-      if (!(e instanceof NonFiniteError) || this.cfg.precision !== 'fp16') throw e;
+      // FP16 overflow or a guarded run: the step is skipped (as a loss scaler would); anything else stops the run
+      if (!(e instanceof NonFiniteError) || (this.cfg.precision !== 'fp16' && !this.guard)) throw e;
       discardTape();
-      this.opt.step++; // the schedule moves on; the skipped step leaves the weights alone
       m = { step, loss: NaN, lr, grad_norm: NaN, tokens: 0, tokens_per_s: 0, skipped: e.message };
     }
     this.opt.zeroGrad();
-    m.tokens_per_s = (batch.B * batch.T) / ((performance.now() - t0) / 1000);
+    m.tokens_per_s = positions / ((performance.now() - t0) / 1000);
     return m;
   }
 
@@ -117,8 +166,22 @@ export class Trainer {
     let last = NaN;
     let tokens = 0;
     const t0 = performance.now();
-    for (let s = this.step; s < c.steps; s++) {
+    while (this.step < c.steps) {
+      const s = this.step;
       const m = this.trainStep(s);
+      if (m.skipped && c.spike?.action === 'rollback' && !this.skipSteps.has(s) && c.checkpointDir && existsSync(join(c.checkpointDir, 'latest'))) {
+        // roll back to the last checkpoint, then pass over the offending batch when it comes again
+        this.skipSteps.add(s);
+        const keepSkips = new Set(this.skipSteps);
+        this.resume();
+        for (const x of keepSkips) this.skipSteps.add(x);
+        if (c.metricsPath) {
+          this.trimMetrics();
+          appendFileSync(c.metricsPath, JSON.stringify({ step: s, event: 'rollback', to: this.step, reason: m.skipped }) + '\n');
+        }
+        points.length = 0;
+        continue;
+      }
       this.step = s + 1;
       last = m.loss;
       tokens += m.tokens;
@@ -156,7 +219,7 @@ export class Trainer {
     const params = [...this.model.params];
     writeFileSync(join(tmp, 'model.safetensors'), writeSafetensors(params.map(([k, t]) => [k, { shape: t.shape, data: t.data }])));
     writeFileSync(join(tmp, 'optimizer.safetensors'), writeSafetensors(params.flatMap(([k, t]) => [[`exp_avg.${k}`, { shape: t.shape, data: this.opt.m.get(k)! }], [`exp_avg_sq.${k}`, { shape: t.shape, data: this.opt.v.get(k)! }]] as [string, { shape: number[]; data: Float32Array }][])));
-    writeFileSync(join(tmp, 'state.json'), JSON.stringify({ step: this.step, optimizer_step: this.opt.step, fingerprint: this.fingerprint(), config: this.model.config }, null, 1));
+    writeFileSync(join(tmp, 'state.json'), JSON.stringify({ step: this.step, optimizer_step: this.opt.step, fingerprint: this.fingerprint(), config: this.model.config, guard: this.guard ? { ema: this.guard.ema, seen: this.guard.seen } : null, skip_steps: [...this.skipSteps], rng: 'none: training draws no random numbers (no dropout); data order is a function of the step' }, null, 1));
     rmSync(join(dir, name), { recursive: true, force: true });
     renameSync(tmp, join(dir, name));
     writeFileAtomic(join(dir, 'latest'), name + '\n');
@@ -173,7 +236,7 @@ export class Trainer {
     if (!existsSync(latest)) return false;
     const name = readFileSync(latest, 'utf8').trim();
     const ck = join(dir, name);
-    const state = JSON.parse(readFileSync(join(ck, 'state.json'), 'utf8')) as { step: number; optimizer_step: number; fingerprint: string };
+    const state = JSON.parse(readFileSync(join(ck, 'state.json'), 'utf8')) as { step: number; optimizer_step: number; fingerprint: string; guard: { ema: number; seen: number } | null; skip_steps?: number[] };
     if (state.fingerprint !== this.fingerprint()) throw new TrainerError(`${ck}: the checkpoint belongs to another run (model, steps, schedule or data differ); use a new checkpoint folder`);
     const { tensors } = readSafetensors(readFileSync(join(ck, 'model.safetensors')), join(ck, 'model.safetensors'));
     const { tensors: o } = readSafetensors(readFileSync(join(ck, 'optimizer.safetensors')), join(ck, 'optimizer.safetensors'));
@@ -186,6 +249,11 @@ export class Trainer {
     }
     this.step = state.step;
     this.opt.step = state.optimizer_step;
+    if (this.guard && state.guard) {
+      this.guard.ema = state.guard.ema ?? NaN;
+      this.guard.seen = state.guard.seen;
+    }
+    this.skipSteps = new Set(state.skip_steps ?? []);
     this.resumedFrom = state.step;
     return true;
   }
@@ -197,8 +265,8 @@ export class Trainer {
     const keep = readFileSync(p, 'utf8').split('\n').filter((l) => {
       if (!l.trim()) return false;
       try {
-        const r = JSON.parse(l) as { step: number; eval?: unknown };
-        return r.eval ? r.step <= this.step : r.step < this.step;
+        const r = JSON.parse(l) as { step: number; eval?: unknown; event?: string };
+        return r.eval || r.event ? r.step <= this.step : r.step < this.step;
       } catch {
         return false; // a line cut by the kill
       }

@@ -143,6 +143,8 @@ export interface StageData {
   steps: number;
   components: Component[];
   weights: number[];
+  /** micro-batches per step */
+  accumulate: number;
   /** component of each row */
   assignment: Uint16Array;
   /** rows of each component used by this stage, and how many times over its rows that is */
@@ -170,9 +172,9 @@ export function blend(weights: number[], rows: number): Uint16Array {
 
 export async function buildStageData(r: CptRecipe, stageIndex: number, tok: SentencePieceBPE, dataDir: string, built: Map<string, StageData>, opts: { noReplay?: boolean } = {}): Promise<StageData> {
   const stage = r.stages[stageIndex]!;
-  const B = r.batch, T = r.seqLen;
-  const steps = Math.floor(stage.tokens / (B * T));
-  const rows = steps * B;
+  const B = r.batch, T = r.seqLen, k = r.accumulate;
+  const steps = Math.floor(stage.tokens / (B * T * k));
+  const rows = steps * k * B; // micro-batch m holds rows [m·B, m·B + B); step s uses micro-batches s·k … s·k + k − 1
   const dir = join(dataDir, stage.name);
   mkdirSync(dir, { recursive: true });
   const replay = opts.noReplay ? [] : Object.entries(stage.replay);
@@ -206,6 +208,7 @@ export async function buildStageData(r: CptRecipe, stageIndex: number, tok: Sent
   const data: StageData = {
     stage,
     steps,
+    accumulate: k,
     components,
     weights,
     assignment,

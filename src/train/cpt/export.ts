@@ -50,7 +50,7 @@ export interface MegatronOptions {
   /** tensor / pipeline parallel sizes (Ziya2: 1 and 2) */
   tp?: number;
   pp?: number;
-  /** tokens per global batch (Ziya-13B: about 2.6 M) */
+  /** tokens per global batch (default: the recipe's batch x accumulate sequences) */
   globalBatchTokens?: number;
   /** only count what would be written (no data files) */
   dryRun?: boolean;
@@ -87,12 +87,13 @@ async function writeSource(r: CptRecipe, stageName: string, src: CptRecipe['stag
 }
 
 export async function exportMegatron(r: CptRecipe, o: MegatronOptions): Promise<MegatronExport> {
-  const cfg = readModelConfig(resolveIn(r, r.base.model));
+  const modelPath = resolveIn(r, r.base.model);
+  const cfg = !existsSync(modelPath) && r.base.architecture ? r.base.architecture : readModelConfig(modelPath);
   const tokPath = resolveIn(r, r.base.tokenizer);
   const tok = o.dryRun ? null : loadTokenizer(tokPath);
   mkdirSync(o.out, { recursive: true });
   const tp = o.tp ?? 1, pp = o.pp ?? 2;
-  const gbs = Math.max(1, Math.round((o.globalBatchTokens ?? 2.6e6) / r.seqLen));
+  const gbs = o.globalBatchTokens ? Math.max(1, Math.round(o.globalBatchTokens / r.seqLen)) : r.batch * r.accumulate;
   const res: MegatronExport = { scripts: [], datasets: [] };
   const prefixes = new Map<string, { prefix: string; weight: number }[]>();
   for (const [i, stage] of r.stages.entries()) {
@@ -128,6 +129,9 @@ export async function exportMegatron(r: CptRecipe, o: MegatronOptions): Promise<
       'cd "$(dirname "$0")"',
       ': "${MEGATRON:?set MEGATRON to your Megatron-LM checkout}"',
       'CKPT=${CKPT:-checkpoints}',
+      r.extendTokenizer
+        ? 'TOKENIZER=${TOKENIZER:?set TOKENIZER to the extended tokenizer.model made by ziya tokenizer extend, whose vocabulary matches the converted checkpoint}'
+        : `TOKENIZER=\${TOKENIZER:-${JSON.stringify(tokPath)}}`,
       'GPUS_PER_NODE=${GPUS_PER_NODE:-8}',
       'NNODES=${NNODES:-1}',
       'NODE_RANK=${NODE_RANK:-0}',
@@ -141,7 +145,7 @@ export async function exportMegatron(r: CptRecipe, o: MegatronOptions): Promise<
         `--seq-length ${r.seqLen} --max-position-embeddings ${Math.max(r.seqLen, cfg.maxSeqLen)}`,
         `--position-embedding-type rope --rotary-base ${cfg.ropeTheta} --normalization RMSNorm --norm-epsilon ${cfg.normEps} --swiglu`,
         `--disable-bias-linear ${cfg.tieEmbeddings ? '' : '--untie-embeddings-and-output-weights'} --no-position-embedding`.replace(/\s+/g, ' ').trim(),
-        `--tokenizer-type Llama2Tokenizer --tokenizer-model ${JSON.stringify(tokPath)} --make-vocab-size-divisible-by 128`,
+        '--tokenizer-type Llama2Tokenizer --tokenizer-model "$TOKENIZER" --make-vocab-size-divisible-by 128',
         `--tensor-model-parallel-size ${tp} --pipeline-model-parallel-size ${pp}`,
         `--micro-batch-size 1 --global-batch-size ${gbs} --train-samples ${samples}`,
         `--lr ${lr} --min-lr ${r.optimizer.minLr} --lr-decay-style cosine --lr-warmup-fraction ${r.optimizer.warmup} --lr-decay-samples ${samples}`,

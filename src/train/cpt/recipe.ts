@@ -64,6 +64,12 @@ export const CptRecipeSchema = z.object({
     /** checkpoint (llama2.c .bin, HF folder, .gguf) */
     model: z.string(),
     tokenizer: z.string(),
+    /** the model's shape, for planning and export where the checkpoint is not on this machine */
+    architecture: z.object({
+      dim: z.number().int().positive(), nLayers: z.number().int().positive(), nHeads: z.number().int().positive(), nKvHeads: z.number().int().positive(),
+      hiddenDim: z.number().int().positive(), vocabSize: z.number().int().positive(), maxSeqLen: z.number().int().positive(),
+      ropeTheta: z.number().positive().default(10000), normEps: z.number().positive().default(1e-5), tieEmbeddings: z.boolean().default(false),
+    }).strict().optional(),
   }).strict(),
   extendTokenizer: z.object({
     corpus: paths,
@@ -71,7 +77,12 @@ export const CptRecipeSchema = z.object({
     minCount: z.number().int().positive().default(2),
   }).strict().optional(),
   seqLen: z.number().int().min(8),
+  /** sequences per micro-batch */
   batch: z.number().int().positive(),
+  /** micro-batches per optimiser step (gradient accumulation) */
+  accumulate: z.number().int().positive().default(1),
+  /** loss-spike guard: NaN/Inf or a loss over factor x its running mean skips the batch, or rolls back to the last checkpoint and skips it */
+  spikeGuard: z.object({ factor: z.number().gt(1).default(3), window: z.number().int().positive().default(50), action: z.enum(['skip', 'rollback']).default('skip') }).strict().optional(),
   precision: z.enum(['fp32', 'bf16', 'fp16']).default('fp32'),
   seed: z.number().int().default(1234),
   optimizer: z.object({
@@ -115,7 +126,7 @@ export function parseCptRecipe(raw: unknown, where: string, baseDir: string): Cp
     });
     const total = s.sources.reduce((a, x) => a + x.weight, 0) + Object.values(s.replay).reduce((a, x) => a + x, 0);
     if (!(total > 0) || !Number.isFinite(total)) throw new RecipeError(`${where}: stages[${i}]: the weights do not sum to a positive number`);
-    if (s.tokens < rec.seqLen * rec.batch) throw new RecipeError(`${where}: stages[${i}].tokens: ${s.tokens} is less than one step (batch ${rec.batch} x seqLen ${rec.seqLen})`);
+    if (s.tokens < rec.seqLen * rec.batch * rec.accumulate) throw new RecipeError(`${where}: stages[${i}].tokens: ${s.tokens} is less than one step (batch ${rec.batch} x accumulate ${rec.accumulate} x seqLen ${rec.seqLen})`);
     seen.add(s.name);
   });
   return rec;

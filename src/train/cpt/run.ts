@@ -127,6 +127,8 @@ export async function runCpt(r: CptRecipe, opts: { out: string; noReplay?: boole
     const maxLr = stage.lr ?? r.optimizer.lr;
     const trainer = new Trainer(model, data.source(), {
       steps: data.steps,
+      accumulate: data.accumulate,
+      spike: r.spikeGuard,
       schedule: { maxLr, minLr: r.optimizer.minLr, warmupSteps: Math.max(1, Math.ceil(r.optimizer.warmup * data.steps)), totalSteps: data.steps },
       clip: r.optimizer.clip,
       betas: r.optimizer.betas,
@@ -146,7 +148,7 @@ export async function runCpt(r: CptRecipe, opts: { out: string; noReplay?: boole
     const metrics = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; loss?: number }).filter((m) => m.loss !== undefined);
     const ho = heldoutLoss(model, heldout, r.batch);
     saveModel(model, join(dir, 'model'), { format: 'hf' });
-    const done = { name: stage.name, steps: res.steps, tokens: res.steps * r.batch * r.seqLen, seconds: (performance.now() - ts) / 1000, firstLoss: metrics[0]?.loss ?? NaN, lastLoss: metrics[metrics.length - 1]?.loss ?? NaN, heldout: ho, usage: data.usage };
+    const done = { name: stage.name, steps: res.steps, tokens: res.steps * r.batch * r.accumulate * r.seqLen, seconds: (performance.now() - ts) / 1000, firstLoss: metrics[0]?.loss ?? NaN, lastLoss: metrics[metrics.length - 1]?.loss ?? NaN, heldout: ho, usage: data.usage };
     writeFileAtomic(doneFile, JSON.stringify(done, null, 1));
     report.stages.push(done);
     log(`stage ${stage.name}: ${res.steps} steps, train loss ${done.firstLoss.toFixed(3)} → ${done.lastLoss.toFixed(3)}, held-out ${JSON.stringify(ho)}`);
