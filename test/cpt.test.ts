@@ -55,6 +55,21 @@ test('recipe errors name the path: replay of a later stage, unknown keys, too fe
   bad((r) => { r.stages[1].sources[0].colour = 1; }, /unknown key "colour"/);
   bad((r) => { r.stages[2].tokens = 10; }, /stages\[2\]\.tokens: 10 is less than one step/);
   bad((r) => { r.stages[0].sources[0].weight = -1; }, /stages\[0\]\.sources\[0\]/);
+  bad((r) => { r.stages[0].sources[0].tokens = 100; }, /either a weight or a token budget/);
+  bad((r) => { r.stages[2].replay = { general: { tokens: 10_000 } }; }, /stages\[2\]: the token budgets \(10,000\) exceed the stage's 512 tokens/);
+  bad((r) => { r.stages[0].sources = [{ name: 'en', path: 'en.jsonl', tokens: 500 }, { name: 'zh', path: 'zh.txt', tokens: 200 }]; }, /the token budgets sum to 700, the stage has 1,536 tokens/);
+});
+
+test('stage shares: token budgets take their part, weights split the rest; without replay the sources are renormalised', async () => {
+  const { stageShares } = await import('../src/train/cpt/recipe.js');
+  const stage = { name: 's', tokens: 1000, sources: [{ name: 'a', weight: 3 }, { name: 'b', weight: 1 }], replay: { x: { tokens: 100 }, y: 1 } } as never;
+  const sh = stageShares(stage);
+  const by = Object.fromEntries(sh.map((c) => [c.name, c.share]));
+  assert.ok(Math.abs(by['replay:x']! - 0.1) < 1e-12);
+  assert.ok(Math.abs(by.a! - 0.9 * 0.6) < 1e-12 && Math.abs(by.b! - 0.9 * 0.2) < 1e-12 && Math.abs(by['replay:y']! - 0.9 * 0.2) < 1e-12);
+  const nr = stageShares(stage, { noReplay: true });
+  assert.deepEqual(nr.map((c) => c.name), ['a', 'b']);
+  assert.ok(Math.abs(nr[0]!.share - 0.75) < 1e-12);
 });
 
 test('three stages with replay on tiny data: report, held-out loss, resume skips finished stages', { skip }, async () => {

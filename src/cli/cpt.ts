@@ -1,6 +1,6 @@
 /** `ziya cpt run|check`: continual pre-training in stages (src/train/cpt). */
 import type { Command } from 'commander';
-import { loadCptRecipe } from '../train/cpt/recipe.js';
+import { loadCptRecipe, stageShares } from '../train/cpt/recipe.js';
 import { runCpt, reportMarkdown } from '../train/cpt/run.js';
 import { exportMegatron } from '../train/cpt/export.js';
 import { loadModel, saveModel } from '../model/load.js';
@@ -51,8 +51,8 @@ export function cptCommands(prog: Command): void {
     .action((file: string) => {
       const r = loadCptRecipe(file);
       for (const s of r.stages) {
-        const w = [...s.sources.map((x) => [x.name, x.weight] as const), ...Object.entries(s.replay).map(([k, v]) => [`replay:${k}`, v] as const)];
-        const tot = w.reduce((a, [, x]) => a + x, 0);
+        const w = stageShares(s).map((c) => [c.name, c.share] as const);
+        const tot = 1;
         process.stdout.write(`${s.name}: ${s.tokens.toLocaleString('en-US')} tokens = ${Math.floor(s.tokens / (r.batch * r.accumulate * r.seqLen))} steps of ${r.batch}${r.accumulate > 1 ? ` x ${r.accumulate}` : ''} x ${r.seqLen}; ${w.map(([n, x]) => `${n} ${((100 * x) / tot).toFixed(1)}%`).join(', ')}\n`);
       }
     });

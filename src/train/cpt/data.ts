@@ -16,7 +16,7 @@ import type { SentencePieceBPE } from '../../tokenizer/bpe.js';
 import { IndexedDataset, IndexedDatasetWriter, optimalDtype } from '../../data/indexed.js';
 import { GPTSampler, packExamples, stackRows, type Example, type TrainBatch, type TrainRow } from '../../data/packing.js';
 import { RecipeError } from '../../factory/recipe.js';
-import { isSupervised, renderTemplate, resolveIn, type CptRecipe, type Source, type Stage, type SupervisedSource } from './recipe.js';
+import { isSupervised, renderTemplate, resolveIn, stageShares, type CptRecipe, type Source, type Stage, type SupervisedSource } from './recipe.js';
 
 export interface Component {
   name: string;
@@ -178,7 +178,7 @@ export async function buildStageData(r: CptRecipe, stageIndex: number, tok: Sent
   const dir = join(dataDir, stage.name);
   mkdirSync(dir, { recursive: true });
   const replay = opts.noReplay ? [] : Object.entries(stage.replay);
-  const weights = [...stage.sources.map((s) => s.weight), ...replay.map(([, w]) => w)];
+  const weights = stageShares(stage, opts).map((c) => c.share);
   const assignment = blend(weights, rows);
   const want = weights.map((_, c) => assignment.reduce((a, x) => a + (x === c ? 1 : 0), 0));
   const components: Component[] = [];

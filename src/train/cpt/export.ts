@@ -20,7 +20,7 @@ import { readGgufMetadata } from '../../tokenizer/formats/gguf.js';
 import { CheckpointError, type LlamaConfig } from '../../model/config.js';
 import { RecipeError } from '../../factory/recipe.js';
 import { jsonRecords, sourceTexts } from './data.js';
-import { isSupervised, renderTemplate, resolveIn, type CptRecipe } from './recipe.js';
+import { isSupervised, renderTemplate, resolveIn, stageShares, type CptRecipe } from './recipe.js';
 
 /** a checkpoint's configuration without reading its weights */
 export function readModelConfig(path: string): LlamaConfig {
@@ -98,14 +98,16 @@ export async function exportMegatron(r: CptRecipe, o: MegatronOptions): Promise<
   const prefixes = new Map<string, { prefix: string; weight: number }[]>();
   for (const [i, stage] of r.stages.entries()) {
     const blend: { prefix: string; weight: number }[] = [];
-    for (const src of stage.sources) {
+    const shares = stageShares(stage);
+    for (const [j, src] of stage.sources.entries()) {
       const prefix = join(o.out, 'data', stage.name, src.name);
       const st = tok ? await writeSource(r, stage.name, src, tok, prefix) : { documents: 0, tokens: 0 };
       res.datasets.push({ stage: stage.name, source: src.name, prefix, ...st });
-      blend.push({ prefix, weight: src.weight });
+      blend.push({ prefix, weight: shares[j]!.share });
     }
     // a replay of stage X reads X's datasets with X's weights, scaled to the replay's share
-    for (const [name, w] of Object.entries(stage.replay)) {
+    for (const [k, name] of Object.keys(stage.replay).entries()) {
+      const w = shares[stage.sources.length + k]!.share;
       const earlier = prefixes.get(name)!;
       const sum = earlier.reduce((a, x) => a + x.weight, 0);
       for (const e of earlier) blend.push({ prefix: e.prefix, weight: (w * e.weight) / sum });

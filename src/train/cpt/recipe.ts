@@ -17,7 +17,10 @@ const paths = z.union([z.string(), z.array(z.string()).min(1)]).transform((v) =>
 const textSource = z.object({
   name: z.string().regex(/^[\w.-]+$/, 'letters, digits, _ . - only'),
   path: paths,
-  weight: z.number().positive(),
+  /** share of the stage by weight (weights are normalised over the stage) … */
+  weight: z.number().positive().optional(),
+  /** … or by a token budget (a part of the stage's tokens) */
+  tokens: z.number().positive().optional(),
   textKey: z.string().default('text'),
   /** at most this many documents are read (0 = all) */
   maxDocuments: z.number().int().min(0).default(0),
@@ -39,6 +42,7 @@ const source = textSource.extend({
   /** column names of a TSV file without a header line (a TSV with a header names its own) */
   columns: z.array(z.string()).optional(),
 }).strict().superRefine((v, ctx) => {
+  if ((v.weight === undefined) === (v.tokens === undefined)) ctx.addIssue({ code: 'custom', message: 'give a source either a weight or a token budget (tokens)' });
   const have = [v.task, v.prompt, v.answer].filter((x) => x !== undefined).length;
   if (have !== 0 && have !== 3) ctx.addIssue({ code: 'custom', message: 'a supervised source needs task, prompt and answer together' });
 });
@@ -48,8 +52,8 @@ const stage = z.object({
   /** training tokens of the stage (batch x seq_len per step), replay included */
   tokens: z.number().int().positive(),
   sources: z.array(source).min(1),
-  /** earlier stage name -> weight in this stage's mixture */
-  replay: z.record(z.string(), z.number().positive()).default({}),
+  /** earlier stage name -> weight in this stage's mixture, or {tokens: N} (Ziya2 stage 3: 0.1B tokens of each) */
+  replay: z.record(z.string(), z.union([z.number().positive(), z.object({ tokens: z.number().positive() }).strict()])).default({}),
   /** learning-rate peak for this stage (default: the optimiser's) */
   lr: z.number().positive().optional(),
   /** leave prompt tokens out of the loss (supervised sources) */
@@ -124,12 +128,41 @@ export function parseCptRecipe(raw: unknown, where: string, baseDir: string): Cp
       names.add(src.name);
       if (isSupervised(src) && !src.answer.includes('{')) throw new RecipeError(`${where}: stages[${i}].sources[${j}].answer: the answer template has no {field}`);
     });
-    const total = s.sources.reduce((a, x) => a + x.weight, 0) + Object.values(s.replay).reduce((a, x) => a + x, 0);
-    if (!(total > 0) || !Number.isFinite(total)) throw new RecipeError(`${where}: stages[${i}]: the weights do not sum to a positive number`);
+    try {
+      stageShares(s);
+    } catch (e) {
+      throw new RecipeError(`${where}: stages[${i}]: ${(e as Error).message}`);
+    }
     if (s.tokens < rec.seqLen * rec.batch * rec.accumulate) throw new RecipeError(`${where}: stages[${i}].tokens: ${s.tokens} is less than one step (batch ${rec.batch} x accumulate ${rec.accumulate} x seqLen ${rec.seqLen})`);
     seen.add(s.name);
   });
   return rec;
+}
+
+/**
+ * The share of each component of a stage (its sources, then its replays), summing to 1: token
+ * budgets take tokens / stage tokens, weighted components split the rest by weight. Budgets over the
+ * stage, or budgets alone that miss it by more than 1 %, are errors. Without replay the sources'
+ * shares are renormalised.
+ */
+export function stageShares(stage: Stage, opts: { noReplay?: boolean } = {}): { name: string; share: number }[] {
+  const comps = [
+    ...stage.sources.map((x) => ({ name: x.name, weight: x.weight, tokens: x.tokens })),
+    ...Object.entries(stage.replay).map(([k, v]) => ({ name: `replay:${k}`, weight: typeof v === 'number' ? v : undefined, tokens: typeof v === 'number' ? undefined : v.tokens })),
+  ];
+  const budget = comps.reduce((a, c) => a + (c.tokens ?? 0), 0) / stage.tokens;
+  const W = comps.reduce((a, c) => a + (c.weight ?? 0), 0);
+  if (!Number.isFinite(budget) || !Number.isFinite(W)) throw new Error('the weights are not finite numbers');
+  if (budget > 1 + 1e-9) throw new Error(`the token budgets (${(budget * stage.tokens).toLocaleString('en-US')}) exceed the stage's ${stage.tokens.toLocaleString('en-US')} tokens`);
+  if (W > 0 && budget >= 1 - 1e-9) throw new Error('the token budgets fill the stage and leave nothing for the weighted sources');
+  if (W === 0 && Math.abs(budget - 1) > 0.01) throw new Error(`the token budgets sum to ${(budget * stage.tokens).toLocaleString('en-US')}, the stage has ${stage.tokens.toLocaleString('en-US')} tokens`);
+  let shares = comps.map((c) => ({ name: c.name, share: c.tokens !== undefined ? c.tokens / stage.tokens / (W === 0 ? budget : 1) : ((1 - budget) * (c.weight ?? 0)) / W }));
+  if (opts.noReplay) {
+    shares = shares.slice(0, stage.sources.length);
+    const t = shares.reduce((a, c) => a + c.share, 0);
+    shares = shares.map((c) => ({ name: c.name, share: c.share / t }));
+  }
+  return shares;
 }
 
 export function loadCptRecipe(file: string): CptRecipe {
