@@ -8,6 +8,7 @@
 // pool that splits the larger of M and N across cores (ZIYA_THREADS sets its size).
 #include <node_api.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <math.h>
 #include <stdlib.h>
@@ -974,38 +975,38 @@ napi_value Adamw(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// embeddingFwd(W, ids, D, out) / embeddingBwd(dout, ids, D, dW)  (dW accumulated)
-napi_value EmbeddingFwd(napi_env env, napi_callback_info info) {
-  ARGS(4)
-  F32ARG(W, 0)
-  int32_t* ids;
-  size_t n;
-  if (!typed_arg(env, argv[1], napi_int32_array, &ids, &n)) FAIL("embeddingFwd: ids must be an Int32Array");
-  long D = (long)num(env, argv[2]);
-  F32ARG(out, 3)
-  long V = D ? (long)(W.n / D) : 0;
-  if (out.n != n * (size_t)D) FAIL("embeddingFwd: shapes disagree");
-  for (size_t i = 0; i < n; i++) {
-    if (ids[i] < 0 || ids[i] >= V) FAIL("embeddingFwd: a token id is outside the vocabulary");
-    memcpy(out.p + i * D, W.p + (size_t)ids[i] * D, D * sizeof(float));
+// embeddingFwd(W, ids, D, out) / embeddingBwd(dout, ids, D, dW)  (dW accumulated): rows [n, D] <-> table [V, D]
+struct EmbArgs { F32 rows, table; int32_t* ids; size_t n; long D; };
+bool embedding_args(napi_env env, napi_callback_info info, const char* name, bool rowsFirst, EmbArgs* a) {
+  size_t argc = 4;
+  napi_value argv[4];
+  char msg[160];
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 4) { snprintf(msg, sizeof msg, "%s: expected 4 arguments", name); napi_throw_type_error(env, nullptr, msg); return false; }
+  if (!f32_arg(env, argv[rowsFirst ? 0 : 3], &a->rows) || !f32_arg(env, argv[rowsFirst ? 3 : 0], &a->table) || !typed_arg(env, argv[1], napi_int32_array, &a->ids, &a->n)) {
+    snprintf(msg, sizeof msg, "%s: (Float32Array, Int32Array ids, D, Float32Array)", name);
+    napi_throw_type_error(env, nullptr, msg);
+    return false;
   }
+  a->D = (long)num(env, argv[2]);
+  const long V = a->D ? (long)(a->table.n / a->D) : 0;
+  if (a->rows.n != a->n * (size_t)a->D) { snprintf(msg, sizeof msg, "%s: shapes disagree", name); napi_throw_range_error(env, nullptr, msg); return false; }
+  for (size_t i = 0; i < a->n; i++)
+    if (a->ids[i] < 0 || a->ids[i] >= V) { snprintf(msg, sizeof msg, "%s: token id %d at %zu is outside the vocabulary (%ld)", name, a->ids[i], i, V); napi_throw_range_error(env, nullptr, msg); return false; }
+  return true;
+}
+napi_value EmbeddingFwd(napi_env env, napi_callback_info info) {
+  EmbArgs a;
+  if (!embedding_args(env, info, "embeddingFwd", false, &a)) return nullptr;
+  for (size_t i = 0; i < a.n; i++) memcpy(a.rows.p + i * a.D, a.table.p + (size_t)a.ids[i] * a.D, a.D * sizeof(float));
   return nullptr;
 }
 napi_value EmbeddingBwd(napi_env env, napi_callback_info info) {
-  ARGS(4)
-  F32ARG(d, 0)
-  int32_t* ids;
-  size_t n;
-  if (!typed_arg(env, argv[1], napi_int32_array, &ids, &n)) FAIL("embeddingBwd: ids must be an Int32Array");
-  long D = (long)num(env, argv[2]);
-  F32ARG(dW, 3)
-  long V = D ? (long)(dW.n / D) : 0;
-  if (d.n != n * (size_t)D) FAIL("embeddingBwd: shapes disagree");
-  for (size_t i = 0; i < n; i++) {
-    if (ids[i] < 0 || ids[i] >= V) FAIL("embeddingBwd: a token id is outside the vocabulary");
-    float* row = dW.p + (size_t)ids[i] * D;
-    const float* src = d.p + i * D;
-    for (long j = 0; j < D; j++) row[j] += src[j];
+  EmbArgs a;
+  if (!embedding_args(env, info, "embeddingBwd", true, &a)) return nullptr;
+  for (size_t i = 0; i < a.n; i++) {
+    float* row = a.table.p + (size_t)a.ids[i] * a.D;
+    const float* src = a.rows.p + i * a.D;
+    for (long j = 0; j < a.D; j++) row[j] += src[j];
   }
   return nullptr;
 }

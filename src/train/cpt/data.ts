@@ -44,6 +44,19 @@ export async function* records(r: CptRecipe, paths: string[], textKey: string, m
   }
 }
 
+/** texts as documents [<s>, …, </s>] (empty ones left out); returns how many were written */
+export async function writeTextDocuments(w: IndexedDatasetWriter, texts: AsyncIterable<{ text: string }>, tok: SentencePieceBPE): Promise<number> {
+  let docs = 0;
+  for await (const { text } of texts) {
+    const ids = tok.encode(text, { bos: true });
+    if (ids.length <= 1) continue;
+    ids.push(tok.vocab.eosId);
+    w.addDocument(ids);
+    docs++;
+  }
+  return docs;
+}
+
 /** the documents of a text source: raw texts, or records rendered with the source's template */
 export async function* sourceTexts(r: CptRecipe, stage: Stage, src: Source): AsyncGenerator<{ text: string }> {
   if (!src.template) {
@@ -95,14 +108,7 @@ async function textComponent(r: CptRecipe, stage: Stage, src: Source, tok: Sente
   const identity = JSON.stringify({ path: src.path, textKey: src.textKey, max: src.maxDocuments, skip: src.skip, lines: src.lines, template: src.template, vocab: tok.vocab.pieces.length });
   if (!existsSync(marker) || (JSON.parse(readFileSync(marker, 'utf8')) as { identity: string }).identity !== identity) {
     const w = new IndexedDatasetWriter(prefix, optimalDtype(tok.vocab.pieces.length));
-    let docs = 0;
-    for await (const { text } of sourceTexts(r, stage, src)) {
-      const ids = tok.encode(text, { bos: true });
-      if (ids.length <= 1) continue;
-      ids.push(tok.vocab.eosId);
-      w.addDocument(ids);
-      docs++;
-    }
+    const docs = await writeTextDocuments(w, sourceTexts(r, stage, src), tok);
     if (!docs) {
       w.abort();
       throw new RecipeError(`${r.file}: stage ${stage.name}, source ${src.name}: no documents in ${src.path.join(', ')}`);

@@ -19,7 +19,7 @@ import { configFromHf } from '../../model/formats/safetensors.js';
 import { readGgufMetadata } from '../../tokenizer/formats/gguf.js';
 import { CheckpointError, type LlamaConfig } from '../../model/config.js';
 import { RecipeError } from '../../factory/recipe.js';
-import { jsonRecords, sourceTexts } from './data.js';
+import { jsonRecords, sourceTexts, writeTextDocuments } from './data.js';
 import { isSupervised, renderTemplate, resolveIn, stageShares, type CptRecipe } from './recipe.js';
 
 /** a checkpoint's configuration without reading its weights */
@@ -69,14 +69,7 @@ async function writeSource(r: CptRecipe, stageName: string, src: CptRecipe['stag
         w.addDocument(ids);
         documents++;
       }
-    } else
-      for await (const { text } of sourceTexts(r, stage, src)) {
-        const ids = tok.encode(text, { bos: true });
-        if (ids.length <= 1) continue;
-        ids.push(tok.vocab.eosId);
-        w.addDocument(ids);
-        documents++;
-      }
+    } else documents = await writeTextDocuments(w, sourceTexts(r, stage, src), tok);
   } catch (e) {
     w.abort();
     throw e;
