@@ -10,7 +10,7 @@ const wrapped = {};
 for (const k of Object.keys(be)) { const f = be[k]; wrapped[k] = typeof f === 'function' ? (...a) => { const t = performance.now(); const r = f(...a); times[k] = (times[k] ?? 0) + performance.now() - t; calls[k] = (calls[k] ?? 0) + 1; return r; } : f; }
 setBackend(wrapped);
 const [dim, L, H, V, T, B] = process.argv.slice(2).map(Number);
-const m = Llama.init(defaultConfig({ dim, nLayers: L, nHeads: H, vocabSize: V, maxSeqLen: T, hiddenDim: llamaHiddenDim(dim, 32) }), 1);
+const m = Llama.init(defaultConfig({ dim, nLayers: L, nHeads: H, nKvHeads: Number(process.env.KV ?? H), vocabSize: V, maxSeqLen: T, hiddenDim: Number(process.env.HID ?? llamaHiddenDim(dim, 32)) }), 1);
 const opt = new AdamW(m.params);
 const x = Int32Array.from({ length: B * T }, (_, i) => (i * 7919) % V), y = Int32Array.from({ length: B * T }, (_, i) => (i * 31) % V);
 let tf = 0, tb = 0, to = 0;
