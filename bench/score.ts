@@ -47,10 +47,7 @@ function main(): void {
     for (const doc of test) {
       for (const line of doc.split('\n')) {
         if (chars) h.scoreChars(line);
-        else {
-          const units = line.split(/\s+/).filter(Boolean);
-          if (units.length) h.scoreUnits(units);
-        }
+        else h.scoreWords(line);
       }
     }
     const scoreS = (performance.now() - t0) / 1000;

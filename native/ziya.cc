@@ -201,37 +201,56 @@ static napi_value NgramScore(napi_env env, napi_callback_info info) {
       i = (i + 1) & mask;
     }
   };
+  // The sequence is <s> then the ids. The n-gram of length L ending at position p is looked up once;
+  // the context (length l) of position p is the n-gram of length l ending at p - 1, so its backoff
+  // comes from that earlier lookup. An n-gram can only be in the model when its context is (ARPA's
+  // prefix rule, which the reader enforces), so an order is looked up only where the previous
+  // position found the context. Keys are hashed and their slots prefetched order by order, so the
+  // cache misses of a line overlap instead of coming one after another.
   const uint32_t n = order - 1;
-  std::vector<int32_t> ctx;
-  ctx.reserve(n + 1);
-  if (n > 0) ctx.push_back(bos);
-  std::vector<double> cbo(n + 1);
+  const size_t P = len + 1;  // positions 0 (<s>) .. len
+  auto seq = [&](size_t q) -> uint32_t { return q == 0 ? static_cast<uint32_t>(bos) : static_cast<uint32_t>(ids[q - 1]); };
+  std::vector<uint32_t> ha(P * order), hb(P * order);
+  std::vector<int64_t> slot(P * order, -1);
+  auto lengths = [&](size_t q) -> uint32_t { return q == 0 ? (n > 0 ? 1u : 0u) : (q < n ? static_cast<uint32_t>(q) : n) + 1; };
+  for (size_t q = 0; q < P; q++) {
+    uint32_t a = 0x2545f491u, b = 0x6c8e9cf5u;
+    const uint32_t L = lengths(q);
+    for (uint32_t l = 0; l < L; l++) {
+      const uint32_t x = seq(q - l) + 1;
+      a = mixA(a, x);
+      b = mixB(b, x);
+      ha[q * order + l] = a | 1u;
+      hb[q * order + l] = b;
+    }
+  }
+  for (uint32_t l = 0; l < order; l++) {
+    auto wanted = [&](size_t q) { return l < lengths(q) && (l == 0 || (q > 0 && slot[(q - 1) * order + (l - 1)] >= 0)); };
+    for (size_t q = 0; q < P; q++)
+      if (wanted(q)) {
+        const uint32_t i = (ha[q * order + l] ^ hb[q * order + l]) & (caps[l] - 1);
+        __builtin_prefetch(keys[l] + 2 * i);
+        __builtin_prefetch(vals[l] + 2 * i);
+      }
+    for (size_t q = 0; q < P; q++)
+      if (wanted(q)) slot[q * order + l] = find(l, ha[q * order + l], hb[q * order + l]);
+  }
   double total = 0;
-  for (size_t w = 0; w < len; w++) {
-    const uint32_t word = static_cast<uint32_t>(ids[w]);
-    const uint32_t clen = static_cast<uint32_t>(ctx.size());
-    const uint32_t max_ctx = clen < n ? clen : n;
-    uint32_t wa = mixA(0x2545f491u, word + 1), wb = mixB(0x6c8e9cf5u, word + 1);
-    int64_t s = find(0, wa | 1u, wb);
-    int best_len = s >= 0 ? 0 : -1;
-    double best_p = s >= 0 ? vals[0][2 * s] : 0;
-    uint32_t ca = 0x2545f491u, cb = 0x6c8e9cf5u;
-    for (uint32_t l = 1; l <= max_ctx; l++) {
-      const uint32_t c = static_cast<uint32_t>(ctx[clen - l]) + 1;
-      wa = mixA(wa, c); wb = mixB(wb, c);
-      ca = mixA(ca, c); cb = mixB(cb, c);
-      const int64_t s2 = find(l, wa | 1u, wb);
-      if (s2 >= 0) { best_len = static_cast<int>(l); best_p = vals[l][2 * s2]; }
-      const int64_t cs = find(l - 1, ca | 1u, cb);
-      cbo[l] = cs >= 0 ? vals[l - 1][2 * cs + 1] : 0;
+  for (size_t q = 1; q < P; q++) {
+    const uint32_t max_ctx = q < n ? static_cast<uint32_t>(q) : n;
+    int best_len = -1;
+    double best_p = 0;
+    for (uint32_t l = 0; l <= max_ctx; l++) {
+      const int64_t sl = slot[q * order + l];
+      if (sl >= 0) { best_len = static_cast<int>(l); best_p = vals[l][2 * sl]; }
     }
     double lp = best_len >= 0 ? best_p : -100.0;
-    for (uint32_t k = static_cast<uint32_t>(best_len + 1); k <= max_ctx; k++) if (k >= 1) lp += cbo[k];
-    total += lp;
-    if (n > 0) {
-      if (ctx.size() < n) ctx.push_back(static_cast<int32_t>(word));
-      else { ctx.erase(ctx.begin()); ctx.push_back(static_cast<int32_t>(word)); }
+    for (uint32_t k = static_cast<uint32_t>(best_len + 1); k <= max_ctx; k++) {
+      if (k < 1) continue;
+      const int64_t cs = slot[(q - 1) * order + (k - 1)];
+      if (cs >= 0) lp += vals[k - 1][2 * cs + 1];
     }
+    total += lp;
   }
   napi_value r;
   CHECK(napi_create_double(env, total, &r));

@@ -231,6 +231,15 @@ test('native n-gram scoring kernel equals the TypeScript reference', { skip }, a
     const y = h.scoreUnitsReference(words);
     assert.ok(Math.abs(x.total - y.total) < 1e-9, words.join(' '));
     assert.equal(x.oov, y.oov);
+    // the same words joined with assorted whitespace, scanned by scoreWords
+    const spaced = words.map((w, k) => w + [' ', '\t', '  ', '\u00a0', '\u3000'][k % 5]).join('');
+    const z = h.scoreWords(` ${spaced} `);
+    assert.ok(Math.abs(z.total - y.total) < 1e-9 && z.words === words.length && z.oov === y.oov, JSON.stringify(spaced));
+  }
+  // the hand-worked sentences of the tests above, through the kernel (pruned contexts, <unk> in context)
+  for (const line of ['also would consider higher', 'zzz however <unk>', '', 'looking on a little more loin </s>']) {
+    const ref = scoreSentence(a, line);
+    assert.ok(Math.abs(h.scoreWords(line).total - ref.total) < 1e-4, line);
   }
 });
 

@@ -139,7 +139,7 @@ export class HashedModel {
 
   /** As arpa.ts's scoreSentence, on word ids. */
   scoreSentence(line: string): SentenceScore {
-    return this.scoreUnits(line.split(/\s+/).filter(Boolean));
+    return this.scoreWords(line);
   }
 
   private capsArr: Uint32Array | null = null;
@@ -178,6 +178,38 @@ export class HashedModel {
     const total = native.ngramScore(ids.subarray(0, n + 1), this.vocab.get('<s>') ?? 0, this.order, this.capsArr, this.keys, this.vals);
     return { total, words: n, oov, perWord: [] };
   }
+
+  /**
+   * Scores a line of whitespace-separated words (what scoreSentence does), scanning the string once
+   * instead of splitting it with a regular expression.
+   */
+  scoreWords(line: string): SentenceScore {
+    if (!native) return this.scoreUnitsReference(line.split(/\s+/).filter(Boolean));
+    const ids = new Int32Array((line.length >> 1) + 2);
+    let n = 0, oov = 0, start = -1;
+    for (let i = 0; i <= line.length; i++) {
+      const c = i < line.length ? line.charCodeAt(i) : 32;
+      // the characters JavaScript's \s matches below U+3000, and U+3000 itself
+      const space = c === 32 || (c >= 9 && c <= 13) || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
+      if (!space) {
+        if (start < 0) start = i;
+        continue;
+      }
+      if (start >= 0) {
+        const id = this.vocab.get(line.slice(start, i)) ?? 0;
+        if (id === 0) oov++;
+        ids[n++] = id;
+        start = -1;
+      }
+    }
+    ids[n] = this.eosId ??= this.vocab.get('</s>') ?? 0;
+    this.capsArr ??= Uint32Array.from(this.caps);
+    const total = native.ngramScore(ids.subarray(0, n + 1), (this.bosId ??= this.vocab.get('<s>') ?? 0), this.order, this.capsArr, this.keys, this.vals);
+    return { total, words: n, oov, perWord: [] };
+  }
+
+  private eosId: number | undefined;
+  private bosId: number | undefined;
 
   /** Scores a sentence given as units (words, or characters for Chinese): the native kernel when built, else the reference. */
   scoreUnits(words: string[]): SentenceScore {

@@ -79,7 +79,7 @@ export class PerplexityBuckets implements CorpusStep<Summary, Global> {
     let sum = 0;
     let tokens = 0;
     for (const line of doc.text.split('\n')) {
-      const s = chars ? m.scoreChars(line) : m.scoreUnits(line.split(/\s+/).filter(Boolean));
+      const s = chars ? m.scoreChars(line) : m.scoreWords(line);
       if (!s.words) continue;
       sum += s.total;
       tokens += s.words + 1;
