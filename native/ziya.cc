@@ -152,44 +152,41 @@ static napi_value MinhashWords(napi_env env, napi_callback_info info) {
 static inline uint32_t mixA(uint32_t h, uint32_t x) { h = (h ^ x) * 0x85ebca6bu; h ^= h >> 13; return h * 0xc2b2ae35u; }
 static inline uint32_t mixB(uint32_t h, uint32_t x) { h = (h + x) * 0x9e3779b1u; h ^= h >> 15; return h * 0x27d4eb2fu; }
 
-static napi_value NgramScore(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
-  napi_typedarray_type t;
-  size_t len, off;
-  void* p;
-  napi_value buf;
-  int32_t bos = 0;
+struct NgramTables {
   uint32_t order = 0;
-  if (argc < 6 || napi_get_typedarray_info(env, argv[0], &t, &len, &p, &buf, &off) != napi_ok || t != napi_int32_array ||
-      napi_get_value_int32(env, argv[1], &bos) != napi_ok || napi_get_value_uint32(env, argv[2], &order) != napi_ok || order == 0 || order > 16) {
-    napi_throw_type_error(env, nullptr, "ngramScore(ids, bos, order, caps, keys, vals)");
-    return nullptr;
-  }
-  const int32_t* ids = static_cast<const int32_t*>(p);
-  uint32_t* caps;
-  size_t n_caps;
-  if (!get_u32(env, argv[3], &caps, &n_caps) || n_caps != order) {
-    napi_throw_type_error(env, nullptr, "ngramScore: caps must hold one capacity per order");
-    return nullptr;
-  }
-  std::vector<const uint32_t*> keys(order);
-  std::vector<const float*> vals(order);
-  for (uint32_t i = 0; i < order; i++) {
+  uint32_t* caps = nullptr;
+  std::vector<const uint32_t*> keys;
+  std::vector<const float*> vals;
+};
+
+// caps: Uint32Array, keys: Uint32Array[], vals: Float32Array[] (src/lm/hashed.ts)
+static bool ngram_tables(napi_env env, napi_value vorder, napi_value vcaps, napi_value vkeys, napi_value vvals, NgramTables* m) {
+  napi_value buf;
+  size_t off, n_caps;
+  if (napi_get_value_uint32(env, vorder, &m->order) != napi_ok || m->order == 0 || m->order > 16 || !get_u32(env, vcaps, &m->caps, &n_caps) || n_caps != m->order) return false;
+  m->keys.resize(m->order);
+  m->vals.resize(m->order);
+  for (uint32_t i = 0; i < m->order; i++) {
     napi_value k, v;
     size_t kl, vl;
     void *kp, *vp;
     napi_typedarray_type kt, vt;
-    if (napi_get_element(env, argv[4], i, &k) != napi_ok || napi_get_element(env, argv[5], i, &v) != napi_ok ||
-        napi_get_typedarray_info(env, k, &kt, &kl, &kp, &buf, &off) != napi_ok || kt != napi_uint32_array || kl != caps[i] * 2 ||
-        napi_get_typedarray_info(env, v, &vt, &vl, &vp, &buf, &off) != napi_ok || vt != napi_float32_array || vl != caps[i] * 2) {
-      napi_throw_type_error(env, nullptr, "ngramScore: keys/vals tables do not match caps");
-      return nullptr;
-    }
-    keys[i] = static_cast<const uint32_t*>(kp);
-    vals[i] = static_cast<const float*>(vp);
+    if (napi_get_element(env, vkeys, i, &k) != napi_ok || napi_get_element(env, vvals, i, &v) != napi_ok ||
+        napi_get_typedarray_info(env, k, &kt, &kl, &kp, &buf, &off) != napi_ok || kt != napi_uint32_array || kl != m->caps[i] * 2 ||
+        napi_get_typedarray_info(env, v, &vt, &vl, &vp, &buf, &off) != napi_ok || vt != napi_float32_array || vl != m->caps[i] * 2)
+      return false;
+    m->keys[i] = static_cast<const uint32_t*>(kp);
+    m->vals[i] = static_cast<const float*>(vp);
   }
+  return true;
+}
+
+// total log10 probability of ids[0..len) (the last one </s>) after <s>
+static double ngram_total(const NgramTables& m, const int32_t* ids, size_t len, int32_t bos) {
+  const uint32_t order = m.order;
+  const uint32_t* caps = m.caps;
+  const auto& keys = m.keys;
+  const auto& vals = m.vals;
   auto find = [&](uint32_t o, uint32_t a, uint32_t b) -> int64_t {
     const uint32_t mask = caps[o] - 1;
     const uint32_t* k = keys[o];
@@ -252,15 +249,124 @@ static napi_value NgramScore(napi_env env, napi_callback_info info) {
     }
     total += lp;
   }
+  return total;
+}
+
+static napi_value NgramScore(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  napi_typedarray_type t;
+  size_t len, off;
+  void* p;
+  napi_value buf;
+  int32_t bos = 0;
+  NgramTables m;
+  if (argc < 6 || napi_get_typedarray_info(env, argv[0], &t, &len, &p, &buf, &off) != napi_ok || t != napi_int32_array ||
+      napi_get_value_int32(env, argv[1], &bos) != napi_ok || !ngram_tables(env, argv[2], argv[3], argv[4], argv[5], &m)) {
+    napi_throw_type_error(env, nullptr, "ngramScore(ids: Int32Array, bos, order, caps: Uint32Array, keys: Uint32Array[], vals: Float32Array[])");
+    return nullptr;
+  }
   napi_value r;
-  CHECK(napi_create_double(env, total, &r));
+  CHECK(napi_create_double(env, ngram_total(m, static_cast<const int32_t*>(p), len, bos), &r));
   return r;
+}
+
+// ngramScoreText(line: string, isSpace: Uint8Array(65536), table: Int32Array, chars: Uint16Array, offsets: Uint32Array,
+//                bos, eos, order, caps, keys, vals, out: Float64Array(3), byLine = false): the line split at isSpace code units
+// into words, each word's id found exactly in the vocabulary table (FNV-1a over UTF-16 units, open
+// addressing, word index + 1; the stored characters are compared), unknown words as id 0; out = [total, words, oov].
+// byLine: the text is a document cut at '\n' and each line with words is scored as a sentence;
+// out = [sum of line totals, sum of (words + 1), oov] (the </s> of each scored line counts as a token)
+static napi_value NgramScoreText(napi_env env, napi_callback_info info) {
+  size_t argc = 13;
+  napi_value argv[13];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  napi_typedarray_type t1, t2, t3, t4, t11;
+  bool by_line = false;
+  if (argc >= 13) napi_get_value_bool(env, argv[12], &by_line);
+  size_t l1, l2, l3, l4, l11, off, slen = 0;
+  void *p1, *p2, *p3, *p4, *p11;
+  napi_value buf;
+  int32_t bos = 0, eos = 0;
+  NgramTables m;
+  if (argc < 12 || napi_get_value_string_utf16(env, argv[0], nullptr, 0, &slen) != napi_ok ||
+      napi_get_typedarray_info(env, argv[1], &t1, &l1, &p1, &buf, &off) != napi_ok || t1 != napi_uint8_array || l1 != 65536 ||
+      napi_get_typedarray_info(env, argv[2], &t2, &l2, &p2, &buf, &off) != napi_ok || t2 != napi_int32_array || l2 == 0 || (l2 & (l2 - 1)) ||
+      napi_get_typedarray_info(env, argv[3], &t3, &l3, &p3, &buf, &off) != napi_ok || t3 != napi_uint16_array ||
+      napi_get_typedarray_info(env, argv[4], &t4, &l4, &p4, &buf, &off) != napi_ok || t4 != napi_uint32_array || l4 == 0 ||
+      napi_get_value_int32(env, argv[5], &bos) != napi_ok || napi_get_value_int32(env, argv[6], &eos) != napi_ok ||
+      !ngram_tables(env, argv[7], argv[8], argv[9], argv[10], &m) ||
+      napi_get_typedarray_info(env, argv[11], &t11, &l11, &p11, &buf, &off) != napi_ok || t11 != napi_float64_array || l11 < 3) {
+    napi_throw_type_error(env, nullptr, "ngramScoreText(line, isSpace, table, chars, offsets, bos, eos, order, caps, keys, vals, out)");
+    return nullptr;
+  }
+  std::vector<char16_t> text(slen + 1);
+  size_t got = 0;
+  CHECK(napi_get_value_string_utf16(env, argv[0], text.data(), slen + 1, &got));
+  const uint8_t* is_space = static_cast<const uint8_t*>(p1);
+  const int32_t* table = static_cast<const int32_t*>(p2);
+  const uint32_t mask = static_cast<uint32_t>(l2 - 1);
+  const uint16_t* chars = static_cast<const uint16_t*>(p3);
+  const uint32_t* offsets = static_cast<const uint32_t*>(p4);
+  std::vector<int32_t> ids;
+  ids.reserve(got / 2 + 2);
+  double oov = 0, sum_total = 0, sum_tokens = 0, words = 0;
+  size_t start = SIZE_MAX;
+  for (size_t i = 0; i <= got; i++) {
+    const uint16_t c = i < got ? static_cast<uint16_t>(text[i]) : 32;
+    const bool line_end = by_line && (i == got || c == 10);
+    if (!is_space[c] && !line_end) {
+      if (start == SIZE_MAX) start = i;
+      continue;
+    }
+    if (start != SIZE_MAX) {
+      uint32_t h = 0x811c9dc5u;
+      for (size_t k = start; k < i; k++) h = (h ^ static_cast<uint16_t>(text[k])) * 0x01000193u;
+      int32_t id = 0;
+      for (uint32_t slot = h & mask;; slot = (slot + 1) & mask) {
+        const int32_t w = table[slot];
+        if (w == 0) break;
+        const uint32_t a = offsets[w - 1], b = offsets[w];
+        if (b - a == i - start && memcmp(chars + a, text.data() + start, (i - start) * 2) == 0) { id = w - 1; break; }
+      }
+      if (id == 0) oov++;
+      ids.push_back(id);
+      start = SIZE_MAX;
+    }
+    if (line_end) {
+      if (!ids.empty()) {
+        const size_t nw = ids.size();
+        ids.push_back(eos);
+        sum_total += ngram_total(m, ids.data(), ids.size(), bos);
+        sum_tokens += static_cast<double>(nw + 1);
+        words += static_cast<double>(nw);
+        ids.clear();
+      }
+    }
+  }
+  double* out = static_cast<double*>(p11);
+  if (by_line) {
+    out[0] = sum_total;
+    out[1] = sum_tokens;
+    out[2] = oov;
+    return nullptr;
+  }
+  words = static_cast<double>(ids.size());
+  ids.push_back(eos);
+  out[0] = ngram_total(m, ids.data(), ids.size(), bos);
+  out[1] = words;
+  out[2] = oov;
+  return nullptr;
 }
 
 void register_tensor_kernels(napi_env env, napi_value exports);
 
 static napi_value Init(napi_env env, napi_value exports) {
   register_tensor_kernels(env, exports);
+  napi_value fn5;
+  CHECK(napi_create_function(env, "ngramScoreText", NAPI_AUTO_LENGTH, NgramScoreText, nullptr, &fn5));
+  CHECK(napi_set_named_property(env, exports, "ngramScoreText", fn5));
   napi_value fn4;
   CHECK(napi_create_function(env, "ngramScore", NAPI_AUTO_LENGTH, NgramScore, nullptr, &fn4));
   CHECK(napi_set_named_property(env, exports, "ngramScore", fn4));

@@ -236,6 +236,17 @@ test('native n-gram scoring kernel equals the TypeScript reference', { skip }, a
     const z = h.scoreWords(` ${spaced} `);
     assert.ok(Math.abs(z.total - y.total) < 1e-9 && z.words === words.length && z.oov === y.oov, JSON.stringify(spaced));
   }
+  // a whole document scored line by line in one call equals the sum over its lines
+  const doc = ['also would consider higher', '', '  \t ', 'zzz however <unk>', 'looking on a little more loin', '\u2028 also \ud83d\ude00 would'].join('\n');
+  let total = 0, tokens = 0;
+  for (const line of doc.split('\n')) {
+    const y = h.scoreUnitsReference(line.split(/\s+/).filter(Boolean));
+    if (!y.words) continue;
+    total += y.total;
+    tokens += y.words + 1;
+  }
+  const d = h.scoreDocumentWords(doc);
+  assert.ok(Math.abs(d.total - total) < 1e-9 && d.tokens === tokens, `${d.total} ${total} ${d.tokens} ${tokens}`);
   // the hand-worked sentences of the tests above, through the kernel (pruned contexts, <unk> in context)
   for (const line of ['also would consider higher', 'zzz however <unk>', '', 'looking on a little more loin </s>']) {
     const ref = scoreSentence(a, line);

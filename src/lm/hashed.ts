@@ -27,6 +27,13 @@ function mixB(h: number, x: number): number {
   return Math.imul(h, 0x27d4eb2f) >>> 0;
 }
 
+/** code units JavaScript's \\s matches (the split of scoreSentence), as a table for the native scanner */
+const WHITESPACE = (() => {
+  const t = new Uint8Array(65536);
+  for (let c = 0; c < 65536; c++) if (/\s/.test(String.fromCharCode(c))) t[c] = 1;
+  return t;
+})();
+
 export class HashedModel {
   order = 0;
   vocab = new Map<string, number>();
@@ -185,27 +192,58 @@ export class HashedModel {
    */
   scoreWords(line: string): SentenceScore {
     if (!native) return this.scoreUnitsReference(line.split(/\s+/).filter(Boolean));
-    const ids = new Int32Array((line.length >> 1) + 2);
-    let n = 0, oov = 0, start = -1;
-    for (let i = 0; i <= line.length; i++) {
-      const c = i < line.length ? line.charCodeAt(i) : 32;
-      // the characters JavaScript's \s matches below U+3000, and U+3000 itself
-      const space = c === 32 || (c >= 9 && c <= 13) || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
-      if (!space) {
-        if (start < 0) start = i;
-        continue;
-      }
-      if (start >= 0) {
-        const id = this.vocab.get(line.slice(start, i)) ?? 0;
-        if (id === 0) oov++;
-        ids[n++] = id;
-        start = -1;
-      }
-    }
-    ids[n] = this.eosId ??= this.vocab.get('</s>') ?? 0;
+    const t = this.wordTable();
     this.capsArr ??= Uint32Array.from(this.caps);
-    const total = native.ngramScore(ids.subarray(0, n + 1), (this.bosId ??= this.vocab.get('<s>') ?? 0), this.order, this.capsArr, this.keys, this.vals);
-    return { total, words: n, oov, perWord: [] };
+    native.ngramScoreText(line, WHITESPACE, t.table, t.chars, t.offsets, (this.bosId ??= this.vocab.get('<s>') ?? 0), (this.eosId ??= this.vocab.get('</s>') ?? 0), this.order, this.capsArr, this.keys, this.vals, this.out3);
+    return { total: this.out3[0]!, words: this.out3[1]!, oov: this.out3[2]!, perWord: [] };
+  }
+
+  /**
+   * A document of word lines, scored line by line (lines without words skipped): the sum of the
+   * lines' log10 probabilities and their token count (words + </s>), as the bucket step combines them.
+   */
+  scoreDocumentWords(text: string): { total: number; tokens: number; oov: number } {
+    if (!native) {
+      let total = 0, tokens = 0, oov = 0;
+      for (const line of text.split('\n')) {
+        const s = this.scoreWords(line);
+        if (!s.words) continue;
+        total += s.total;
+        tokens += s.words + 1;
+        oov += s.oov;
+      }
+      return { total, tokens, oov };
+    }
+    const t = this.wordTable();
+    this.capsArr ??= Uint32Array.from(this.caps);
+    native.ngramScoreText(text, WHITESPACE, t.table, t.chars, t.offsets, (this.bosId ??= this.vocab.get('<s>') ?? 0), (this.eosId ??= this.vocab.get('</s>') ?? 0), this.order, this.capsArr, this.keys, this.vals, this.out3, true);
+    return { total: this.out3[0]!, tokens: this.out3[1]!, oov: this.out3[2]! };
+  }
+
+  private out3 = new Float64Array(3);
+  private words16: { table: Int32Array; chars: Uint16Array; offsets: Uint32Array } | null = null;
+
+  /** the vocabulary as one UTF-16 buffer with offsets and an open-addressing table of FNV-1a hashes (word index + 1) */
+  private wordTable(): { table: Int32Array; chars: Uint16Array; offsets: Uint32Array } {
+    if (this.words16) return this.words16;
+    const offsets = new Uint32Array(this.words.length + 1);
+    let total = 0;
+    this.words.forEach((w, i) => { offsets[i] = total; total += w.length; });
+    offsets[this.words.length] = total;
+    const chars = new Uint16Array(total);
+    this.words.forEach((w, i) => { for (let k = 0; k < w.length; k++) chars[offsets[i]! + k] = w.charCodeAt(k); });
+    let cap = 16;
+    while (cap < this.words.length * 2) cap <<= 1;
+    const table = new Int32Array(cap);
+    this.words.forEach((w, i) => {
+      let h = 0x811c9dc5;
+      for (let k = 0; k < w.length; k++) h = Math.imul(h ^ w.charCodeAt(k), 0x01000193) >>> 0;
+      let s = h & (cap - 1);
+      while (table[s] !== 0) s = (s + 1) & (cap - 1);
+      table[s] = i + 1;
+    });
+    this.words16 = { table, chars, offsets };
+    return this.words16;
   }
 
   private eosId: number | undefined;

@@ -17,6 +17,8 @@ export interface NativeKernels {
   minhashWords(text: Uint16Array, n: number, isWord: Uint8Array, lower: Uint16Array, a: Uint32Array, b: Uint32Array, out: Uint32Array): number;
   /** total log10 probability of ids (then </s> included by the caller) on the hashed model's tables (src/lm/hashed.ts) */
   ngramScore(ids: Int32Array, bos: number, order: number, caps: Uint32Array, keys: Uint32Array[], vals: Float32Array[]): number;
+  /** a whitespace-separated line scored on the hashed model, words looked up exactly in a vocabulary table; out = [total, words, oov] */
+  ngramScoreText(line: string, isSpace: Uint8Array, table: Int32Array, chars: Uint16Array, offsets: Uint32Array, bos: number, eos: number, order: number, caps: Uint32Array, keys: Uint32Array[], vals: Float32Array[], out: Float64Array, byLine?: boolean): void;
   /** the SIMD level the CPU dispatch chose: avx512f, avx2 or generic */
   simd: string;
 }

@@ -78,12 +78,14 @@ export class PerplexityBuckets implements CorpusStep<Summary, Global> {
     const { m, chars } = loadModel(path);
     let sum = 0;
     let tokens = 0;
-    for (const line of doc.text.split('\n')) {
-      const s = chars ? m.scoreChars(line) : m.scoreWords(line);
-      if (!s.words) continue;
-      sum += s.total;
-      tokens += s.words + 1;
-    }
+    if (!chars) ({ total: sum, tokens } = m.scoreDocumentWords(doc.text));
+    else
+      for (const line of doc.text.split('\n')) {
+        const s = m.scoreChars(line);
+        if (!s.words) continue;
+        sum += s.total;
+        tokens += s.words + 1;
+      }
     return tokens ? Math.pow(10, -sum / tokens) : null;
   }
 
