@@ -260,30 +260,6 @@ void pack_b(const Mat& B, long p0, long kc, long j0, long nc, int NR, float* out
 thread_local std::vector<float> tl_a, tl_b;
 
 // C[m0..m1) x [n0..n1) += alpha * op(A) op(B), single thread
-void gemm_block(const Mat& A, const Mat& B, float* C, long ldc, long m0, long m1, long n0, long n1, long K, float alpha) {
-  Micro mk = micro_for(g_level);
-  float* pa = aligned_buffer(tl_a, (size_t)MC * KC);
-  float* pb = aligned_buffer(tl_b, (size_t)KC * NC);
-  for (long jc = n0; jc < n1; jc += NC) {
-    long nc = std::min<long>(NC, n1 - jc);
-    for (long pc = 0; pc < K; pc += KC) {
-      long kc = std::min<long>(KC, K - pc);
-      pack_b(B, pc, kc, jc, nc, mk.nr, pb);
-      for (long ic = m0; ic < m1; ic += MC) {
-        long mc = std::min<long>(MC, m1 - ic);
-        pack_a(A, ic, mc, pc, kc, mk.mr, alpha, pa);
-        for (long jr = 0; jr < nc; jr += mk.nr) {
-          int nr = (int)std::min<long>(mk.nr, nc - jr);
-          for (long ir = 0; ir < mc; ir += mk.mr) {
-            int mr = (int)std::min<long>(mk.mr, mc - ir);
-            mk.fn((int)kc, pa + ir * kc, pb + jr * kc, C + (ic + ir) * ldc + jc + jr, ldc, mr, nr);
-          }
-        }
-      }
-    }
-  }
-}
-
 // rows [m0, m1) of C += alpha * op(A) * (a KC x NC block of op(B) already packed in pb)
 void gemm_rows_packed_b(const Mat& A, const float* pb, float* C, long ldc, long m0, long m1, long jc, long nc, long pc, long kc, float alpha) {
   Micro mk = micro_for(g_level);
@@ -297,6 +273,19 @@ void gemm_rows_packed_b(const Mat& A, const float* pb, float* C, long ldc, long 
         int mr = (int)std::min<long>(mk.mr, mc - ir);
         mk.fn((int)kc, pa + ir * kc, pb + jr * kc, C + (ic + ir) * ldc + jc + jr, ldc, mr, nr);
       }
+    }
+  }
+}
+
+void gemm_block(const Mat& A, const Mat& B, float* C, long ldc, long m0, long m1, long n0, long n1, long K, float alpha) {
+  Micro mk = micro_for(g_level);
+  float* pb = aligned_buffer(tl_b, (size_t)KC * NC);
+  for (long jc = n0; jc < n1; jc += NC) {
+    long nc = std::min<long>(NC, n1 - jc);
+    for (long pc = 0; pc < K; pc += KC) {
+      long kc = std::min<long>(KC, K - pc);
+      pack_b(B, pc, kc, jc, nc, mk.nr, pb);
+      gemm_rows_packed_b(A, pb, C, ldc, m0, m1, jc, nc, pc, kc, alpha);
     }
   }
 }

@@ -315,7 +315,8 @@ static napi_value NgramScoreText(napi_env env, napi_callback_info info) {
   size_t start = SIZE_MAX;
   for (size_t i = 0; i <= got; i++) {
     const uint16_t c = i < got ? static_cast<uint16_t>(text[i]) : 32;
-    const bool line_end = by_line && (i == got || c == 10);
+    // the text is one sentence (scored even when empty), or with byLine one per '\n' (empty ones skipped)
+    const bool line_end = i == got || (by_line && c == 10);
     if (!is_space[c] && !line_end) {
       if (start == SIZE_MAX) start = i;
       continue;
@@ -334,28 +335,18 @@ static napi_value NgramScoreText(napi_env env, napi_callback_info info) {
       ids.push_back(id);
       start = SIZE_MAX;
     }
-    if (line_end) {
-      if (!ids.empty()) {
-        const size_t nw = ids.size();
-        ids.push_back(eos);
-        sum_total += ngram_total(m, ids.data(), ids.size(), bos);
-        sum_tokens += static_cast<double>(nw + 1);
-        words += static_cast<double>(nw);
-        ids.clear();
-      }
+    if (line_end && (!ids.empty() || !by_line)) {
+      const size_t nw = ids.size();
+      ids.push_back(eos);
+      sum_total += ngram_total(m, ids.data(), ids.size(), bos);
+      sum_tokens += static_cast<double>(nw + 1);
+      words += static_cast<double>(nw);
+      ids.clear();
     }
   }
   double* out = static_cast<double*>(p11);
-  if (by_line) {
-    out[0] = sum_total;
-    out[1] = sum_tokens;
-    out[2] = oov;
-    return nullptr;
-  }
-  words = static_cast<double>(ids.size());
-  ids.push_back(eos);
-  out[0] = ngram_total(m, ids.data(), ids.size(), bos);
-  out[1] = words;
+  out[0] = sum_total;
+  out[1] = by_line ? sum_tokens : words;
   out[2] = oov;
   return nullptr;
 }
@@ -364,21 +355,15 @@ void register_tensor_kernels(napi_env env, napi_value exports);
 
 static napi_value Init(napi_env env, napi_value exports) {
   register_tensor_kernels(env, exports);
-  napi_value fn5;
-  CHECK(napi_create_function(env, "ngramScoreText", NAPI_AUTO_LENGTH, NgramScoreText, nullptr, &fn5));
-  CHECK(napi_set_named_property(env, exports, "ngramScoreText", fn5));
-  napi_value fn4;
-  CHECK(napi_create_function(env, "ngramScore", NAPI_AUTO_LENGTH, NgramScore, nullptr, &fn4));
-  CHECK(napi_set_named_property(env, exports, "ngramScore", fn4));
-  napi_value fn3;
-  CHECK(napi_create_function(env, "minhashWords", NAPI_AUTO_LENGTH, MinhashWords, nullptr, &fn3));
-  CHECK(napi_set_named_property(env, exports, "minhashWords", fn3));
-  napi_value fn2;
-  CHECK(napi_create_function(env, "minhashCjk", NAPI_AUTO_LENGTH, MinhashCjk, nullptr, &fn2));
-  CHECK(napi_set_named_property(env, exports, "minhashCjk", fn2));
-  napi_value fn;
-  CHECK(napi_create_function(env, "minhash", NAPI_AUTO_LENGTH, Minhash, nullptr, &fn));
-  CHECK(napi_set_named_property(env, exports, "minhash", fn));
+  const struct { const char* name; napi_callback cb; } fns[] = {
+      {"ngramScoreText", NgramScoreText}, {"ngramScore", NgramScore}, {"minhashWords", MinhashWords},
+      {"minhashCjk", MinhashCjk}, {"minhash", Minhash},
+  };
+  for (const auto& f : fns) {
+    napi_value fn;
+    CHECK(napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &fn));
+    CHECK(napi_set_named_property(env, exports, f.name, fn));
+  }
   napi_value simd;
   __builtin_cpu_init();
   const char* level = __builtin_cpu_supports("avx512f") ? "avx512f" : __builtin_cpu_supports("avx2") ? "avx2" : "generic";

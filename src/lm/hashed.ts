@@ -180,9 +180,9 @@ export class HashedModel {
       ids[n++] = id;
     }
     if (!native) return this.scoreUnitsReference(units!);
-    ids[n] = this.vocab.get('</s>') ?? 0;
+    ids[n] = this.eos;
     this.capsArr ??= Uint32Array.from(this.caps);
-    const total = native.ngramScore(ids.subarray(0, n + 1), this.vocab.get('<s>') ?? 0, this.order, this.capsArr, this.keys, this.vals);
+    const total = native.ngramScore(ids.subarray(0, n + 1), this.bos, this.order, this.capsArr, this.keys, this.vals);
     return { total, words: n, oov, perWord: [] };
   }
 
@@ -194,7 +194,7 @@ export class HashedModel {
     if (!native) return this.scoreUnitsReference(line.split(/\s+/).filter(Boolean));
     const t = this.wordTable();
     this.capsArr ??= Uint32Array.from(this.caps);
-    native.ngramScoreText(line, WHITESPACE, t.table, t.chars, t.offsets, (this.bosId ??= this.vocab.get('<s>') ?? 0), (this.eosId ??= this.vocab.get('</s>') ?? 0), this.order, this.capsArr, this.keys, this.vals, this.out3);
+    native.ngramScoreText(line, WHITESPACE, t.table, t.chars, t.offsets, this.bos, this.eos, this.order, this.capsArr, this.keys, this.vals, this.out3);
     return { total: this.out3[0]!, words: this.out3[1]!, oov: this.out3[2]!, perWord: [] };
   }
 
@@ -216,7 +216,7 @@ export class HashedModel {
     }
     const t = this.wordTable();
     this.capsArr ??= Uint32Array.from(this.caps);
-    native.ngramScoreText(text, WHITESPACE, t.table, t.chars, t.offsets, (this.bosId ??= this.vocab.get('<s>') ?? 0), (this.eosId ??= this.vocab.get('</s>') ?? 0), this.order, this.capsArr, this.keys, this.vals, this.out3, true);
+    native.ngramScoreText(text, WHITESPACE, t.table, t.chars, t.offsets, this.bos, this.eos, this.order, this.capsArr, this.keys, this.vals, this.out3, true);
     return { total: this.out3[0]!, tokens: this.out3[1]!, oov: this.out3[2]! };
   }
 
@@ -246,8 +246,12 @@ export class HashedModel {
     return this.words16;
   }
 
-  private eosId: number | undefined;
-  private bosId: number | undefined;
+  private get bos(): number {
+    return this.vocab.get('<s>') ?? 0;
+  }
+  private get eos(): number {
+    return this.vocab.get('</s>') ?? 0;
+  }
 
   /** Scores a sentence given as units (words, or characters for Chinese): the native kernel when built, else the reference. */
   scoreUnits(words: string[]): SentenceScore {
@@ -260,9 +264,9 @@ export class HashedModel {
       if (id === 0) oov++;
       ids[i] = id;
     }
-    ids[words.length] = this.vocab.get('</s>') ?? 0;
+    ids[words.length] = this.eos;
     this.capsArr ??= Uint32Array.from(this.caps);
-    const total = native.ngramScore(ids, this.vocab.get('<s>') ?? 0, this.order, this.capsArr, this.keys, this.vals);
+    const total = native.ngramScore(ids, this.bos, this.order, this.capsArr, this.keys, this.vals);
     return { total, words: words.length, oov, perWord: [] };
   }
 

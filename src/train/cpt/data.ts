@@ -26,10 +26,16 @@ export interface Component {
   tokens: number;
 }
 
-export async function* records(r: CptRecipe, paths: string[], textKey: string, max: number, skip = 0, lines = false): AsyncGenerator<{ text: string }> {
+/** the files a recipe's paths (files, folders, globs) name; a path that names nothing is an error */
+function inputFiles(r: CptRecipe, paths: string[]): string[] {
   const warnings: string[] = [];
   const files = expandInputs(paths.map((p) => resolveIn(r, p)), r.baseDir, warnings);
   if (warnings.length) throw new RecipeError(`${r.file}: ${warnings.join('; ')}`);
+  return files;
+}
+
+export async function* records(r: CptRecipe, paths: string[], textKey: string, max: number, skip = 0, lines = false): AsyncGenerator<{ text: string }> {
+  const files = inputFiles(r, paths);
   let n = 0, seen = 0;
   for (const f of files) {
     const format = formatOf(f) ?? 'text';
@@ -72,9 +78,7 @@ export async function* sourceTexts(r: CptRecipe, stage: Stage, src: Source): Asy
 
 /** records with all their fields (supervised sources, templates): JSONL (plain, .gz, .zst), or TSV with a header line or given columns; streamed */
 export async function* jsonRecords(r: CptRecipe, paths: string[], max: number, columns?: string[]): AsyncGenerator<Record<string, unknown>> {
-  const warnings: string[] = [];
-  const files = expandInputs(paths.map((p) => resolveIn(r, p)), r.baseDir, warnings);
-  if (warnings.length) throw new RecipeError(`${r.file}: ${warnings.join('; ')}`);
+  const files = inputFiles(r, paths);
   let n = 0;
   for (const f of files) {
     const tsv = /\.(tsv|txt)(\.gz|\.zst)?$/.test(f);
