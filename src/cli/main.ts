@@ -14,6 +14,10 @@ import { lmCommands } from './lm.js';
 import { modelCommands } from './model.js';
 import { dataCommands } from './data.js';
 import { cptCommands } from './cpt.js';
+import { evalCommands } from './eval.js';
+import { EvalError } from '../eval/lm.js';
+import { DataError } from '../eval/data.js';
+import { CsvError } from '../eval/csv.js';
 import { IndexedDatasetError } from '../data/indexed.js';
 import { CheckpointError } from '../model/config.js';
 import { NonFiniteError } from '../tensor/tensor.js';
@@ -74,6 +78,7 @@ export function program(): Command {
   modelCommands(prog);
   dataCommands(prog);
   cptCommands(prog);
+  evalCommands(prog);
 
   prog.command('html')
     .description('extract the main text of an HTML file')
@@ -103,7 +108,7 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode;
-    if (e instanceof RecipeError || e instanceof RunMismatchError || e instanceof TokenizerFormatError || e instanceof ArpaError || e instanceof CheckpointError || e instanceof NonFiniteError || e instanceof IndexedDatasetError) {
+    if (e instanceof RecipeError || e instanceof RunMismatchError || e instanceof TokenizerFormatError || e instanceof ArpaError || e instanceof CheckpointError || e instanceof NonFiniteError || e instanceof IndexedDatasetError || e instanceof EvalError || e instanceof DataError || e instanceof CsvError) {
       process.stderr.write(`ziya: ${e.message}\n`);
       return 2;
     }

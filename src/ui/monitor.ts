@@ -14,7 +14,7 @@ export interface MonitorPoint {
 
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
-function chart(title: string, series: { name: string; points: [number, number][] }[], log = false): string {
+export function chart(title: string, series: { name: string; points: [number, number][] }[], log = false, xLabel = 'step', xTicks?: string[]): string {
   const W = 460, H = 200, P = 36;
   const all = series.flatMap((s) => s.points).filter(([, y]) => Number.isFinite(y) && (!log || y > 0));
   if (!all.length) return `<figure><figcaption>${esc(title)}</figcaption><p>no data yet</p></figure>`;
@@ -31,7 +31,9 @@ function chart(title: string, series: { name: string; points: [number, number][]
   return `<figure><figcaption>${esc(title)}</figcaption><svg width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">` +
     `<line x1="${P}" y1="${H - P}" x2="${W - P}" y2="${H - P}" stroke="#999"/><line x1="${P}" y1="${P}" x2="${P}" y2="${H - P}" stroke="#999"/>` +
     `<text x="${P - 4}" y="${P + 4}" text-anchor="end" font-size="10">${fmt(y1)}</text><text x="${P - 4}" y="${H - P}" text-anchor="end" font-size="10">${fmt(y0)}</text>` +
-    `<text x="${P}" y="${H - P + 14}" font-size="10">${x0}</text><text x="${W - P}" y="${H - P + 14}" text-anchor="end" font-size="10">step ${x1}</text>${lines}</svg></figure>`;
+    (xTicks
+      ? xTicks.map((t, i) => `<text x="${X(i).toFixed(1)}" y="${H - P + 14}" text-anchor="middle" font-size="10">${esc(t)}</text>`).join('')
+      : `<text x="${P}" y="${H - P + 14}" font-size="10">${x0}</text><text x="${W - P}" y="${H - P + 14}" text-anchor="end" font-size="10">${esc(xLabel)} ${x1}</text>`) + `${lines}</svg></figure>`;
 }
 
 export function monitorHtml(title: string, points: MonitorPoint[], opts: { done: boolean; totalSteps: number; note?: string }): string {
