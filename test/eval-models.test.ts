@@ -205,3 +205,34 @@ test('dataset hub: files download once into the cache, errors name the URL, hub 
   const pq = await loadMcSplit('mmlu', dir, 'test');
   assert.deepEqual(pq.map((d) => [d.subject, d.choices[d.answer]]), [['elementary_mathematics', '4'], ['geography', 'Paris']]);
 });
+
+test('ziya eval killed with SIGKILL mid-run and started again ends with the results of an uninterrupted run', { skip }, async () => {
+  const { spawn } = await import('node:child_process');
+  const args = (out: string) => ['bin/ziya.js', 'eval', '--model', join(STORIES, 'stories260K.bin'), '--tokenizer', join(STORIES, 'tok512.bin'), '--tasks', 'mmlu', '--limit', '1', '--data', SHARED, '--out', out, '--quiet'];
+  const runToEnd = (out: string) => new Promise<{ code: number; stdout: string }>((res) => {
+    const c = spawn(process.execPath, args(out), { stdio: ['ignore', 'pipe', 'ignore'] });
+    let stdout = '';
+    c.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    c.on('close', (code) => res({ code: code ?? -1, stdout }));
+  });
+  const a = tmp(), b = tmp();
+  assert.equal((await runToEnd(a)).code, 0);
+  // the interrupted run: killed a few seconds in, with part of the answers committed
+  const child = spawn(process.execPath, args(b), { stdio: 'ignore' });
+  const { statSync } = await import('node:fs');
+  const size = () => (existsSync(join(b, 'cache.sqlite')) ? statSync(join(b, 'cache.sqlite')).size : 0);
+  const t0 = Date.now();
+  while (size() < 20000 && Date.now() - t0 < 120000) await new Promise((r) => setTimeout(r, 50));
+  child.kill('SIGKILL');
+  await new Promise((r) => child.on('exit', r));
+  assert.ok(!existsSync(join(b, 'results.json')), 'the run was killed before it finished');
+  assert.ok(existsSync(join(b, 'cache.sqlite.lock')), 'the killed run left its lock behind');
+  const again = await runToEnd(b);
+  assert.equal(again.code, 0);
+  const reused = Number(/cache: (\d+) answers reused/.exec(again.stdout)?.[1]);
+  assert.ok(reused > 0, `the second run resumed from the cache (${again.stdout.trim()})`);
+  const ra = JSON.parse(readFileSync(join(a, 'results.json'), 'utf8')), rb = JSON.parse(readFileSync(join(b, 'results.json'), 'utf8'));
+  assert.deepEqual(rb.results[0].overall, ra.results[0].overall);
+  assert.deepEqual(rb.results[0].subjects, ra.results[0].subjects);
+  assert.equal(readFileSync(join(b, 'items', 'mmlu-lm-eval.jsonl'), 'utf8'), readFileSync(join(a, 'items', 'mmlu-lm-eval.jsonl'), 'utf8'));
+});

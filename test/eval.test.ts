@@ -280,3 +280,11 @@ test('ziya eval prints the table and writes results.json, report.html and the tr
   assert.equal(readFileSync(join(out, 'items', 'mmlu-lm-eval.jsonl'), 'utf8').trim().split('\n').length, 114);
   assert.equal(await run(['eval', '--scripted', 'gold', '--tasks', 'nonsense', '--out', out]), 2);
 });
+
+test('a model that returns empty text is scored wrong and named in the warnings', async () => {
+  const task = gsm8kTask([{ id: 'test/0', question: 'q', answer: 'r\n#### 3' }, { id: 'test/1', question: 'q2', answer: 'r\n#### 4' }], [], { shots: 0 });
+  const silent: LM = { name: 'silent', fingerprint: 's', canScore: true, loglikelihood: async () => [], loglikelihoodRolling: async () => [], generateUntil: async (r) => r.map(() => '') };
+  const { result } = await evaluate(task, silent);
+  assert.equal(result.overall['strict']!.micro.mean, 0);
+  assert.deepEqual(result.warnings, ['gsm8k: item test/0: the model returned empty text', 'gsm8k: item test/1: the model returned empty text']);
+});

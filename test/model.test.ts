@@ -92,6 +92,20 @@ test('the KV-cache decoder gives the same logits as the full training forward pa
   }
 });
 
+test('prefill through the batched pass fills the KV cache as step() does; decoding continues from it', () => {
+  const m = Llama.init(tinyConfig(), 5);
+  const t = ids(12, 61, 9);
+  const a = m.newCache(), b = m.newCache();
+  let last: Float32Array = new Float32Array(0);
+  for (const x of t.slice(0, 8)) last = m.step(x, a);
+  const pre = m.prefill(t.slice(0, 8), b);
+  assert.equal(b.len, 8);
+  assert.ok(maxAbs(pre, last) < 1e-4);
+  for (let l = 0; l < a.k.length; l++) assert.ok(maxAbs(a.k[l]!.subarray(0, 8 * 16), b.k[l]!.subarray(0, 8 * 16)) < 1e-4 && maxAbs(a.v[l]!, b.v[l]!) < 1e-4);
+  for (const x of t.slice(8)) assert.ok(maxAbs(m.step(x, a), m.step(x, b)) < 1e-4);
+  assert.throws(() => m.prefill([1], b), /not empty/);
+});
+
 test('block-diagonal packing equals separate documents, and padding changes nothing for real tokens', () => {
   const m = Llama.init(tinyConfig(), 5);
   const a = ids(5, 61, 6), b = ids(7, 61, 7);

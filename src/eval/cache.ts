@@ -4,12 +4,15 @@
  * harness's CachingLM key, with the model folded in so one file can serve many checkpoints),
  * and each batch of answers is committed in one transaction as soon as it is computed.
  * SQLite through node-sqlite3-wasm: no native build, the file is an ordinary SQLite database.
+ * Its file lock is a directory (FILE.lock) that a killed process leaves behind; FILE.owner names
+ * the process holding it, so a lock whose owner is gone is cleared (SQLite then rolls back any
+ * half-written transaction from its journal) and a live owner gets a clear error.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import sqlite from 'node-sqlite3-wasm';
-import type { GenerateRequest, LM, LoglikelihoodRequest, LoglikelihoodResult, RollingRequest, RollingResult } from './lm.js';
+import { EvalError, type GenerateRequest, type LM, type LoglikelihoodRequest, type LoglikelihoodResult, type RollingRequest, type RollingResult } from './lm.js';
 
 export class ResultCache {
   private db: InstanceType<typeof sqlite.Database>;
@@ -18,6 +21,13 @@ export class ResultCache {
   misses = 0;
   constructor(readonly path: string) {
     mkdirSync(dirname(path), { recursive: true });
+    const lock = `${path}.lock`, owner = `${path}.owner`;
+    if (existsSync(lock)) {
+      const pid = existsSync(owner) ? Number(readFileSync(owner, 'utf8').trim()) : NaN;
+      if (Number.isInteger(pid) && pid !== process.pid && alive(pid)) throw new EvalError(`${path} is in use by process ${pid} (another evaluation writing to the same cache)`);
+      rmSync(lock, { recursive: true, force: true }); // left by a killed run
+    }
+    writeFileSync(owner, String(process.pid));
     this.db = new sqlite.Database(path);
     // one process owns the file while it runs: no lock round trips per lookup
     this.db.exec('PRAGMA locking_mode=EXCLUSIVE');
@@ -53,6 +63,7 @@ export class ResultCache {
   close(): void {
     this.getSt.finalize();
     this.db.close();
+    rmSync(`${this.path}.owner`, { force: true });
   }
 }
 
@@ -90,5 +101,14 @@ export class CachingLM implements LM {
   }
   async close(): Promise<void> {
     await this.inner.close?.();
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

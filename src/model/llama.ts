@@ -27,6 +27,8 @@ export interface Batch {
 
 export interface ForwardOptions {
   precision?: Precision;
+  /** receives each layer's keys (after RoPE) and values, [B*T, nKvHeads * headDim] (prefill of a KV cache) */
+  capture?: (layer: number, k: Float32Array, v: Float32Array) => void;
 }
 
 export class Llama {
@@ -132,6 +134,7 @@ export class Llama {
       const q = op.rope(act(op.linear(h, W(p + 'attention.wq.weight'), p + 'attention.wq'), p + 'attention.wq'), pos, hd, c.ropeTheta, p + 'rope_q');
       const k = op.rope(act(op.linear(h, W(p + 'attention.wk.weight'), p + 'attention.wk'), p + 'attention.wk'), pos, hd, c.ropeTheta, p + 'rope_k');
       const v = act(op.linear(h, W(p + 'attention.wv.weight'), p + 'attention.wv'), p + 'attention.wv');
+      opts.capture?.(l, k.data, v.data);
       const a = act(op.attention(act(q, p + 'rope_q'), act(k, p + 'rope_k'), v, shape, p + 'attention'), p + 'attention');
       x = act(op.add(x, act(op.linear(a, W(p + 'attention.wo.weight'), p + 'attention.wo'), p + 'attention.wo'), p + 'residual_attn'), p + 'residual_attn');
       const h2 = act(op.rmsnorm(x, this.p(p + 'ffn_norm.weight'), c.normEps, p + 'ffn_norm'), p + 'ffn_norm');
@@ -160,6 +163,20 @@ export class Llama {
     };
   }
 
+  /**
+   * runs a prompt through the batched forward pass into an empty cache (positions 0..n-1) and
+   * returns the last position's logits: the same as n calls of step(), in one pass of GEMMs
+   */
+  prefill(ids: ArrayLike<number>, cache: KVCache): Float32Array {
+    if (cache.len !== 0) throw new RangeError('prefill: the cache is not empty');
+    if (ids.length === 0 || ids.length > cache.maxLen) throw new RangeError(`prefill: ${ids.length} tokens for a cache of ${cache.maxLen}`);
+    for (const t of Array.from(ids)) if (!Number.isInteger(t) || t < 0 || t >= this.config.vocabSize) throw new RangeError(`prefill: token ${t} is outside the vocabulary (${this.config.vocabSize})`);
+    const T = ids.length, V = this.config.vocabSize;
+    const logits = noGrad(() => this.forward({ ids: Int32Array.from(ids), B: 1, T }, { capture: (l, k, v) => { cache.k[l]!.set(k, 0); cache.v[l]!.set(v, 0); } }));
+    cache.len = T;
+    return logits.data.slice((T - 1) * V, T * V);
+  }
+
   /** feeds one token at the cache's next position and returns the logits [vocab] */
   step(token: number, cache: KVCache): Float32Array {
     return noGrad(() => {
@@ -175,6 +192,7 @@ export class Llama {
       const g = new Float32Array(c.hiddenDim), u = new Float32Array(c.hiddenDim), s = new Float32Array(c.hiddenDim);
       const mv = (W: Tensor, inp: Float32Array, out: Float32Array) => be.gemm(false, true, 1, W.shape[0]!, W.shape[1]!, 1, inp, W.data, 0, out);
       const scores = new Float32Array(posn + 1);
+      const acc = new Float64Array(hd);
       for (let l = 0; l < c.nLayers; l++) {
         const p = `layers.${l}.`;
         be.rmsnormFwd(x, this.p(p + 'attention_norm.weight').data, D, c.normEps, h, rstd);
@@ -188,19 +206,22 @@ export class Llama {
         for (let hh = 0; hh < c.nHeads; hh++) {
           const kg = Math.floor(hh / group) * hd, qo = hh * hd;
           let m = -Infinity;
-          for (let t = 0; t <= posn; t++) {
+          // keys row by row (contiguous), then the values accumulated row by row
+          for (let t = 0, base = kg; t <= posn; t++, base += kvw) {
             let d = 0;
-            for (let e = 0; e < hd; e++) d += q[qo + e]! * K[t * kvw + kg + e]!;
-            scores[t] = d * scale;
-            if (scores[t]! > m) m = scores[t]!;
+            for (let e = 0; e < hd; e++) d += q[qo + e]! * K[base + e]!;
+            const sc = d * scale;
+            scores[t] = sc;
+            if (sc > m) m = sc;
           }
           let sum = 0;
-          for (let t = 0; t <= posn; t++) { scores[t] = Math.exp(scores[t]! - m); sum += scores[t]!; }
-          for (let e = 0; e < hd; e++) {
-            let acc = 0;
-            for (let t = 0; t <= posn; t++) acc += scores[t]! * V[t * kvw + kg + e]!;
-            att[qo + e] = acc / sum;
+          for (let t = 0; t <= posn; t++) { const x = Math.exp(scores[t]! - m); scores[t] = x; sum += x; }
+          acc.fill(0);
+          for (let t = 0, base = kg; t <= posn; t++, base += kvw) {
+            const p = scores[t]!;
+            for (let e = 0; e < hd; e++) acc[e]! += p * V[base + e]!;
           }
+          for (let e = 0; e < hd; e++) att[qo + e] = acc[e]! / sum;
         }
         mv(this.p(p + 'attention.wo.weight'), att, o);
         for (let i = 0; i < D; i++) x[i]! += o[i]!;

@@ -37,8 +37,7 @@ export class EngineLM extends TokenLM {
   protected async generateTokens(context: number[], o: GenerateTokensOptions): Promise<number[]> {
     const sampler = new Sampler({ temperature: o.temperature, topP: o.topP, seed: o.seed });
     const cache = this.model.newCache(context.length + o.maxTokens);
-    let logits!: Float32Array;
-    for (const t of context) logits = this.model.step(t, cache);
+    let logits = this.model.prefill(context, cache);
     const gen: number[] = [];
     while (gen.length < o.maxTokens) {
       const next = sampler.sample(logits);
