@@ -1,7 +1,11 @@
 /** The `ziya` command: a thin layer over the library. */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { runUntilPass } from '../dataeval/loop.js';
+import { runGate, GateError } from '../dataeval/gate.js';
+import { gateHtml } from '../dataeval/report.js';
 import { Command, CommanderError } from 'commander';
-import { loadRecipe, RecipeError } from '../factory/recipe.js';
+import { loadRecipe, RecipeError, resolveFrom } from '../factory/recipe.js';
 import { runFactory, RunMismatchError } from '../factory/executor.js';
 import { STEP_ABOUT, STEP_TYPES } from '../factory/registry.js';
 import { DOC_RULES } from '../factory/filter/doc-rules.js';
@@ -52,10 +56,36 @@ export function program(): Command {
     .option('--workers <n>', 'worker threads (default: one per core)', (v) => parseInt(v, 10))
     .option('--force', 'delete an existing run of a different recipe or input in the output folder')
     .option('--quiet', 'no progress line')
-    .action(async (file: string, o: { workers?: number; force?: boolean; quiet?: boolean }) => {
+    .option('--until-pass', 'evaluate with the data gate and tighten the recipe until it passes (re-runs only what changed)')
+    .option('--max-iterations <n>', 'gate loop: most iterations', (v) => parseInt(v, 10), 6)
+    .option('--gate-limit <share>', 'gate: largest share of unqualified documents that passes', Number, 0.001)
+    .option('--gate-fraction <share>', 'gate: fraction of kept documents evaluated', Number, 0.01)
+    .option('--gate-min-sample <n>', 'gate: at least this many documents', (v) => parseInt(v, 10), 200)
+    .action(async (file: string, o: { workers?: number; force?: boolean; quiet?: boolean; untilPass?: boolean; maxIterations: number; gateLimit: number; gateFraction: number; gateMinSample: number }) => {
       const recipe = loadRecipe(file);
+      if (o.untilPass) {
+        const r = await runUntilPass(recipe, { workers: o.workers, quiet: o.quiet, maxIterations: o.maxIterations, limit: o.gateLimit, fraction: o.gateFraction, minSample: o.gateMinSample });
+        const dir = resolve(resolveFrom(recipe.baseDir, recipe.output.dir));
+        process.stdout.write(`${r.passed ? 'gate passed' : 'gate did not pass'} after ${r.iterations.length} iteration(s): ${r.stopped}\nfinal output: ${r.final}\nreport: ${dir}/gate.html\ntightened recipe: ${dir}/recipe.tightened.yaml\n`);
+        if (!r.passed) process.exitCode = 3;
+        return;
+      }
       const r = await runFactory(recipe, { workers: o.workers, force: o.force, quiet: o.quiet });
       process.stdout.write(summary(r) + '\n');
+    });
+  factory.command('gate')
+    .description("evaluate a finished run's output with the data gate (automatic metrics on a sample)")
+    .argument('<dir>', 'factory output folder')
+    .option('--limit <share>', 'largest share of unqualified documents that passes', Number, 0.001)
+    .option('--fraction <share>', 'fraction of kept documents evaluated', Number, 0.01)
+    .option('--min-sample <n>', 'at least this many documents', (v) => parseInt(v, 10), 200)
+    .action(async (dir: string, o: { limit: number; fraction: number; minSample: number }) => {
+      const g = await runGate(dir, { limit: o.limit, fraction: o.fraction, minSample: o.minSample });
+      writeFileSync(join(dir, 'gate-single.html'), gateHtml(g));
+      process.stdout.write(`${g.pass ? 'PASS' : 'FAIL'}: ${g.unqualified} of ${g.sampled} sampled documents unqualified (${(100 * g.share).toFixed(3)}%, limit ${(100 * g.limit).toFixed(3)}%)\n`);
+      for (const [m, x] of Object.entries(g.metrics)) if (x.failed) process.stdout.write(`  ${m}: ${x.failed} (${x.examples.map((e) => e.id).join(', ')})\n`);
+      process.stdout.write(`report: ${join(dir, 'gate-single.html')}\n`);
+      if (!g.pass) process.exitCode = 3;
     });
   factory.command('check')
     .description('validate a recipe against the schema and print the resolved steps')
@@ -108,7 +138,7 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode;
-    if (e instanceof RecipeError || e instanceof RunMismatchError || e instanceof TokenizerFormatError || e instanceof ArpaError || e instanceof CheckpointError || e instanceof NonFiniteError || e instanceof IndexedDatasetError || e instanceof EvalError || e instanceof DataError || e instanceof CsvError) {
+    if (e instanceof RecipeError || e instanceof RunMismatchError || e instanceof TokenizerFormatError || e instanceof ArpaError || e instanceof CheckpointError || e instanceof NonFiniteError || e instanceof IndexedDatasetError || e instanceof EvalError || e instanceof GateError || e instanceof DataError || e instanceof CsvError) {
       process.stderr.write(`ziya: ${e.message}\n`);
       return 2;
     }

@@ -157,9 +157,9 @@ export function makePlan(recipe: Recipe): Plan {
       continue;
     }
     flush();
-    if (fmt === 'jsonl' && compressionOf(f) === 'none' && size > shardBytes) {
+    if ((fmt === 'jsonl' || fmt === 'lines') && compressionOf(f) === 'none' && size > shardBytes) {
       for (const r of splitJsonl(f, size, shardBytes)) {
-        shards.push({ index: shards.length, format: 'jsonl', files: [f], keys: [key], start: r.start, end: r.end, firstLine: r.firstLine, bytes: r.end - r.start });
+        shards.push({ index: shards.length, format: fmt, files: [f], keys: [key], start: r.start, end: r.end, firstLine: r.firstLine, bytes: r.end - r.start });
       }
     } else shards.push({ index: shards.length, format: fmt, files: [f], keys: [key], bytes: size });
   }

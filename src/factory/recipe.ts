@@ -22,7 +22,7 @@ export const RecipeSchema = z.object({
   name: z.string().default('factory'),
   input: z.object({
     paths: z.array(z.string()).min(1),
-    format: z.enum(['auto', 'jsonl', 'parquet', 'text', 'html', 'warc']).default('auto'),
+    format: z.enum(['auto', 'jsonl', 'lines', 'parquet', 'text', 'html', 'warc']).default('auto'),
     textKey: z.string().default('text'),
     idKey: z.string().default('id'),
     maxRecordBytes: size.default(64 * 1024 * 1024),

@@ -11,7 +11,8 @@ import { byteChunks, lines, TruncatedInputError } from './streams.js';
 import { warcRecords, splitHttp } from './warc.js';
 import { sniffHtmlCharset } from './html.js';
 
-export type InputFormat = 'jsonl' | 'parquet' | 'text' | 'html' | 'warc';
+/** 'lines': plain text with one document per line (set explicitly; never guessed from the extension) */
+export type InputFormat = 'jsonl' | 'lines' | 'parquet' | 'text' | 'html' | 'warc';
 
 export interface ReaderOptions {
   textKey: string;
@@ -68,6 +69,7 @@ export async function* readShard(spec: ShardSpec, opts: ReaderOptions, progress:
     }
     switch (spec.format) {
       case 'jsonl':
+      case 'lines':
         yield* readJsonl(file, key, spec, opts, progress);
         break;
       case 'parquet': {
@@ -105,6 +107,14 @@ async function* readJsonl(file: string, key: string, spec: ShardSpec, opts: Read
       }
       if (ln.bytes.length === 0 || (ln.bytes.length < 4 && ln.bytes.toString().trim() === '')) continue;
       const dec = decodeBytes(ln.bytes);
+      if (spec.format === 'lines') {
+        if (!dec.text.trim()) continue;
+        const meta: Record<string, unknown> = { source: opts.source ?? key, record: `${key}:${ln.line}` };
+        if (dec.encoding !== 'utf-8') meta.encoding = dec.encoding;
+        if (dec.invalidBytes) meta.invalidBytes = dec.invalidBytes;
+        yield { doc: { id: `${key}:${ln.line}`, text: dec.text.replace(/\r$/, ''), meta: meta as Document['meta'] } };
+        continue;
+      }
       let obj: unknown;
       try {
         obj = JSON.parse(dec.text);
