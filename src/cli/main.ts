@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { runUntilPass } from '../dataeval/loop.js';
 import { runGate, GateError } from '../dataeval/gate.js';
 import { gateHtml } from '../dataeval/report.js';
+import { startUi } from '../ui/server.js';
 import { Command, CommanderError } from 'commander';
 import { loadRecipe, RecipeError, resolveFrom } from '../factory/recipe.js';
 import { runFactory, RunMismatchError } from '../factory/executor.js';
@@ -109,6 +110,19 @@ export function program(): Command {
   dataCommands(prog);
   cptCommands(prog);
   evalCommands(prog);
+
+  prog.command('ui')
+    .description('the web app: human evaluation of factory runs and a dashboard of runs, training and evaluations')
+    .option('--root <dir>', 'folder searched for runs', 'runs')
+    .option('--host <host>', 'address to listen on (anything but loopback requires an access token)', '127.0.0.1')
+    .option('--port <n>', 'port', (v) => parseInt(v, 10), 8787)
+    .option('--token <token>', 'access token (generated when the host is not loopback)')
+    .option('--sample <n>', 'documents drawn for human evaluation', (v) => parseInt(v, 10), 1000)
+    .action(async (o: { root: string; host: string; port: number; token?: string; sample: number }) => {
+      const ui = await startUi({ root: o.root, host: o.host, port: o.port, token: o.token, sampleSize: o.sample });
+      process.stdout.write(`ziya ui: ${ui.url}${ui.token ? `?token=${ui.token}` : ''} (runs under ${resolve(o.root)}; Ctrl-C stops)\n`);
+      await new Promise(() => undefined);
+    });
 
   prog.command('html')
     .description('extract the main text of an HTML file')

@@ -41,8 +41,9 @@ export interface ReportMeta {
   cache?: string;
 }
 
-export function renderHtml(results: TaskResult[], meta: ReportMeta): string {
-  const sec = results.map((r) => {
+/** the per-task sections of a report (tables, categories, subjects, warnings) */
+export function resultsSection(results: TaskResult[]): string {
+  return results.map((r) => {
     const cats = Object.entries(r.categories);
     const subj = Object.entries(r.subjects);
     return `<h2>${esc(r.task)} <small>(${esc(r.protocol)})</small></h2>
@@ -52,6 +53,10 @@ ${cats.length ? `<h3>categories</h3><table><tr><th>category</th>${r.metrics.map(
 ${subj.length > 1 ? `<details><summary>${subj.length} subjects</summary><table><tr><th>subject</th><th>n</th>${r.metrics.map((m) => `<th>${esc(m)} (%)</th>`).join('')}</tr>${subj.map(([s, v]) => `<tr><td>${esc(s)}</td><td>${v[r.metrics[0]!]!.n}</td>${r.metrics.map((m) => `<td>${pct(v[m]!)}</td>`).join('')}</tr>`).join('')}</table></details>` : ''}
 ${r.warnings.length ? `<p class="w">${r.warnings.map(esc).join('<br>')}</p>` : ''}`;
   }).join('\n');
+}
+
+export function renderHtml(results: TaskResult[], meta: ReportMeta): string {
+  const sec = resultsSection(results);
   return `<!doctype html><html><head><meta charset="utf-8"><title>evaluation: ${esc(meta.model)}</title>
 <style>body{font:14px system-ui,sans-serif;margin:24px;color:#222}table{border-collapse:collapse;margin:6px 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}td:first-child,th:first-child{text-align:left}.s{color:#555}.w{color:#a40}</style></head><body>
 <h1>Evaluation</h1><p>model: <b>${esc(meta.model)}</b>${meta.stage ? ` · stage <b>${esc(meta.stage)}</b>` : ''} · started ${esc(meta.started)}${meta.cache ? ` · cache ${esc(meta.cache)}` : ''}</p>
@@ -108,16 +113,19 @@ export function readTrack(file: string): TrackRow[] {
 
 /** Figure 6: every benchmark's headline score across stages, in the order the stages first appear */
 export function trackHtml(rows: TrackRow[], title = 'Benchmarks across training stages'): string {
+  return `<!doctype html><html><head><meta charset="utf-8"><title>${esc(title)}</title><style>body{font:14px system-ui,sans-serif;margin:24px}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}td:first-child{text-align:left}</style></head><body>
+<h1>${esc(title)}</h1>${trackSection(rows)}</body></html>
+`;
+}
+
+/** the chart and table of a tracking file */
+export function trackSection(rows: TrackRow[]): string {
   const stages = [...new Set(rows.map((r) => r.stage))];
-  const series = [...new Set(rows.map((r) => `${r.task} (${r.protocol}, ${r.metric})`))].map((name) => ({
-    name,
-    points: rows.filter((r) => `${r.task} (${r.protocol}, ${r.metric})` === name).map((r) => [stages.indexOf(r.stage), 100 * r.value] as [number, number]),
-  }));
-  const table = `<table><tr><th>benchmark</th>${stages.map((s) => `<th>${esc(s)}</th>`).join('')}</tr>${series.map((s) => `<tr><td>${esc(s.name)}</td>${stages.map((_, i) => {
-    const row = rows.find((r) => `${r.task} (${r.protocol}, ${r.metric})` === s.name && r.stage === stages[i]);
+  const names = [...new Set(rows.map((r) => `${r.task} (${r.protocol}, ${r.metric})`))];
+  const series = names.map((name) => ({ name, points: rows.filter((r) => `${r.task} (${r.protocol}, ${r.metric})` === name).map((r) => [stages.indexOf(r.stage), 100 * r.value] as [number, number]) }));
+  const table = `<table><tr><th>benchmark</th>${stages.map((s) => `<th>${esc(s)}</th>`).join('')}</tr>${names.map((name) => `<tr><td>${esc(name)}</td>${stages.map((st) => {
+    const row = rows.find((r) => `${r.task} (${r.protocol}, ${r.metric})` === name && r.stage === st);
     return `<td>${row ? `${(100 * row.value).toFixed(2)} ± ${(100 * row.stderr).toFixed(2)}` : '-'}</td>`;
   }).join('')}</tr>`).join('')}</table>`;
-  return `<!doctype html><html><head><meta charset="utf-8"><title>${esc(title)}</title><style>body{font:14px system-ui,sans-serif;margin:24px}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}td:first-child{text-align:left}</style></head><body>
-<h1>${esc(title)}</h1>${chart('score (%) per stage', series, false, 'stage', stages)}${table}</body></html>
-`;
+  return chart('score (%) per stage', series, false, 'stage', stages) + table;
 }
