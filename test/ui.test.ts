@@ -178,8 +178,24 @@ test('the server: no path traversal, clear errors for bad requests, a token off 
     assert.equal((await post({ run: doc.run, annotator: '../x', index: 0, docId: doc.doc.id })).status, 400);
     assert.equal((await post({ run: doc.run, annotator: 'carol', index: 0, docId: doc.doc.id, spans: [{ start: 5, end: 2, problem: 'toxic' }] })).status, 400);
     assert.equal((await fetch(new URL('/api/annotate/label?run=factory', ui.url), { method: 'POST', body: 'not json' })).status, 400);
+    // a label file carrying lines of another run: ignored, with a warning that names it
+    appendFileSync(join(root, 'factory', 'annotation', 'labels-dave.jsonl'), JSON.stringify({ run: 'elsewhere:9', docId: doc.doc.id, index: doc.index, annotator: 'dave', coherence: true, readability: false, toxic: false, spans: [], at: 'x' }) + '\n');
+    const st = await (await get('/api/annotate/stats?run=factory')).json() as { warnings: string[]; annotators: Record<string, number> };
+    assert.equal(st.annotators['dave'], 0);
+    assert.ok(st.warnings.some((w) => /labels-dave\.jsonl:1: a label of another run \(elsewhere:9\)/.test(w)), st.warnings.join('; '));
   } finally {
     await ui.close();
+  }
+  // the sample was drawn from another run (the folder was re-run since): a clear refusal
+  const sample = JSON.parse(readFileSync(join(root, 'factory', 'annotation', 'sample.json'), 'utf8')) as { run: string };
+  writeFileSync(join(root, 'factory', 'annotation', 'sample.json'), JSON.stringify({ ...sample, run: 'old-run:3' }));
+  const u2 = await startUi({ root, port: 0, sampleSize: 5 });
+  try {
+    const r = await fetch(new URL('/api/annotate/doc?run=factory&annotator=carol', u2.url));
+    assert.equal(r.status, 409);
+    assert.match(((await r.json()) as { error: string }).error, /was drawn from another run \(old-run:3\)/);
+  } finally {
+    await u2.close();
   }
   // an empty run
   const empty = tmp('ziya-ui-empty-');
