@@ -232,9 +232,19 @@ test('no acknowledged label is lost when the server is killed mid-save (SIGKILL,
   const acked = new Map<string, Set<number>>(); // annotator -> indexes acknowledged
   let port = 0;
   for (let round = 0; round < 3; round++) {
-    port = 18000 + Math.floor(Math.random() * 20000);
-    const child = spawn(process.execPath, ['bin/ziya.js', 'ui', '--root', root, '--port', String(port), '--sample', '30'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    await new Promise<void>((res) => child.stdout.once('data', () => res()));
+    const child = spawn(process.execPath, ['bin/ziya.js', 'ui', '--root', root, '--port', '0', '--sample', '30'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.setEncoding('utf8').on('data', (x: string) => (err += x));
+    // the server prints its address (with the port the system chose) once it listens
+    port = await new Promise<number>((res, rej) => {
+      let out = '';
+      child.stdout.setEncoding('utf8').on('data', (x: string) => {
+        out += x;
+        const m = /http:\/\/127\.0\.0\.1:(\d+)\//.exec(out);
+        if (m) res(Number(m[1]));
+      });
+      child.on('exit', (code) => rej(new Error(`ziya ui exited (${code}) before listening: ${err}`)));
+    });
     const base = `http://127.0.0.1:${port}`;
     const one = async (annotator: string, index: number) => {
       const d = await (await fetch(`${base}/api/annotate/doc?run=factory&annotator=${annotator}&index=${index}`)).json() as { run: string; doc: { id: string } };
