@@ -20,6 +20,9 @@ import { modelCommands } from './model.js';
 import { dataCommands } from './data.js';
 import { cptCommands } from './cpt.js';
 import { evalCommands } from './eval.js';
+import { lawsCommands } from './laws.js';
+import { LawsError } from '../laws/experiment.js';
+import { FitError } from '../laws/fit.js';
 import { EvalError } from '../eval/lm.js';
 import { DataError } from '../eval/data.js';
 import { CsvError } from '../eval/csv.js';
@@ -110,6 +113,7 @@ export function program(): Command {
   dataCommands(prog);
   cptCommands(prog);
   evalCommands(prog);
+  lawsCommands(prog);
 
   prog.command('ui')
     .description('the web app: human evaluation of factory runs and a dashboard of runs, training and evaluations')
@@ -152,7 +156,7 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode;
-    if (e instanceof RecipeError || e instanceof RunMismatchError || e instanceof TokenizerFormatError || e instanceof ArpaError || e instanceof CheckpointError || e instanceof NonFiniteError || e instanceof IndexedDatasetError || e instanceof EvalError || e instanceof GateError || e instanceof DataError || e instanceof CsvError) {
+    if (e instanceof RecipeError || e instanceof RunMismatchError || e instanceof TokenizerFormatError || e instanceof ArpaError || e instanceof CheckpointError || e instanceof NonFiniteError || e instanceof IndexedDatasetError || e instanceof EvalError || e instanceof LawsError || e instanceof FitError || e instanceof GateError || e instanceof DataError || e instanceof CsvError) {
       process.stderr.write(`ziya: ${e.message}\n`);
       return 2;
     }

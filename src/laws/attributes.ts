@@ -16,9 +16,31 @@ import { PhraseMatcher } from '../factory/filter/matcher.js';
 import { loadWordList } from '../factory/filter/wordlists.js';
 import { cohensKappa } from '../ui/annotate.js';
 
-export const FEATURES = ['logPerplexity', 'dupLines', 'top2gram', 'top4gram', 'boilerplate', 'ads', 'punctPerUnit', 'meanSentence', 'sdSentence', 'terminalLines', 'shortLines', 'fleschEase', 'nonAlpha', 'caseNoise'] as const;
+export const FEATURES = ['logPerplexity', 'dupLines', 'top2gram', 'top4gram', 'boilerplate', 'ads', 'punctPerUnit', 'meanSentence', 'sdSentence', 'terminalLines', 'shortLines', 'fleschEase', 'nonAlpha', 'caseNoise', 'cohesion'] as const;
 
 let matcher: PhraseMatcher | null = null;
+
+const FUNCTION_WORDS = new Set('that with from this were which have been their they there when also after into other than more only about over such first would between during some these most while being under then where what could because before through them those will your said each very made upon shall unto'.split(' '));
+
+/**
+ * lexical cohesion: the share of sentences that share a content word (four letters or more, or a
+ * pair of Han characters) with the sentence before or after; text glued together from unrelated
+ * pieces scores low
+ */
+export function cohesion(text: string): number {
+  const sents = text.split(/(?<=[.!?。！？])\s*/).map((s) => new Set((s.toLowerCase().match(/[a-z]{4,}|[\u4e00-\u9fff]{2}/g) ?? []).filter((w) => !FUNCTION_WORDS.has(w)))).filter((s) => s.size > 0);
+  if (sents.length < 3) return 1;
+  let linked = 0;
+  for (let i = 0; i < sents.length; i++) {
+    let ok = false;
+    for (const j of [i - 1, i + 1]) {
+      if (ok || j < 0 || j >= sents.length) continue;
+      for (const w of sents[i]!) if (sents[j]!.has(w)) { ok = true; break; }
+    }
+    if (ok) linked++;
+  }
+  return linked / sents.length;
+}
 
 function syllables(word: string): number {
   const w = word.toLowerCase().replace(/[^a-z]/g, '');
@@ -58,6 +80,7 @@ export function docFeatures(text: string, language: string, perplexity?: number 
     Math.max(-100, Math.min(150, flesch)),
     f.nonSpaceChars ? f.symbols / f.nonSpaceChars : 0,
     words.length ? caps / words.length : 0,
+    cohesion(text),
   ];
 }
 
@@ -147,12 +170,12 @@ export function crossValidate(X: number[][], y: boolean[], k = 5, l2 = 1): Agree
 
 /**
  * uncalibrated heuristic problem scores when no human labels exist: coherence problems from
- * repetition, boilerplate, advertising and short fragmentary lines; readability problems from
+ * repetition, boilerplate, advertising, short fragmentary lines and low lexical cohesion; readability problems from
  * missing punctuation, run-on or ragged sentences, symbol and casing noise
  */
 export function heuristicProblems(x: number[]): { coherence: boolean; readability: boolean } {
-  const [, dupLines, top2, top4, boiler, ads, punct, meanSent, , terminal, shortLines, , nonAlpha, caseNoise] = x as number[];
-  const coherence = dupLines! > 0.3 || top4! > 0.12 || top2! > 0.2 || boiler! > 0.01 || ads! > 0.005 || shortLines! > 0.6;
+  const [, dupLines, top2, top4, boiler, ads, punct, meanSent, , terminal, shortLines, , nonAlpha, caseNoise, cohesive] = x as number[];
+  const coherence = dupLines! > 0.3 || top4! > 0.12 || top2! > 0.2 || boiler! > 0.01 || ads! > 0.005 || shortLines! > 0.6 || cohesive! < 0.35;
   const readability = punct! < 0.02 || meanSent! > 80 || terminal! < 0.2 || nonAlpha! > 0.1 || caseNoise! > 0.2;
   return { coherence, readability };
 }
@@ -235,8 +258,12 @@ export class OpenAIEmbedder implements Embedder {
   }
 }
 
-/** mean cosine similarity over all pairs = mean(u) · mean(v) for unit vectors */
-export async function similarity(embedder: Embedder, data: string[], test: string[]): Promise<number> {
+/**
+ * similarity of a data sample and a test set: 'pairwise' is the mean cosine over all pairs (Ziya2's
+ * definition; for unit vectors it equals mean(u) · mean(v)); 'centroid' is the cosine of the two
+ * mean vectors, the better measure for sparse hashed vectors, whose pairwise cosines are all near 0
+ */
+export async function similarity(embedder: Embedder, data: string[], test: string[], kind: 'pairwise' | 'centroid' = 'pairwise'): Promise<number> {
   if (!data.length || !test.length) throw new Error('similarity needs data and test texts');
   if (embedder instanceof HashedTfidfEmbedder) embedder.fit([...data, ...test]);
   const mean = (vs: Float32Array[]) => {
@@ -245,7 +272,12 @@ export async function similarity(embedder: Embedder, data: string[], test: strin
     return m;
   };
   const a = mean(await embedder.embed(data)), b = mean(await embedder.embed(test));
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
+  let s = 0, na = 0, nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    s += a[i]! * b[i]!;
+    na += a[i]! * a[i]!;
+    nb += b[i]! * b[i]!;
+  }
+  if (kind === 'centroid') s /= Math.sqrt(na * nb) || 1;
   return Math.max(0, Math.min(1, s));
 }

@@ -130,9 +130,9 @@ function ziya2Objective(points: Ziya2Point[], w: Float64Array, delta: number) {
   };
 }
 
-function ziya2Starts(grid = ZIYA2_GRID): Float64Array[] {
+function ziya2Starts(fScale = 1e12, grid = ZIYA2_GRID): Float64Array[] {
   const out: Float64Array[] = [];
-  for (const alpha of grid.alpha) for (const A of grid.A) for (const B of grid.B) for (const C of grid.C) for (const E of grid.E) for (const F of grid.F) out.push(Float64Array.of(alpha, A, B, C, E, Math.log(F)));
+  for (const alpha of grid.alpha) for (const A of grid.A) for (const B of grid.B) for (const C of grid.C) for (const E of grid.E) for (const F of grid.F) out.push(Float64Array.of(alpha, A, B, C, E, Math.log((F / 1e12) * fScale)));
   return out;
 }
 
@@ -185,13 +185,18 @@ export interface FitOptions {
   maxIter?: number;
   /** use only every k-th grid start (1 = the whole grid) */
   gridStride?: number;
+  /**
+   * scale of the F grid: {1, 1.67, 2.33, 3} x fScale (Ziya2's 10^12 suits volumes of 10^11
+   * tokens; experiments at another scale move it with their volumes)
+   */
+  fScale?: number;
 }
 
 export function fitZiya2(points: Ziya2Point[], o: FitOptions = {}): FitResult {
   checkZiya2(points);
   const t0 = performance.now();
   const delta = o.delta ?? 1e-3, maxIter = o.maxIter ?? 3000;
-  const starts = ziya2Starts().filter((_, i) => i % (o.gridStride ?? 1) === 0);
+  const starts = ziya2Starts(o.fScale).filter((_, i) => i % (o.gridStride ?? 1) === 0);
   const ones = new Float64Array(points.length).fill(1);
   const best = bestOf(ziya2Objective(points, ones, delta), starts, maxIter, 1 / (delta * delta), ZIYA2_LOWER);
   const names = ['alpha', 'A', 'B', 'C', 'E', 'F'];

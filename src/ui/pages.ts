@@ -10,6 +10,8 @@ import type { TaskResult } from '../eval/runner.js';
 import { gateSection } from '../dataeval/report.js';
 import type { Iteration } from '../dataeval/loop.js';
 import type { RunEntry } from './runs.js';
+import { lawsSection } from '../laws/report.js';
+import type { LawsResult } from '../laws/experiment.js';
 
 export const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 const n = (x: number) => x.toLocaleString('en-US');
@@ -18,7 +20,7 @@ const q = (id: string) => encodeURIComponent(id);
 export function layout(title: string, body: string, page = ''): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${esc(title)} · Ziya</title>
 <link rel="icon" href="data:,"><link rel="stylesheet" href="/static/style.css"><script src="/static/app.js" defer></script></head>
-<body data-page="${esc(page)}"><nav><a href="/">Ziya</a> · <a href="/#factory">factory runs</a> · <a href="/#train">training runs</a> · <a href="/#eval">evaluations</a></nav>
+<body data-page="${esc(page)}"><nav><a href="/">Ziya</a> · <a href="/#factory">factory runs</a> · <a href="/#train">training runs</a> · <a href="/#eval">evaluations</a> · <a href="/#laws">scaling laws</a></nav>
 <main>${body}</main></body></html>
 `;
 }
@@ -31,7 +33,8 @@ export function indexPage(runs: RunEntry[], root: string): string {
   return layout('runs', `<h1>Runs under ${esc(root)}</h1>
 <h2 id="factory">Factory runs</h2>${list('factory', (r) => `<a href="/factory?run=${q(r.id)}">dashboard</a> · <a href="/annotate?run=${q(r.id)}">annotate</a>`)}
 <h2 id="train">Training runs</h2>${list('train', (r) => `<a href="/train?run=${q(r.id)}">curves</a>`)}
-<h2 id="eval">Evaluations</h2>${list('eval', (r) => `<a href="/eval?run=${q(r.id)}">tables</a>`)}`, 'index');
+<h2 id="eval">Evaluations</h2>${list('eval', (r) => `<a href="/eval?run=${q(r.id)}">tables</a>`)}
+<h2 id="laws">Scaling-law experiments</h2>${list('laws', (r) => `<a href="/laws?run=${q(r.id)}">fit</a>`)}`, 'index');
 }
 
 interface RuleStats { docsDropped: number; docsCut?: number; charsCut?: number; marginal?: number; examples?: { id: string; language?: string; text: string }[] }
@@ -122,6 +125,11 @@ export function evalPage(run: RunEntry): string {
 <p class="muted">Scores in % with standard errors; micro: every question counts once, macro: every subject counts once.</p>
 ${resultsSection(r.results)}
 ${track.length ? `<h2>Across stages</h2>${trackSection(track)}` : ''}`, 'eval');
+}
+
+export function lawsPage(run: RunEntry): string {
+  const r = JSON.parse(readFileSync(join(run.dir, 'laws.json'), 'utf8')) as LawsResult;
+  return layout(`laws ${run.id}`, `<h1>Data-centric scaling law: ${esc(run.id)}</h1>${lawsSection(r)}`, 'laws');
 }
 
 export function annotatePage(run: RunEntry): string {

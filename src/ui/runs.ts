@@ -7,7 +7,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 
-export type RunKind = 'factory' | 'train' | 'eval';
+export type RunKind = 'factory' | 'train' | 'eval' | 'laws';
 
 export interface RunEntry {
   id: string;
@@ -51,6 +51,7 @@ export function discoverRuns(root: string, maxDepth = 6): RunEntry[] {
     }
     if (names.includes('metrics.jsonl')) add('train', 'metrics.jsonl');
     if (names.includes('results.json')) add('eval', 'results.json');
+    if (names.includes('laws.json')) add('laws', 'laws.json');
     if (depth >= maxDepth) return;
     for (const n of names.sort()) {
       if (SKIP.has(n) || n.startsWith('.')) continue;

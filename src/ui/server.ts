@@ -11,7 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { discoverRuns, findRun, type RunKind } from './runs.js';
-import { annotatePage, evalPage, factoryPage, indexPage, layout, esc, readMetrics, trainPage } from './pages.js';
+import { annotatePage, evalPage, factoryPage, indexPage, lawsPage, layout, esc, readMetrics, trainPage } from './pages.js';
 import { AnnotationError, AnnotationStore } from './annotate.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -108,6 +108,7 @@ export async function startUi(o: UiOptions): Promise<UiServer> {
           case '/train': return send(res, 200, trainPage(run('train')));
           case '/eval': return send(res, 200, evalPage(run('eval')));
           case '/annotate': return send(res, 200, annotatePage(run('factory')));
+          case '/laws': return send(res, 200, lawsPage(run('laws')));
           case '/api/runs': return json(res, 200, discoverRuns(root).map(({ id, kind, mtime }) => ({ id, kind, mtime })));
           case '/api/train': return json(res, 200, readMetrics(run('train').dir));
           case '/api/annotate/doc': {
