@@ -149,3 +149,41 @@ test('attributes: cohesion, the calibrated classifier and its agreement, heurist
 function v0(vs: Float32Array[]): number {
   return vs[0]!.length;
 }
+
+import { existsSync as exists, readFileSync as readF, writeFileSync as writeF } from 'node:fs';
+import { join as pjoin } from 'node:path';
+import { SHARED, tmp } from './helpers.js';
+import { loadLawsRecipe, runLaws } from '../src/laws/experiment.js';
+
+const haveLawsData = ['llama2c-stories260k/stories260K.bin', 'wikitext2', 'tinyshakespeare/input.txt', 'gsm8k'].every((p) => exists(pjoin(SHARED, p)));
+
+test('ziya laws run on shared data: slices, measured attributes, points, fits, held-out mixtures, report', { skip: haveLawsData ? false : '../shared/data lacks stories260K, WikiText-2, Tiny Shakespeare or GSM8K' }, async () => {
+  const dir = tmp();
+  const wt = pjoin(SHARED, 'wikitext2/word_language_model/data/wikitext-2');
+  const recipe = `name: tiny
+base: { model: ${pjoin(SHARED, 'llama2c-stories260k/stories260K.bin')}, tokenizer: ${pjoin(SHARED, 'llama2c-stories260k/tok512.bin')} }
+train: { batch: 2, seqLen: 32, lr: 0.001, checkpoints: [0, 2, 4, 6] }
+slices:
+  - { name: wiki, source: { path: ${wt}/valid.txt, format: lines, minChars: 300, documents: 60 } }
+  - { name: wiki-unpunctuated, from: wiki, corrupt: { readability: 0.9 } }
+  - { name: shakespeare, source: { path: ${pjoin(SHARED, 'tinyshakespeare/input.txt')}, format: paragraphs, minChars: 150, documents: 80 } }
+tasks:
+  - { name: wikitext, source: { path: ${wt}/test.txt, format: lines, minChars: 300, documents: 40 } }
+attributes: { documents: 50 }
+heldoutMixtures: [{ name: mix, weights: { wiki: 0.5, shakespeare: 0.5 } }]
+bootstrap: 5
+gridStride: 64
+`;
+  writeF(pjoin(dir, 'r.yaml'), recipe);
+  const r = await runLaws(loadLawsRecipe(pjoin(dir, 'r.yaml')), pjoin(dir, 'out'), () => undefined);
+  assert.equal(r.points.length, 12);
+  const s = Object.fromEntries(r.slices.map((x) => [x.name, x]));
+  assert.ok(s['wiki-unpunctuated']!.RA < s['wiki']!.RA, 'stripping punctuation lowers the measured readability');
+  assert.ok(s['wiki']!.SIM['wikitext']! > s['shakespeare']!.SIM['wikitext']!, 'Wikipedia is closer to WikiText test text than Shakespeare is');
+  assert.ok(r.points.filter((p) => p.step === 0).every((p) => p.L === r.points[0]!.L), 'V = 0 is the base model for every slice');
+  assert.ok(Number.isFinite(r.perTask['wikitext']!.objective));
+  assert.equal(r.heldout.length, 1);
+  assert.ok(Number.isFinite(r.heldout[0]!.predicted) && r.heldout[0]!.observed > 0);
+  assert.ok(readF(pjoin(dir, 'out', 'laws.html'), 'utf8').includes('Held-out mixtures'));
+  assert.equal(readF(pjoin(dir, 'out', 'points.jsonl'), 'utf8').trim().split('\n').length, 12);
+});
