@@ -45,12 +45,16 @@ export function program(): Command {
     .exitOverride();
 
   prog.command('run')
-    .description('run the main job on the embedded default (or a recipe): data factory and report')
-    .argument('[recipe]', 'recipe file (default: the embedded default)')
+    .description('the main job: factory with its gate, base model, Chinese extension, three-stage CPT, evaluation, report (embedded default); or a factory recipe; or --plan a full-scale recipe')
+    .argument('[recipe]', 'factory recipe, or with --plan a continual pre-training recipe (default: the embedded default end to end)')
     .option('--out <dir>', 'output folder for the embedded default', 'runs/default')
     .option('--force', 'start over when the output folder holds a different run')
-    .action(async (recipe: string | undefined, o: { out: string; force?: boolean }) => {
-      await runMainJob({ recipe, out: o.out, force: o.force });
+    .option('--quick', 'a smaller run (about a seventh of the tokens), as CI runs it')
+    .option('--plan', 'check and explain a full-scale recipe (tokens, FLOPs, time) without running it')
+    .option('--gpus <n>', 'with --plan: GPUs (default 80, as Ziya2)', (v) => parseInt(v, 10))
+    .option('--tflops <n>', 'with --plan: TFLOPS per GPU (default 163, as Ziya2 measured)', Number)
+    .action(async (recipe: string | undefined, o: { out: string; force?: boolean; quick?: boolean; plan?: boolean; gpus?: number; tflops?: number }) => {
+      await runMainJob({ recipe, out: o.out, force: o.force, quick: o.quick, plan: o.plan, gpus: o.gpus, tflops: o.tflops });
     });
 
   const factory = prog.command('factory').description('the data factory: preprocessing, filtering, reports');

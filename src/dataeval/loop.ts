@@ -40,6 +40,8 @@ export interface Iteration {
   read: number;
   kept: number;
   output: string;
+  /** the output folders of the iteration's segments, in order (the last is `output`) */
+  segments: string[];
   gate: GateReport;
 }
 
@@ -105,13 +107,14 @@ export function tighten(steps: StepConfig[], failing: MetricName[]): string[] {
 const hash = (x: unknown) => createHash('sha256').update(JSON.stringify(x)).digest('hex').slice(0, 16);
 
 /** one run of the recipe by segments under WORK; returns the final output folder and its counts */
-async function runSegments(recipe: Recipe, steps: StepConfig[], work: string, o: LoopOptions): Promise<{ out: string; run: number; reused: number; read: number; kept: number }> {
+async function runSegments(recipe: Recipe, steps: StepConfig[], work: string, o: LoopOptions): Promise<{ out: string; run: number; reused: number; read: number; kept: number; segments: string[] }> {
   const first = steps.findIndex((s) => TUNABLE.has(s.type));
   const bounds: [number, number][] = [];
   if (first > 0) bounds.push([0, first]);
   for (let i = Math.max(0, first); i < steps.length; i++) bounds.push([i, i + 1]);
   let input: { paths: string[]; key: string } = { paths: recipe.input.paths.map((p) => resolveFrom(recipe.baseDir, p)), key: hash(recipe.input) };
   let run = 0, reused = 0, read = -1, kept = 0;
+  const segments: string[] = [];
   for (const [a, b] of bounds) {
     const seg = steps.slice(a, b);
     const key = hash([input.key, seg]);
@@ -130,12 +133,13 @@ async function runSegments(recipe: Recipe, steps: StepConfig[], work: string, o:
       };
       await runFactory(sub, { workers: o.workers, quiet: o.quiet, log: o.log, force: true });
     }
+    segments.push(out);
     const st = JSON.parse(readFileSync(statsFile, 'utf8')) as { read: number; kept: number };
     if (read < 0) read = st.read;
     kept = st.kept;
     input = { paths: [join(out, 'data')], key };
   }
-  return { out: resolve(input.paths[0]!, '..'), run, reused, read, kept };
+  return { out: resolve(input.paths[0]!, '..'), run, reused, read, kept, segments };
 }
 
 export async function runUntilPass(recipe: Recipe, o: LoopOptions = {}): Promise<LoopResult> {
@@ -152,7 +156,7 @@ export async function runUntilPass(recipe: Recipe, o: LoopOptions = {}): Promise
     const t0 = performance.now();
     const seg = await runSegments(recipe, steps, work, o);
     const gate = await runGate(seg.out, o);
-    const it: Iteration = { index: i, changes, segmentsRun: seg.run, segmentsReused: seg.reused, seconds: (performance.now() - t0) / 1000, read: seg.read, kept: seg.kept, output: seg.out, gate };
+    const it: Iteration = { index: i, changes, segmentsRun: seg.run, segmentsReused: seg.reused, seconds: (performance.now() - t0) / 1000, read: seg.read, kept: seg.kept, output: seg.out, segments: seg.segments, gate };
     iterations.push(it);
     log(`gate iteration ${i}: kept ${seg.kept} of ${seg.read}; ${gate.unqualified} of ${gate.sampled} sampled unqualified (${(100 * gate.share).toFixed(3)}%, limit ${(100 * gate.limit).toFixed(3)}%) → ${gate.pass ? 'PASS' : 'fail'}; ${seg.run} segment(s) run, ${seg.reused} reused`);
     writeLoopFiles(outDir, recipe, steps, iterations, gate.pass ? 'the gate passed' : 'running');

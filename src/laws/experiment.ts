@@ -44,6 +44,12 @@ export const LawsRecipeSchema = z.object({
     lr: z.number().positive().default(5e-4),
     /** steps at which the test loss is recorded (0 = the base model) */
     checkpoints: z.array(z.number().int().min(0)).min(3),
+    /**
+     * steps of training on an equal mixture of all slices before the experiment: the runs then
+     * start from a model that has seen the domain, whose loss moves by tenths of a nat, the regime
+     * of Ziya2's law (its D^-alpha term can only move the loss within (E, E + 1])
+     */
+    warmup: z.number().int().min(0).default(0),
   }).strict(),
   slices: z.array(z.object({
     name: z.string(),
@@ -158,8 +164,11 @@ function windows(stream: number[], len: number, max: number): Int32Array[] {
 }
 
 /** continual pre-training on a token stream (or a mixture of streams by weight), with the test losses at each checkpoint */
+let lastTrained: Llama | null = null;
+
 function trainSlice(base: () => Llama, streams: { tokens: number[]; weight: number }[], r: LawsRecipe, tasks: { name: string; rows: Int32Array[] }[], seed: number, log: (m: string) => void, label: string): { step: number; V: number; loss: Record<string, number> }[] {
   const model = base();
+  lastTrained = model;
   const { batch, seqLen, lr } = r.train;
   const last = Math.max(...r.train.checkpoints);
   const opt = new AdamW(model.params, { lr, betas: [0.9, 0.95], weightDecay: 0.1 });
@@ -262,10 +271,19 @@ export async function runLaws(r: LawsRecipe, out: string, log: (m: string) => vo
     slices.push({ name: s.name, docs, tokens: tokenStream(tok, docs), CH: problems.filter((p) => !p.coherence).length / sample.length, RA: problems.filter((p) => !p.readability).length / sample.length, SIM });
     log(`slice ${s.name}: ${docs.length} documents, ${slices[slices.length - 1]!.tokens.length.toLocaleString('en-US')} tokens; CH ${slices[slices.length - 1]!.CH.toFixed(3)}, RA ${slices[slices.length - 1]!.RA.toFixed(3)}, SIM ${JSON.stringify(Object.fromEntries(Object.entries(SIM).map(([k, v]) => [k, Number(v.toFixed(3))])))}`);
   }
+  // optional warm-up on all slices together: the starting model of every run
+  let start = base;
+  if (r.train.warmup > 0) {
+    const warm = trainSlice(base, slices.map((s) => ({ tokens: s.tokens, weight: 1 })), { ...r, train: { ...r.train, checkpoints: [r.train.warmup] } }, tasks, r.seed * 31, log, 'warm-up on all slices');
+    void warm;
+    const warmed = lastTrained!;
+    const w = warmed.weights();
+    start = () => new Llama(warmed.config, new Map([...w].map(([k, v]) => [k, v.slice()])), 'warmed');
+  }
   // one continual pre-training run per slice
   const points: LawsResult['points'] = [];
   for (const [i, s] of slices.entries()) {
-    const curve = trainSlice(base, [{ tokens: s.tokens, weight: 1 }], r, tasks, r.seed * 1000 + i, log, `slice ${s.name}`);
+    const curve = trainSlice(start, [{ tokens: s.tokens, weight: 1 }], r, tasks, r.seed * 1000 + i, log, `slice ${s.name}`);
     for (const c of curve) for (const t of tasks) points.push({ slice: s.name, task: t.name, step: c.step, CH: s.CH, RA: s.RA, SIM: s.SIM[t.name]!, V: c.V, L: c.loss[t.name]! });
   }
   writeAtomic(join(out, 'points.jsonl'), points.map((p) => JSON.stringify(p)).join('\n') + '\n');
@@ -280,7 +298,7 @@ export async function runLaws(r: LawsRecipe, out: string, log: (m: string) => vo
   const heldout: LawsResult['heldout'] = [];
   for (const [mi, m] of r.heldoutMixtures.entries()) {
     const parts = Object.entries(m.weights).filter(([, w]) => w > 0).map(([k, w]) => ({ s: slices.find((x) => x.name === k)!, w }));
-    const curve = trainSlice(base, parts.map((p) => ({ tokens: p.s.tokens, weight: p.w })), r, tasks, r.seed * 7919 + mi, log, `mixture ${m.name}`);
+    const curve = trainSlice(start, parts.map((p) => ({ tokens: p.s.tokens, weight: p.w })), r, tasks, r.seed * 7919 + mi, log, `mixture ${m.name}`);
     const lastC = curve[curve.length - 1]!;
     const W = parts.reduce((a, p) => a + p.w, 0);
     for (const t of tasks) {

@@ -45,7 +45,7 @@ interface Stats {
   quarantined: Record<string, number>; steps: StepStats[]; corpusSteps: Record<string, Record<string, unknown>>; warnings: string[];
 }
 
-function bars(title: string, labels: string[], values: number[]): string {
+export function bars(title: string, labels: string[], values: number[]): string {
   const W = 460, H = 180, P = 30, max = Math.max(1, ...values), bw = (W - 2 * P) / Math.max(1, values.length);
   const rects = values.map((v, i) => `<rect x="${(P + i * bw + 1).toFixed(1)}" y="${(H - P - ((H - 2 * P) * v) / max).toFixed(1)}" width="${Math.max(1, bw - 2).toFixed(1)}" height="${(((H - 2 * P) * v) / max).toFixed(1)}" fill="#4a7fb5"><title>${esc(labels[i])}: ${n(v)}</title></rect>`).join('');
   const ticks = labels.length <= 12 ? labels.map((l, i) => `<text x="${(P + i * bw + bw / 2).toFixed(1)}" y="${H - P + 12}" font-size="9" text-anchor="middle">${esc(l)}</text>`).join('') : '';
