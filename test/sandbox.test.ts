@@ -5,11 +5,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Sandbox } from '../src/eval/sandbox.js';
-import { HOSTILE, processesWith, runHostileSuite } from '../src/eval/hostile.js';
+import { connectionCounter, HOSTILE, processesWith, runHostileSuite } from '../src/eval/hostile.js';
 
 const python = process.env['ZIYA_PYTHON'] ?? 'python3';
 const havePython = spawnSync(python, ['-c', 'print(1)']).status === 0;
@@ -49,22 +48,17 @@ test('the checks catch escapes: with every protection off, writing, deleting and
   const open = Sandbox.open({ isolation: 'none', guard: false });
   const outside = mkdtempSync(join(tmpdir(), 'ziya-sbx-control-'));
   const sentinel = join(outside, 'sentinel.txt');
-  let connections = 0;
-  const server = createServer((s) => {
-    connections++;
-    s.destroy();
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const port = (server.address() as { port: number }).port;
+  const listener = await connectionCounter();
+  const port = listener.port;
   const env = { outside, sentinel, port, secret: 'unused', marker: `2999.${Date.now() % 100000}` };
   try {
     for (const name of ['write outside the directory', 'delete files', 'open sockets']) {
       mkdirSync(outside, { recursive: true });
       writeFileSync(sentinel, 'sentinel');
-      connections = 0;
+      listener.reset();
       const h = HOSTILE.find((x) => x.name === name)!;
       const r = await open.run(h.program(env), { timeoutMs: 5000 });
-      assert.ok(h.escaped(env, r, connections), `${name} should escape an unprotected run`);
+      assert.ok(h.escaped(env, r, listener.count()), `${name} should escape an unprotected run`);
     }
     // even unprotected, the environment is clean: no variable of ours reaches the program
     process.env['ZIYA_CONTROL_SECRET'] = 'do-not-leak';
@@ -72,7 +66,7 @@ test('the checks catch escapes: with every protection off, writing, deleting and
     assert.ok(!r.stdout.includes('ZIYA_CONTROL_SECRET'));
     delete process.env['ZIYA_CONTROL_SECRET'];
   } finally {
-    server.close();
+    listener.close();
     rmSync(outside, { recursive: true, force: true });
     rmSync(`/tmp/ziya-sbx-escaped-${env.marker}`, { force: true });
     rmSync(join(tmpdir(), `ziya-sbx-escaped-${env.marker}`), { force: true });

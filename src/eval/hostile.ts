@@ -95,30 +95,36 @@ export interface HostileOutcome {
   wallMs: number;
 }
 
+/** a TCP listener on 127.0.0.1 that counts (and drops) the connections made to it */
+export async function connectionCounter(): Promise<{ port: number; count: () => number; reset: () => void; close: () => void }> {
+  let n = 0;
+  const server = createServer((s) => {
+    n++;
+    s.destroy();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return { port: (server.address() as { port: number }).port, count: () => n, reset: () => { n = 0; }, close: () => server.close() };
+}
+
 /** runs every hostile program and checks each from outside */
 export async function runHostileSuite(sandbox: Sandbox, o: { timeoutMs?: number } = {}): Promise<HostileOutcome[]> {
   const outside = mkdtempSync(join(tmpdir(), 'ziya-sbx-outside-'));
   const sentinel = join(outside, 'sentinel.txt');
   const secret = `ziya-secret-${process.pid}-${Date.now()}`;
   process.env['ZIYA_SANDBOX_SECRET'] = secret;
-  let connections = 0;
-  const server = createServer((s) => {
-    connections++;
-    s.destroy();
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const port = (server.address() as { port: number }).port;
+  const listener = await connectionCounter();
+  const port = listener.port;
   const out: HostileOutcome[] = [];
   try {
     for (const h of HOSTILE) {
       writeFileSync(sentinel, 'sentinel');
-      connections = 0;
+      listener.reset();
       // a sleep argument that is a valid duration and unique to this run
       const marker = `${3000 + (process.pid % 1000)}.${Date.now() % 100000}`;
       const e: HostileEnv = { outside, sentinel, port, secret, marker };
       const r = await sandbox.run(h.program(e), { timeoutMs: o.timeoutMs ?? 3000 });
       await new Promise((res) => setTimeout(res, 300));
-      const escaped = h.escaped(e, r, connections);
+      const escaped = h.escaped(e, r, listener.count());
       for (const pid of processesWith(marker)) {
         try {
           process.kill(pid, 'SIGKILL');
@@ -129,7 +135,7 @@ export async function runHostileSuite(sandbox: Sandbox, o: { timeoutMs?: number 
       out.push({ name: h.name, status: r.status, contained: escaped === null, escaped, wallMs: Math.round(r.wallMs) });
     }
   } finally {
-    server.close();
+    listener.close();
     delete process.env['ZIYA_SANDBOX_SECRET'];
     rmSync(outside, { recursive: true, force: true });
   }

@@ -177,6 +177,27 @@ function percentile(xs: number[], q: number): number {
   return s[lo]! + (s[hi]! - s[lo]!) * (pos - lo);
 }
 
+/**
+ * percentile bootstrap: resample the points with replacement (as weights), refit from the best
+ * fit and a spread of grid starts, and take the 2.5% and 97.5% points of every constant
+ */
+function bootstrap(n: number, refit: (w: Float64Array) => Record<string, number>, constants: Record<string, number>, B: number, seed: number): { intervals: Record<string, Interval>; samples: number } {
+  const r = rng(seed);
+  const samples: Record<string, number>[] = [];
+  for (let b = 0; b < B; b++) {
+    const w = new Float64Array(n);
+    for (let i = 0; i < n; i++) w[Math.floor(r() * n)]!++;
+    try {
+      samples.push(refit(w));
+    } catch {
+      // a degenerate resample: skipped
+    }
+  }
+  const intervals: Record<string, Interval> = {};
+  for (const [k, v] of Object.entries(constants)) intervals[k] = samples.length >= 10 ? { value: v, lo: percentile(samples.map((s) => s[k]!), 0.025), hi: percentile(samples.map((s) => s[k]!), 0.975) } : { value: v, lo: NaN, hi: NaN };
+  return { intervals, samples: samples.length };
+}
+
 export interface FitOptions {
   delta?: number;
   /** bootstrap resamples (0 = none) */
@@ -199,32 +220,15 @@ export function fitZiya2(points: Ziya2Point[], o: FitOptions = {}): FitResult {
   const starts = ziya2Starts(o.fScale).filter((_, i) => i % (o.gridStride ?? 1) === 0);
   const ones = new Float64Array(points.length).fill(1);
   const best = bestOf(ziya2Objective(points, ones, delta), starts, maxIter, 1 / (delta * delta), ZIYA2_LOWER);
-  const names = ['alpha', 'A', 'B', 'C', 'E', 'F'];
   const toConst = (x: Float64Array) => ({ alpha: x[0]!, A: x[1]!, B: x[2]!, C: x[3]!, E: x[4]!, F: Math.exp(x[5]!) });
   const constants = toConst(best.x);
-  const B = o.bootstrap ?? 200;
-  const r = rng(o.seed ?? 1);
-  const samples: Record<string, number>[] = [];
   // a spread of grid starts (every 257th) besides the best fit, for each resample
   const extra = starts.filter((_, i) => i % 257 === 0);
-  for (let b = 0; b < B; b++) {
-    const w = new Float64Array(points.length);
-    for (let i = 0; i < points.length; i++) w[Math.floor(r() * points.length)]!++;
-    try {
-      const fb = bestOf(ziya2Objective(points, w, delta), [best.x, ...extra], maxIter, 1 / (delta * delta), ZIYA2_LOWER);
-      samples.push(toConst(fb.x));
-    } catch {
-      // a degenerate resample: skipped
-    }
-  }
-  const intervals: Record<string, Interval> = {};
-  for (const k of names) {
-    const v = (constants as Record<string, number>)[k]!;
-    intervals[k] = samples.length >= 10 ? { value: v, lo: percentile(samples.map((s) => s[k]!), 0.025), hi: percentile(samples.map((s) => s[k]!), 0.975) } : { value: v, lo: NaN, hi: NaN };
-  }
+  const boot = bootstrap(points.length, (w) => toConst(bestOf(ziya2Objective(points, w, delta), [best.x, ...extra], maxIter, 1 / (delta * delta), ZIYA2_LOWER).x), constants, o.bootstrap ?? 200, o.seed ?? 1);
+  const intervals = boot.intervals;
   const residuals = points.map((p) => ({ observed: p.L, predicted: ziya2Predict(constants, p) }));
   const rmseLog = Math.sqrt(residuals.reduce((s, x) => s + (Math.log(x.predicted) - Math.log(x.observed)) ** 2, 0) / points.length);
-  return { law: 'ziya2', constants, intervals, objective: best.f, rmseLog, residuals, starts: starts.length, converged: best.converged, bootstrap: samples.length, seconds: (performance.now() - t0) / 1000 };
+  return { law: 'ziya2', constants, intervals, objective: best.f, rmseLog, residuals, starts: starts.length, converged: best.converged, bootstrap: boot.samples, seconds: (performance.now() - t0) / 1000 };
 }
 
 // ------------------------------------------------------------------ Chinchilla
@@ -281,25 +285,10 @@ export function fitChinchilla(points: ChinchillaPoint[], o: FitOptions = {}): Fi
   const best = bestOf(objective(new Float64Array(points.length).fill(1)), starts, maxIter, 1 / (delta * delta));
   const toConst = (x: Float64Array) => ({ A: Math.exp(x[0]!), B: Math.exp(x[1]!), E: Math.exp(x[2]!), alpha: x[3]!, beta: x[4]! });
   const constants = toConst(best.x);
-  const B = o.bootstrap ?? 200;
-  const r = rng(o.seed ?? 1);
-  const samples: Record<string, number>[] = [];
   const extra = starts.filter((_, i) => i % 97 === 0);
-  for (let bi = 0; bi < B; bi++) {
-    const w = new Float64Array(points.length);
-    for (let i = 0; i < points.length; i++) w[Math.floor(r() * points.length)]!++;
-    try {
-      samples.push(toConst(bestOf(objective(w), [best.x, ...extra], maxIter, 1 / (delta * delta)).x));
-    } catch {
-      // skipped
-    }
-  }
-  const intervals: Record<string, Interval> = {};
-  for (const k of ['A', 'B', 'E', 'alpha', 'beta']) {
-    const v = (constants as Record<string, number>)[k]!;
-    intervals[k] = samples.length >= 10 ? { value: v, lo: percentile(samples.map((s) => s[k]!), 0.025), hi: percentile(samples.map((s) => s[k]!), 0.975) } : { value: v, lo: NaN, hi: NaN };
-  }
+  const boot = bootstrap(points.length, (w) => toConst(bestOf(objective(w), [best.x, ...extra], maxIter, 1 / (delta * delta)).x), constants, o.bootstrap ?? 200, o.seed ?? 1);
+  const intervals = boot.intervals;
   const residuals = points.map((p) => ({ observed: p.L, predicted: chinchillaPredict(constants, p) }));
   const rmseLog = Math.sqrt(residuals.reduce((s, x) => s + (Math.log(x.predicted) - Math.log(x.observed)) ** 2, 0) / points.length);
-  return { law: 'chinchilla', constants, intervals, objective: best.f, rmseLog, residuals, starts: starts.length, converged: best.converged, bootstrap: samples.length, seconds: (performance.now() - t0) / 1000 };
+  return { law: 'chinchilla', constants, intervals, objective: best.f, rmseLog, residuals, starts: starts.length, converged: best.converged, bootstrap: boot.samples, seconds: (performance.now() - t0) / 1000 };
 }

@@ -33,17 +33,7 @@ export async function openLlamaCpp(ggufPath: string, vocabSize: number, threads 
       await ctx.dispose();
     }
   };
-  let version = '?';
-  try {
-    const { createRequire } = await import('node:module');
-    const { readFileSync, existsSync } = await import('node:fs');
-    const { dirname, join } = await import('node:path');
-    let dir = dirname(createRequire(import.meta.url).resolve('node-llama-cpp'));
-    while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
-    version = (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
-  } catch {
-    // version stays unknown
-  }
+  const version = await nodeLlamaCppVersion();
   return {
     version,
     async nextLogProbs(ids) {
@@ -74,4 +64,18 @@ export async function openLlamaCpp(ggufPath: string, vocabSize: number, threads 
       await llama.dispose();
     },
   };
+}
+
+/** the installed node-llama-cpp's version ("?" when its package.json cannot be found) */
+export async function nodeLlamaCppVersion(): Promise<string> {
+  try {
+    const { createRequire } = await import('node:module');
+    const { readFileSync, existsSync } = await import('node:fs');
+    const { dirname, join } = await import('node:path');
+    let dir = dirname(createRequire(import.meta.url).resolve('node-llama-cpp'));
+    while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+    return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return '?';
+  }
 }

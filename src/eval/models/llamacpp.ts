@@ -5,6 +5,7 @@
  * question, or questions sharing few-shot examples, evaluate only what differs).
  */
 import { fileFingerprint } from './engine.js';
+import { nodeLlamaCppVersion } from '../../model/llamacpp.js';
 import { TokenLM, type GenerateTokensOptions } from './token-lm.js';
 
 type Mod = typeof import('node-llama-cpp');
@@ -43,17 +44,7 @@ export class LlamaCppLM extends TokenLM {
     // one position more than the longest input: a full context makes llama.cpp shift it
     const contextSize = Math.min(o.contextSize ?? 2048, model.trainContextSize) + 1;
     const ctx = await model.createContext({ contextSize, threads: o.threads ?? 2, flashAttention: false, experimentalKvCacheKeyType: 'F32', experimentalKvCacheValueType: 'F32' });
-    let version = '?';
-    try {
-      const { createRequire } = await import('node:module');
-      const { readFileSync, existsSync } = await import('node:fs');
-      const { dirname, join } = await import('node:path');
-      let dir = dirname(createRequire(import.meta.url).resolve('node-llama-cpp'));
-      while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
-      version = (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
-    } catch {
-      // unknown version
-    }
+    const version = await nodeLlamaCppVersion();
     return new LlamaCppLM(llama, model, ctx, ctx.getSequence(), path, version);
   }
 
