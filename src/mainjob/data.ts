@@ -75,18 +75,19 @@ export async function buildMainData(factoryOut: string, dir: string, o: { seed?:
   put('zh-train', Z.train.map((text) => ({ text })));
   put('zh-heldout', Z.heldout.map((text) => ({ text })));
   // supervised pairs: next line of a Chinese poem, the end of an English sentence
-  const zhPairs = (docs: string[]) => docs.flatMap((t) => {
+  const zhPairs = (docs: string[]) => docs.flatMap((t, doc) => {
     const lines = t.split(/[，。！？；\n]/).map((x) => x.trim()).filter((x) => x.length >= 4 && x.length <= 12 && !/[A-Za-z0-9]/.test(x));
-    return lines.slice(0, -1).map((x, i) => ({ first: x, second: lines[i + 1]! }));
+    return lines.slice(0, -1).map((x, i) => ({ first: x, second: lines[i + 1]!, doc }));
   });
-  const enPairs = (docs: string[]) => docs.flatMap((t) => t.split(/(?<=[.!?])\s+/).filter((s) => s.length >= 60 && s.length <= 220).map((s) => {
+  const enPairs = (docs: string[]) => docs.flatMap((t, doc) => t.split(/(?<=[.!?])\s+/).filter((s) => s.length >= 60 && s.length <= 220).map((s) => {
     const w = s.split(' ');
     const cut = Math.max(4, Math.floor(w.length * 0.6));
-    return { start: w.slice(0, cut).join(' '), end: w.slice(cut).join(' ') };
+    return { start: w.slice(0, cut).join(' '), end: w.slice(cut).join(' '), doc };
   })).filter((p) => p.end.length >= 8);
   const zpTrain = zhPairs(Z.train), zpHeld = zhPairs(Z.heldout), epTrain = enPairs(E.train), epHeld = enPairs(E.heldout);
-  put('sft-zh', zpTrain.slice(0, 4000));
-  put('sft-en', epTrain.slice(0, 3000));
+  const strip = <T extends { doc: number }>(xs: T[]) => xs.map(({ doc: _d, ...rest }) => rest);
+  put('sft-zh', strip(zpTrain.slice(0, 4000)));
+  put('sft-en', strip(epTrain.slice(0, 3000)));
   const mathTrain = Array.from({ length: 3000 }, (_, i) => mathProblem(r, i));
   const r2 = rng((o.seed ?? 7) + 1000);
   const mathTest = Array.from({ length: 300 }, (_, i) => mathProblem(r2, i));
@@ -96,14 +97,24 @@ export async function buildMainData(factoryOut: string, dir: string, o: { seed?:
   put('math-heldout', mathHeld.slice(100).map((m) => ({ text: `Question: ${m.question}\nAnswer: ${m.answer}` })));
   const n = o.benchItems ?? 100;
   const r3 = rng((o.seed ?? 7) + 2000);
-  const zhPool = [...zpHeld, ...zpTrain].map((p) => p.second), enPool = [...epHeld, ...epTrain].map((p) => p.end);
-  const poemSrc = zpHeld.length >= n ? zpHeld : [...zpHeld, ...zpTrain.slice(-n)];
-  const clozeSrc = epHeld.length >= n ? epHeld : [...epHeld, ...epTrain.slice(-n)];
+  // questions and their wrong options come from held-out documents, and the wrong options from the
+  // same document where it has enough: options from elsewhere differ in vocabulary (a poem's rare
+  // characters, an address's topic) and a model tells them apart by that instead of by the text
+  const sameDoc = <T extends { doc: number }>(all: T[], key: (x: T) => string) => (p: T) => [...new Set(all.filter((x) => x.doc === p.doc).map(key))];
+  const zhAll = [...new Set(zpHeld.map((p) => p.second))], enAll = [...new Set(epHeld.map((p) => p.end))];
+  if (zhAll.length < 8 || enAll.length < 8) throw new Error(`the held-out documents give ${zhAll.length} Chinese and ${enAll.length} English options; the benchmarks need at least 8 of each`);
+  const zhSame = sameDoc(zpHeld, (x) => x.second), enSame = sameDoc(epHeld, (x) => x.end);
+  const pool = (same: string[], all: string[], right: string) => {
+    if (same.filter((x) => x !== right).length >= 3) return same;
+    const near = [...new Set([...same, ...all.filter((x) => Math.abs(x.length - right.length) <= 2)])];
+    return near.filter((x) => x !== right).length >= 3 ? near : all;
+  };
+  const poemSrc = zpHeld, clozeSrc = epHeld;
   const bench = {
     arith: mathHeld.slice(0, n),
     arithShots: mathTrain.slice(0, 3),
-    poem: poemSrc.slice(0, n).map((p, i) => choiceItem(`poem/${i}`, 'poem', `上句：${p.first}\n下句：`, p.second, zhPool, r3)),
-    cloze: clozeSrc.slice(0, n).map((p, i) => choiceItem(`cloze/${i}`, 'cloze', p.start, ` ${p.end}`, enPool.map((x) => ` ${x}`), r3)),
+    poem: poemSrc.slice(0, n).map((p, i) => choiceItem(`poem/${i}`, 'poem', `上句：${p.first}\n下句：`, p.second, pool(zhSame(p), zhAll, p.second), r3)),
+    cloze: clozeSrc.slice(0, n).map((p, i) => choiceItem(`cloze/${i}`, 'cloze', p.start, ` ${p.end}`, pool(enSame(p), enAll, p.end).map((x) => ` ${x}`), r3)),
   };
   writeFileSync(join(dir, 'bench.json'), JSON.stringify(bench));
   return { dir, files, counts: { enTrain: E.train.length, enHeldout: E.heldout.length, zhTrain: Z.train.length, zhHeldout: Z.heldout.length, sftZh: Math.min(4000, zpTrain.length), sftEn: Math.min(3000, epTrain.length), mathTrain: mathTrain.length }, bench };
