@@ -233,6 +233,8 @@ test('no acknowledged label is lost when the server is killed mid-save (SIGKILL,
   let port = 0;
   for (let round = 0; round < 3; round++) {
     const child = spawn(process.execPath, ['bin/ziya.js', 'ui', '--root', root, '--port', '0', '--sample', '30'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // listened for now: the exit can come before the code below gets to wait for it
+    const exited = new Promise((r) => child.on('exit', r));
     let err = '';
     child.stderr.setEncoding('utf8').on('data', (x: string) => (err += x));
     // the server prints its address (with the port the system chose) once it listens
@@ -268,7 +270,7 @@ test('no acknowledged label is lost when the server is killed mid-save (SIGKILL,
     };
     const timer = new Promise<void>((res) => setTimeout(() => { child.kill('SIGKILL'); res(); }, killAt - Date.now()));
     await Promise.all([loop('ann1'), loop('ann2'), timer]);
-    await new Promise((r) => child.on('exit', r));
+    await exited;
   }
   // restart and read everything back
   const ui = await startUi({ root, port: 0, sampleSize: 30 });
