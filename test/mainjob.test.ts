@@ -6,12 +6,16 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmp } from './helpers.js';
-import { runMainJob } from '../src/mainjob/pipeline.js';
+import { spawn } from 'node:child_process';
+import { runMainJob, type MainJobResult } from '../src/mainjob/pipeline.js';
 import { planRecipe } from '../src/mainjob/plan.js';
+
+let first: MainJobResult | null = null;
 
 test('the main job, reduced: factory with its gate, base model, extension, three stages, evaluation, report; a rerun resumes', async () => {
   const out = tmp('ziya-main-');
   const r = await runMainJob({ out, quick: true, log: () => undefined });
+  first = r;
   assert.ok(r.factory.passed, r.factory.stopped);
   assert.ok(r.data.enTrain > 100 && r.data.zhTrain > 100);
   assert.equal(r.cpt.stages.map((s) => s.name).join(','), 'general,supervised,math');
@@ -32,6 +36,24 @@ test('the main job, reduced: factory with its gate, base model, extension, three
   assert.ok((performance.now() - t0) / 1000 < r.seconds / 2, `the rerun took ${((performance.now() - t0) / 1000).toFixed(0)} s of ${r.seconds.toFixed(0)}`);
   assert.deepEqual(again.cpt.stages.map((s) => s.heldout), r.cpt.stages.map((s) => s.heldout));
   assert.deepEqual(again.evals.map((e) => e.results.map((x) => x.overall)), r.evals.map((e) => e.results.map((x) => x.overall)));
+});
+
+test('the main job killed (SIGKILL) during continual pre-training and started again ends with the uninterrupted run\'s figures', async () => {
+  assert.ok(first, 'the uninterrupted run of the first test');
+  const out = tmp('ziya-main-kill-');
+  const child = spawn(process.execPath, ['bin/ziya.js', 'run', '--quick', '--out', out], { stdio: 'ignore' });
+  const exited = new Promise((r) => child.on('exit', r));
+  // kill once the base model is done and the continual pre-training has started
+  const t0 = Date.now();
+  while (!existsSync(join(out, 'cpt', 'stages', 'general')) && Date.now() - t0 < 600000 && child.exitCode === null) await new Promise((r) => setTimeout(r, 200));
+  await new Promise((r) => setTimeout(r, 1500));
+  child.kill('SIGKILL');
+  await exited;
+  assert.ok(existsSync(join(out, 'base', 'report.json')) && !existsSync(join(out, 'report.html')), 'killed between the base model and the end');
+  const r = await runMainJob({ out, quick: true, log: () => undefined });
+  assert.deepEqual(r.base.stages.map((s) => s.heldout), first!.base.stages.map((s) => s.heldout));
+  assert.deepEqual(r.cpt.stages.map((s) => s.heldout), first!.cpt.stages.map((s) => s.heldout));
+  assert.deepEqual(r.evals.map((e) => e.results.map((x) => x.overall)), first!.evals.map((e) => e.results.map((x) => x.overall)));
 });
 
 test('ziya run --plan explains the full-scale recipe: parameters, tokens, FLOPs and time', () => {
