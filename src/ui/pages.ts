@@ -46,10 +46,15 @@ interface Stats {
 }
 
 export function bars(title: string, labels: string[], values: number[]): string {
-  const W = 460, H = 180, P = 30, max = Math.max(1, ...values), bw = (W - 2 * P) / Math.max(1, values.length);
-  const rects = values.map((v, i) => `<rect x="${(P + i * bw + 1).toFixed(1)}" y="${(H - P - ((H - 2 * P) * v) / max).toFixed(1)}" width="${Math.max(1, bw - 2).toFixed(1)}" height="${(((H - 2 * P) * v) / max).toFixed(1)}" fill="#4a7fb5"><title>${esc(labels[i])}: ${n(v)}</title></rect>`).join('');
-  const ticks = labels.length <= 12 ? labels.map((l, i) => `<text x="${(P + i * bw + bw / 2).toFixed(1)}" y="${H - P + 12}" font-size="9" text-anchor="middle">${esc(l)}</text>`).join('') : '';
-  return `<figure><figcaption>${esc(title)}</figcaption><svg width="${W}" height="${H}" viewBox="0 0 ${W} ${H}"><line x1="${P}" y1="${H - P}" x2="${W - P}" y2="${H - P}" stroke="#999"/>${rects}${ticks}<text x="${P - 4}" y="${P}" font-size="10" text-anchor="end">${n(max)}</text></svg></figure>`;
+  // many bars: the labels are turned to read along a slant, with room below for them
+  const slant = labels.length > 6 && labels.length <= 24;
+  const W = 460, P = 30, B = slant ? 70 : 30, H = 150 + B, max = Math.max(1, ...values), bw = (W - 2 * P) / Math.max(1, values.length);
+  const rects = values.map((v, i) => `<rect x="${(P + i * bw + 1).toFixed(1)}" y="${(H - B - ((H - P - B) * v) / max).toFixed(1)}" width="${Math.max(1, bw - 2).toFixed(1)}" height="${(((H - P - B) * v) / max).toFixed(1)}" fill="#4a7fb5"><title>${esc(labels[i])}: ${n(v)}</title></rect>`).join('');
+  const ticks = labels.length > 24 ? '' : labels.map((l, i) => {
+    const x = (P + i * bw + bw / 2).toFixed(1), y = H - B + 12;
+    return slant ? `<text x="${x}" y="${y}" font-size="9" text-anchor="end" transform="rotate(-40 ${x} ${y})">${esc(l)}</text>` : `<text x="${x}" y="${y}" font-size="9" text-anchor="middle">${esc(l)}</text>`;
+  }).join('');
+  return `<figure><figcaption>${esc(title)}</figcaption><svg width="${W}" height="${H}" viewBox="0 0 ${W} ${H}"><line x1="${P}" y1="${H - B}" x2="${W - P}" y2="${H - B}" stroke="#999"/>${rects}${ticks}<text x="${P - 4}" y="${P}" font-size="10" text-anchor="end">${n(max)}</text></svg></figure>`;
 }
 
 export function factoryPage(run: RunEntry): string {
