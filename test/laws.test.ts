@@ -162,7 +162,7 @@ test('ziya laws run on shared data: slices, measured attributes, points, fits, h
   const wt = pjoin(SHARED, 'wikitext2/word_language_model/data/wikitext-2');
   const recipe = `name: tiny
 base: { model: ${pjoin(SHARED, 'llama2c-stories260k/stories260K.bin')}, tokenizer: ${pjoin(SHARED, 'llama2c-stories260k/tok512.bin')} }
-train: { batch: 2, seqLen: 32, lr: 0.001, checkpoints: [0, 2, 4, 6] }
+train: { batch: 2, seqLen: 32, lr: 0.001, checkpoints: [0, 2, 4, 6], warmup: 2 }
 slices:
   - { name: wiki, source: { path: ${wt}/valid.txt, format: lines, minChars: 300, documents: 60 } }
   - { name: wiki-unpunctuated, from: wiki, corrupt: { readability: 0.9 } }

@@ -19,9 +19,7 @@ export async function runMainJob(o: { recipe?: string; out: string; force?: bool
     return;
   }
   const res = await runPipeline({ out: o.out, quick: o.quick, force: o.force });
-  const last = res.evals[res.evals.length - 1];
   process.stdout.write(`main job finished in ${(res.seconds / 60).toFixed(1)} minutes\n`);
   for (const e of res.evals) process.stdout.write(`  ${e.stage.padEnd(12)} ${e.results.map((r) => `${r.task} ${(100 * r.overall[r.metrics[0]!]!.micro.mean).toFixed(1)}%`).join(', ')}\n`);
-  void last;
   process.stdout.write(`report: ${res.report}\n`);
 }

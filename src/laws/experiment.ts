@@ -8,7 +8,6 @@
  * predictions. Everything goes to laws.json and laws.html in the output folder.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { parse as parseYaml } from 'yaml';
@@ -92,8 +91,8 @@ export function loadLawsRecipe(path: string): LawsRecipe {
 function readTexts(src: z.output<typeof TextSource>, baseDir: string): string[] {
   const p = resolve(baseDir, src.path);
   if (!existsSync(p)) throw new LawsError(`${p}: no such file`);
-  let text = readFileSync(p);
-  const s = (p.endsWith('.gz') ? gunzipSync(text) : text).toString('utf8');
+  const raw = readFileSync(p);
+  const s = (p.endsWith('.gz') ? gunzipSync(raw) : raw).toString('utf8');
   let docs: string[];
   if (src.format === 'jsonl') docs = s.split('\n').filter((l) => l.trim()).map((l, i) => {
     try {
@@ -105,8 +104,6 @@ function readTexts(src: z.output<typeof TextSource>, baseDir: string): string[] 
   });
   else if (src.format === 'paragraphs') docs = s.split(/\n\s*\n/);
   else docs = s.split('\n');
-  void text;
-  text = Buffer.alloc(0);
   return docs.map((d) => d.trim()).filter((d) => d.length >= src.minChars).slice(0, src.documents);
 }
 
@@ -164,11 +161,8 @@ function windows(stream: number[], len: number, max: number): Int32Array[] {
 }
 
 /** continual pre-training on a token stream (or a mixture of streams by weight), with the test losses at each checkpoint */
-let lastTrained: Llama | null = null;
-
-function trainSlice(base: () => Llama, streams: { tokens: number[]; weight: number }[], r: LawsRecipe, tasks: { name: string; rows: Int32Array[] }[], seed: number, log: (m: string) => void, label: string): { step: number; V: number; loss: Record<string, number> }[] {
+function trainSlice(base: () => Llama, streams: { tokens: number[]; weight: number }[], r: LawsRecipe, tasks: { name: string; rows: Int32Array[] }[], seed: number, log: (m: string) => void, label: string): { curve: { step: number; V: number; loss: Record<string, number> }[]; model: Llama } {
   const model = base();
-  lastTrained = model;
   const { batch, seqLen, lr } = r.train;
   const last = Math.max(...r.train.checkpoints);
   const opt = new AdamW(model.params, { lr, betas: [0.9, 0.95], weightDecay: 0.1 });
@@ -198,7 +192,7 @@ function trainSlice(base: () => Llama, streams: { tokens: number[]; weight: numb
     opt.update(cosineLr(step, { maxLr: lr, minLr: lr / 10, warmupSteps: Math.max(1, Math.round(last * 0.01)), totalSteps: last }));
   }
   log(`${label}: ${last} steps (${(last * batch * seqLen).toLocaleString('en-US')} tokens) in ${((performance.now() - t0) / 1000).toFixed(1)} s; test loss ${JSON.stringify(Object.fromEntries(Object.entries(out[out.length - 1]!.loss).map(([k, v]) => [k, Number(v.toFixed(4))])))}`);
-  return out;
+  return { curve: out, model };
 }
 
 export interface LawsResult {
@@ -274,16 +268,14 @@ export async function runLaws(r: LawsRecipe, out: string, log: (m: string) => vo
   // optional warm-up on all slices together: the starting model of every run
   let start = base;
   if (r.train.warmup > 0) {
-    const warm = trainSlice(base, slices.map((s) => ({ tokens: s.tokens, weight: 1 })), { ...r, train: { ...r.train, checkpoints: [r.train.warmup] } }, tasks, r.seed * 31, log, 'warm-up on all slices');
-    void warm;
-    const warmed = lastTrained!;
+    const warmed = trainSlice(base, slices.map((s) => ({ tokens: s.tokens, weight: 1 })), { ...r, train: { ...r.train, checkpoints: [r.train.warmup] } }, tasks, r.seed * 31, log, 'warm-up on all slices').model;
     const w = warmed.weights();
     start = () => new Llama(warmed.config, new Map([...w].map(([k, v]) => [k, v.slice()])), 'warmed');
   }
   // one continual pre-training run per slice
   const points: LawsResult['points'] = [];
   for (const [i, s] of slices.entries()) {
-    const curve = trainSlice(start, [{ tokens: s.tokens, weight: 1 }], r, tasks, r.seed * 1000 + i, log, `slice ${s.name}`);
+    const { curve } = trainSlice(start, [{ tokens: s.tokens, weight: 1 }], r, tasks, r.seed * 1000 + i, log, `slice ${s.name}`);
     for (const c of curve) for (const t of tasks) points.push({ slice: s.name, task: t.name, step: c.step, CH: s.CH, RA: s.RA, SIM: s.SIM[t.name]!, V: c.V, L: c.loss[t.name]! });
   }
   writeAtomic(join(out, 'points.jsonl'), points.map((p) => JSON.stringify(p)).join('\n') + '\n');
@@ -298,7 +290,7 @@ export async function runLaws(r: LawsRecipe, out: string, log: (m: string) => vo
   const heldout: LawsResult['heldout'] = [];
   for (const [mi, m] of r.heldoutMixtures.entries()) {
     const parts = Object.entries(m.weights).filter(([, w]) => w > 0).map(([k, w]) => ({ s: slices.find((x) => x.name === k)!, w }));
-    const curve = trainSlice(start, parts.map((p) => ({ tokens: p.s.tokens, weight: p.w })), r, tasks, r.seed * 7919 + mi, log, `mixture ${m.name}`);
+    const { curve } = trainSlice(start, parts.map((p) => ({ tokens: p.s.tokens, weight: p.w })), r, tasks, r.seed * 7919 + mi, log, `mixture ${m.name}`);
     const lastC = curve[curve.length - 1]!;
     const W = parts.reduce((a, p) => a + p.w, 0);
     for (const t of tasks) {
@@ -332,8 +324,4 @@ export async function runLaws(r: LawsRecipe, out: string, log: (m: string) => vo
 function writeAtomic(f: string, text: string): void {
   writeFileSync(f + '.tmp', text);
   renameSync(f + '.tmp', f);
-}
-
-export function recipeHash(r: LawsRecipe): string {
-  return createHash('sha256').update(JSON.stringify(r)).digest('hex').slice(0, 12);
 }

@@ -17,12 +17,6 @@ export function mainReportHtml(r: MainJobResult, out: string): string {
   const segStats = (fin.segments ?? [fin.output]).map((d) => JSON.parse(readFileSync(join(d, 'stats.json'), 'utf8')) as { read: number; steps: { name: string; docsOut: number }[] });
   const stats = { read: segStats[0]!.read, steps: segStats.flatMap((x) => x.steps) };
   // the funnel across the gate's segments: read, then the documents after each step of the final iteration
-  const segs = r.factory.iterations.length;
-  void segs;
-  const factoryStats = (() => {
-    const fs0 = JSON.parse(readFileSync(join(out, 'factory', 'gate.json'), 'utf8')) as { iterations: { read: number; kept: number }[] };
-    return fs0.iterations;
-  })();
   const gateRows = r.factory.iterations.map((it) => `<tr><td>${it.index}</td><td class="l">${it.changes.map(esc).join('<br>') || '(the recipe as written)'}</td><td>${n(it.read)}</td><td>${n(it.kept)}</td><td>${it.gate.unqualified}/${it.gate.sampled}</td><td>${it.gate.pass ? 'pass' : 'fail'}</td></tr>`).join('');
   // training curves: every stage's loss against cumulative tokens
   const curves: { name: string; points: [number, number][] }[] = [];
@@ -61,7 +55,7 @@ export function mainReportHtml(r: MainJobResult, out: string): string {
 <p>read ${n(stats.read)} records → kept ${n(fin.kept)} after the gate's last iteration. ${link(join(out, 'factory', 'gate.html'), 'gate report')}</p>
 ${bars('documents after each step (final iteration)', ['read', ...stats.steps.map((s) => s.name)], [stats.read, ...stats.steps.map((s) => s.docsOut)])}
 <h3>Evaluation gate (automatic metrics on a sample; limit 0.1% unqualified)</h3><table><tr><th>iteration</th><th>tightened</th><th>read</th><th>kept</th><th>unqualified</th><th>gate</th></tr>${gateRows}</table>
-<p class="muted">${esc(r.factory.stopped)}; ${factoryStats.length} iteration(s).</p>
+<p class="muted">${esc(r.factory.stopped)}; ${r.factory.iterations.length} iteration(s).</p>
 <h2>2. Data attributes per stage</h2>
 <p class="muted">CH and RA: share of documents without a coherence or readability problem (uncalibrated estimator: no human labels in the default run; annotate with <code>ziya ui</code> to calibrate). SIM: centroid cosine of hashed n-gram TF-IDF vectors against each benchmark.</p>${attrs}
 <h2>3. Tokenizer and models</h2>
