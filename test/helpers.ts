@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { parseRecipe, type Recipe } from '../src/factory/recipe.js';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -31,17 +30,5 @@ export function demoRecipe(input: string, out: string, extra: Record<string, unk
   return parseRecipe({ name: 'test', input: { paths: [input], shardBytes: '256KB', maxRecordBytes: '2MB' }, output: { dir: out, format: 'jsonl.gz', maxFileBytes: '200KB', writeDropped: true }, steps: STEPS, ...extra }, 'test', '/');
 }
 
-/** sha256 over the sorted output data files and quarantine logs. */
-export function outputDigest(out: string): string {
-  const h = createHash('sha256');
-  for (const sub of ['data', 'quarantine', 'dropped']) {
-    const dir = join(out, sub);
-    if (!existsSync(dir)) continue;
-    for (const f of readdirSync(dir).sort()) {
-      h.update(`${sub}/${f}\n`);
-      h.update(readFileSync(join(dir, f)));
-    }
-  }
-  return h.digest('hex');
-}
+export { outputDigest } from '../src/factory/runstate.js';
 

@@ -7,7 +7,11 @@ import { gateHtml } from '../dataeval/report.js';
 import { startUi } from '../ui/server.js';
 import { Command, CommanderError } from 'commander';
 import { loadRecipe, RecipeError, resolveFrom } from '../factory/recipe.js';
+import type { ShardStats } from '../core/stats.js';
 import { runFactory, RunMismatchError } from '../factory/executor.js';
+import { runFactorySlurm, SlurmError, taskItems } from '../factory/slurm.js';
+import { formatStatus, runStatus } from '../factory/status.js';
+import { runItem } from '../factory/stages.js';
 import { STEP_ABOUT, STEP_TYPES } from '../factory/registry.js';
 import { DOC_RULES } from '../factory/filter/doc-rules.js';
 import { PARA_RULES, LINE_RULES } from '../factory/filter/cut-rules.js';
@@ -32,7 +36,7 @@ import { NonFiniteError } from '../tensor/tensor.js';
 import { ArpaError } from '../lm/arpa.js';
 import { TokenizerFormatError } from '../tokenizer/vocab.js';
 
-function summary(r: Awaited<ReturnType<typeof runFactory>>): string {
+function summary(r: { stats: ShardStats; statsFile: string; reportFile: string }): string {
   const s = r.stats;
   const q = Object.values(s.quarantined).reduce((a, b) => a + b, 0);
   return `read ${s.read} records: kept ${s.kept}, dropped ${s.read - s.kept - q}, quarantined ${q}\nstats:  ${r.statsFile}\nreport: ${r.reportFile}`;
@@ -69,8 +73,26 @@ export function program(): Command {
     .option('--gate-limit <share>', 'gate: largest share of unqualified documents that passes', Number, 0.001)
     .option('--gate-fraction <share>', 'gate: fraction of kept documents evaluated', Number, 0.01)
     .option('--gate-min-sample <n>', 'gate: at least this many documents', (v) => parseInt(v, 10), 200)
-    .action(async (file: string, o: { workers?: number; force?: boolean; quiet?: boolean; untilPass?: boolean; maxIterations: number; gateLimit: number; gateFraction: number; gateMinSample: number }) => {
+    .option('--executor <kind>', 'local (worker threads) or slurm (one job array per stage, chained with afterok)', 'local')
+    .option('--resume', 'slurm: continue an unfinished run, submitting only what did not finish')
+    .option('--partition <name>', 'slurm: partition')
+    .option('--time <limit>', 'slurm: time limit per task (sbatch --time, e.g. 2:00:00)')
+    .option('--mem <size>', 'slurm: memory per task (sbatch --mem, e.g. 4G)')
+    .option('--cpus-per-task <n>', 'slurm: CPUs per task', (v) => parseInt(v, 10))
+    .option('--max-parallel <n>', 'slurm: most array tasks of a stage running at once', (v) => parseInt(v, 10))
+    .option('--sbatch-arg <arg>', 'slurm: a further sbatch argument, e.g. --sbatch-arg=--qos=low (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--detach', 'slurm: submit and return (follow with ziya factory status)')
+    .option('--poll <seconds>', 'slurm: seconds between looks at the queue', Number, 5)
+    .action(async (file: string, o: { workers?: number; force?: boolean; quiet?: boolean; untilPass?: boolean; maxIterations: number; gateLimit: number; gateFraction: number; gateMinSample: number; executor: string; resume?: boolean; partition?: string; time?: string; mem?: string; cpusPerTask?: number; maxParallel?: number; sbatchArg: string[]; detach?: boolean; poll: number }) => {
       const recipe = loadRecipe(file);
+      if (o.executor !== 'local' && o.executor !== 'slurm') throw new RecipeError(`--executor: "${o.executor}" is not an executor (local, slurm)`);
+      if (o.executor === 'slurm') {
+        if (o.untilPass) throw new RecipeError('--until-pass runs on the local executor only');
+        const r = await runFactorySlurm(recipe, { force: o.force, quiet: o.quiet, resume: o.resume, partition: o.partition, time: o.time, mem: o.mem, cpusPerTask: o.cpusPerTask, maxParallel: o.maxParallel, sbatchArgs: o.sbatchArg, detach: o.detach, pollSeconds: o.poll });
+        if (!r.stats) process.stdout.write(`submitted; follow with: ziya factory status ${r.outDir}\n`);
+        else process.stdout.write(summary({ stats: r.stats, statsFile: r.statsFile!, reportFile: r.reportFile! }) + `\nwall time ${r.seconds.toFixed(1)} s on Slurm\n`);
+        return;
+      }
       if (o.untilPass) {
         const r = await runUntilPass(recipe, { workers: o.workers, quiet: o.quiet, maxIterations: o.maxIterations, limit: o.gateLimit, fraction: o.gateFraction, minSample: o.gateMinSample });
         const dir = resolve(resolveFrom(recipe.baseDir, recipe.output.dir));
@@ -94,6 +116,26 @@ export function program(): Command {
       for (const [m, x] of Object.entries(g.metrics)) if (x.failed) process.stdout.write(`  ${m}: ${x.failed} (${x.examples.map((e) => e.id).join(', ')})\n`);
       process.stdout.write(`report: ${join(dir, 'gate-single.html')}\n`);
       if (!g.pass) process.exitCode = 3;
+    });
+  factory.command('status')
+    .description('the state of every stage and shard of a run (with the Slurm queue for a Slurm run)')
+    .argument('<dir>', 'factory output folder')
+    .option('--json', 'as JSON')
+    .action((dir: string, o: { json?: boolean }) => {
+      const st = runStatus(dir);
+      process.stdout.write((o.json ? JSON.stringify(st, null, 1) : formatStatus(st)) + '\n');
+      if (!st.finished) process.exitCode = 4;
+    });
+  factory.command('slurm-task', { hidden: true })
+    .description('run the items of one array task of a stage (what the Slurm executor\'s sbatch scripts call)')
+    .argument('<dir>', 'factory output folder')
+    .requiredOption('--stage <name>', 'stage name (p0-observe, p0-tasks, p0-combine, write, finalize)')
+    .requiredOption('--items <file>', 'the items file of the submission')
+    .option('--per-task <n>', 'items per array task', (v) => parseInt(v, 10), 1)
+    .option('--index <i>', 'array task index (default: $SLURM_ARRAY_TASK_ID, or 0)', (v) => parseInt(v, 10))
+    .action(async (dir: string, o: { stage: string; items: string; perTask: number; index?: number }) => {
+      const index = o.index ?? Number(process.env.SLURM_ARRAY_TASK_ID ?? 0);
+      for (const item of taskItems(o.items, o.perTask, index)) await runItem(dir, o.stage, item);
     });
   factory.command('check')
     .description('validate a recipe against the schema and print the resolved steps')
@@ -157,10 +199,11 @@ export async function run(argv: string[]): Promise<number> {
   const prog = program();
   try {
     await prog.parseAsync(argv, { from: 'user' });
-    return 0;
+    // commands report a verdict (gate failed, run unfinished) through process.exitCode
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode;
-    if (e instanceof RecipeError || e instanceof RunMismatchError || e instanceof TokenizerFormatError || e instanceof ArpaError || e instanceof CheckpointError || e instanceof NonFiniteError || e instanceof IndexedDatasetError || e instanceof EvalError || e instanceof LawsError || e instanceof FitError || e instanceof GateError || e instanceof DataError || e instanceof CsvError) {
+    if (e instanceof RecipeError || e instanceof RunMismatchError || e instanceof SlurmError || e instanceof TokenizerFormatError || e instanceof ArpaError || e instanceof CheckpointError || e instanceof NonFiniteError || e instanceof IndexedDatasetError || e instanceof EvalError || e instanceof LawsError || e instanceof FitError || e instanceof GateError || e instanceof DataError || e instanceof CsvError) {
       process.stderr.write(`ziya: ${e.message}\n`);
       return 2;
     }

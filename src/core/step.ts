@@ -44,9 +44,10 @@ export interface CorpusStep<S = unknown, G = unknown> {
   verify?(state: S, io: { dir: string; shard: string }): string | null;
   /**
    * Optional parallel stage between observation and combine (e.g. one bucket task per band):
-   * the number of tasks, whether task i already finished intact, and running it.
+   * the number of tasks (fixed by the step's configuration, so that a scheduler can size the
+   * stage before it starts), whether task i already finished intact, and running it.
    */
-  tasks?(states: S[]): number;
+  tasks?(): number;
   taskDone?(i: number, io: { dir: string }): boolean;
   runTask?(i: number, states: S[], io: { dir: string; shards: string[] }): void;
   /** Combines the shard summaries (given in shard order) into what every shard needs; JSON-serialisable. */

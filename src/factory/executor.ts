@@ -3,16 +3,15 @@
  * default), skips shards already committed by an earlier attempt, and merges
  * the per-shard statistics into stats.json and report.html.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { accounting, mergeShardStats, type ShardStats } from '../core/stats.js';
-import { CorruptFileError, readChecked, writeChecked, writeFileAtomic } from '../io/writers.js';
+import type { ShardStats } from '../core/stats.js';
+import { readChecked } from '../io/writers.js';
 import { Progress } from '../ui/progress.js';
-import { makePlan, samePlanInputs, type Plan } from './plan.js';
-import { resolveFrom, workerCount, type Recipe } from './recipe.js';
-import { renderReport } from './report.js';
-import { passDir, runShard, shardName, statsPath } from './shard.js';
+import type { Plan } from './plan.js';
+import { workerCount, type Recipe } from './recipe.js';
+import { runShard } from './shard.js';
+import { RunMismatchError, combinePass, damagedShards, doneShards, finalizeRun, openRun, passStates, pendingTasks, readGlobal } from './runstate.js';
 import { buildStep } from './registry.js';
 import { isCorpusStep } from '../core/step.js';
 import { registerSharedModels, shareModels } from '../lm/load.js';
@@ -37,30 +36,11 @@ export interface RunResult {
   reportFile: string;
 }
 
-export class RunMismatchError extends Error {}
+export { RunMismatchError };
 
 export async function runFactory(recipe: Recipe, opts: RunOptions = {}): Promise<RunResult> {
   const log = opts.log ?? ((m: string) => process.stderr.write(m + '\n'));
-  const outDir = resolve(resolveFrom(recipe.baseDir, recipe.output.dir));
-  const planFile = join(outDir, '_run', 'plan.json');
-  const fresh = makePlan(recipe);
-  let plan = fresh;
-  if (existsSync(planFile)) {
-    const old = JSON.parse(readFileSync(planFile, 'utf8')) as Plan;
-    if (!samePlanInputs(old, fresh)) {
-      if (!opts.force) throw new RunMismatchError(`${outDir} holds a run of a different recipe or input; use --force to delete it and start over, or choose another output.dir`);
-      rmSync(outDir, { recursive: true, force: true });
-    } else plan = old;
-  }
-  mkdirSync(join(outDir, '_run', 'stats'), { recursive: true });
-  // temporary files of writes that a kill interrupted
-  const passDirs = readdirSync(join(outDir, '_run')).filter((d) => d.startsWith('pass-')).map((d) => join(outDir, '_run', d));
-  for (const dir of [outDir, join(outDir, '_run'), join(outDir, '_run', 'stats'), ...passDirs]) {
-    for (const f of readdirSync(dir)) if (/\.tmp-\d+$/.test(f)) rmSync(join(dir, f), { force: true });
-  }
-  if (plan === fresh) writeFileAtomic(planFile, JSON.stringify(plan, null, 1));
-  for (const w of plan.warnings) log(`warning: ${w}`);
-
+  const { outDir, plan } = openRun(recipe, { force: opts.force, log });
   const built = recipe.steps.map((x) => buildStep(x));
   const corpusSteps = built.filter(isCorpusStep);
   // resources (n-gram models) loaded once here and shared with every worker thread, without copies
@@ -69,81 +49,43 @@ export async function runFactory(recipe: Recipe, opts: RunOptions = {}): Promise
   const globals: unknown[] = [];
   let resumedShards = 0;
   const failures: string[] = [];
-  let done = new Map<number, ShardStats>();
   // passes 0..K-1 observe the K corpus steps in turn; pass K writes the output
   for (let pass = 0; pass <= corpusSteps.length; pass++) {
     const final = pass === corpusSteps.length;
-    const globalFile = join(passDir(outDir, pass), 'global.json');
-    if (!final && existsSync(globalFile)) {
-      try {
-        globals.push(readChecked(globalFile));
+    if (!final) {
+      const saved = readGlobal(outDir, pass, log);
+      if (saved) {
+        globals.push(saved.value);
         continue;
-      } catch (e) {
-        // reported, then recomputed from the shard summaries: never a decision from a damaged file
-        log(`warning: ${(e as Error).message}; combining the shard summaries again`);
       }
     }
-    done = new Map<number, ShardStats>();
-    const marker = (i: number) => (final ? statsPath(outDir, i) : join(passDir(outDir, pass), `${shardName(i)}.json`));
-    for (const s of plan.shards) {
-      const f = marker(s.index);
-      if (!existsSync(f)) continue;
-      try {
-        const v = final ? (JSON.parse(readFileSync(f, 'utf8')) as ShardStats) : (readChecked(f), { shard: s.index, read: 0, bytesRead: s.bytes } as ShardStats);
-        done.set(s.index, v);
-      } catch (e) {
-        log(`warning: ${f}: ${e instanceof CorruptFileError ? (e as Error).message.replace(`${f}: `, '') : 'unreadable'}; running shard ${s.index} again`);
-      }
-    }
+    const done = doneShards(outDir, plan, pass, final, log);
     const todo = plan.shards.filter((s) => !done.has(s.index));
     if (final) resumedShards = done.size;
     if (done.size && todo.length) log(`resuming${corpusSteps.length ? ` pass ${pass + 1}/${corpusSteps.length + 1}` : ''}: ${done.size} of ${plan.shards.length} shards already done`);
     const label = corpusSteps.length ? `[${recipe.name} ${pass + 1}/${corpusSteps.length + 1}${final ? '' : ` ${corpusSteps[pass]!.name}`}]` : `[${recipe.name}]`;
-    await runPass({ recipe, outDir, pass, globals, todo, done, failures, opts, label, totalBytes: plan.totalBytes, shards: plan.shards.length, sharedModels });
+    const pa = { recipe, outDir, pass, globals, done, failures, opts, label, totalBytes: plan.totalBytes, shards: plan.shards.length, sharedModels };
+    await runPass({ ...pa, todo });
     if (failures.length) break;
     if (!final) {
-      // a shard whose side files are damaged is reported and observed again
       const step = corpusSteps[pass]!;
-      if (step.verify) {
-        const bad = plan.shards.filter((s) => {
-          const problem = step.verify!(readChecked(marker(s.index)), { dir: passDir(outDir, pass), shard: shardName(s.index) });
-          if (problem) log(`warning: ${problem}; observing shard ${s.index} again`);
-          return problem !== null;
-        });
-        if (bad.length) {
-          for (const s of bad) done.delete(s.index);
-          await runPass({ recipe, outDir, pass, globals, todo: bad, done, failures, opts, label, totalBytes: plan.totalBytes, shards: plan.shards.length, sharedModels });
-          if (failures.length) break;
-        }
-      }
-      // combine the shard summaries in shard order (after the step's parallel tasks, if it has any)
-      const states = plan.shards.map((s) => readChecked(marker(s.index)));
-      const io = { dir: passDir(outDir, pass), shards: plan.shards.map((s) => shardName(s.index)) };
-      if (step.tasks && step.runTask && step.taskDone) {
-        const pending = Array.from({ length: step.tasks(states) }, (_, i) => i).filter((i) => !step.taskDone!(i, io));
-        if (pending.length) await runTasks({ recipe, outDir, pass, globals, tasks: pending, io, failures, opts, label: `${label} tasks` });
+      // a shard whose side files are damaged is reported and observed again
+      const bad = new Set(damagedShards(step, outDir, plan, pass, log));
+      if (bad.size) {
+        for (const i of bad) done.delete(i);
+        await runPass({ ...pa, todo: plan.shards.filter((s) => bad.has(s.index)) });
         if (failures.length) break;
       }
-      const g = step.combine(states, io);
-      writeChecked(globalFile, g);
-      globals.push(g);
+      const { io } = passStates(outDir, plan, pass);
+      const pending = pendingTasks(step, io);
+      if (pending.length) await runTasks({ recipe, outDir, pass, globals, tasks: pending, io, failures, opts, label: `${label} tasks` });
+      if (failures.length) break;
+      globals.push(combinePass(step, outDir, plan, pass));
     }
   }
   if (failures.length) throw new Error(`${failures.length} shard(s) failed (the run is resumable):\n${failures.join('\n')}`);
-  const stats = mergeShardStats([...done.values()]);
-  stats.warnings.unshift(...plan.warnings);
-  const corpusReport: Record<string, Record<string, unknown>> = {};
-  corpusSteps.forEach((cs, i) => {
-    corpusReport[cs.name] = cs.summarize ? cs.summarize(globals[i], stats.samples?.[cs.name] ?? []) : {};
-  });
-  delete stats.samples;
-  const acc = accounting(stats);
-  const statsFile = join(outDir, 'stats.json');
-  writeFileAtomic(statsFile, JSON.stringify({ recipe: recipe.name, recipeHash: plan.recipeHash, shards: plan.shards.length, accounting: acc, corpusSteps: corpusReport, ...stats }, null, 1));
-  const reportFile = join(outDir, 'report.html');
-  writeFileAtomic(reportFile, renderReport(recipe, stats, plan, corpusReport));
-  if (!acc.balanced) throw new Error(`accounting identity broken: read ${acc.read} != kept ${acc.kept} + dropped ${acc.droppedTotal} + quarantined ${acc.quarantinedTotal}`);
-  return { outDir, plan, stats, resumedShards, statsFile, reportFile };
+  const fin = finalizeRun(recipe, outDir, plan, globals);
+  return { outDir, plan, resumedShards, ...fin };
 }
 
 interface PassArgs {
