@@ -112,6 +112,38 @@ test('bad ARPA files get an error naming the line', () => {
   assert.throws(() => parseArpa('hello'), /model\.arpa:1: expected "\\data\\"/);
 });
 
+test('the streaming ARPA reader (large models) makes the same tables as parsing, and the same errors with their lines', async () => {
+  const { HashedModel } = await import('../src/lm/hashed.js');
+  const { trainKneserNey } = await import('../src/lm/kneser-ney.js');
+  const { tmp } = await import('./helpers.js');
+  const { writeFileSync } = await import('node:fs');
+  const dir = tmp();
+  const files = [ARPA, NOUNK].filter((f) => existsSync(f));
+  const trained = join(dir, 'trained.arpa');
+  writeFileSync(trained, writeArpa(trainKneserNey(await demoLines(0, 800), { order: 4 })));
+  files.push(trained);
+  for (const f of files) {
+    const a = Buffer.from(HashedModel.fromArpa(parseArpa(readFileSync(f, 'utf8'), f)).serialize());
+    const b = Buffer.from(HashedModel.fromArpaFile(f).serialize());
+    assert.ok(a.equals(b), f);
+  }
+  const good = '\\data\\\nngram 1=2\nngram 2=1\n\n\\1-grams:\n-1\t<s>\t-0.5\n-1\ta\n\n\\2-grams:\n-0.5\t<s> a\n\n\\end\\\n';
+  const bad: [string, RegExp][] = [
+    [good.replace('ngram 1=2', 'ngram 1=3'), /m\.arpa:8: \\data\\ declares 3 1-grams but the section has 2/],
+    [good.replace('\\2-grams:', '\\3-grams:'), /m\.arpa:9: expected "\\2-grams:" section/],
+    [good.replace('-1\ta', 'x1\ta'), /m\.arpa:7: probability "x1" is not a number/],
+    [good.replace('<s> a', 'b a'), /m\.arpa:10: the context "b" of this 2-gram is not in the 1-grams/],
+    [good.replace('\\end\\', ''), /expected "\\end\\"/],
+    ['hello', /m\.arpa:1: expected "\\data\\"/],
+  ];
+  writeFileSync(join(dir, 'm.arpa'), good);
+  assert.doesNotThrow(() => HashedModel.fromArpaFile(join(dir, 'm.arpa')));
+  for (const [text, re] of bad) {
+    writeFileSync(join(dir, 'm.arpa'), text);
+    assert.throws(() => HashedModel.fromArpaFile(join(dir, 'm.arpa')), re);
+  }
+});
+
 test('ziya lm score prints line, log10 probability, unknown words and perplexity', { skip }, () => {
   const r = spawnSync(process.execPath, ['bin/ziya.js', 'lm', 'score', '--model', ARPA], { input: 'looking on a little more loin\nzzz however <unk>\n', encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
@@ -292,4 +324,126 @@ test('models are loaded once into shared memory and used by worker threads witho
   await w.terminate();
   assert.ok(isShared);
   close(total, scoreSentence(a, 'looking on a little more loin').total, 'worker');
+});
+
+/** ARPA text with its lines sorted: the same model whatever order the entries were written in. */
+const sortedLines = (arpa: string) => arpa.split('\n').sort().join('\n');
+
+/**
+ * Real text that needs no shared data (the demo's reference text from npm packages): English
+ * sentences and Chinese poems by character, with a literal <unk> in every 40th line.
+ */
+async function demoLines(skip: number, count: number): Promise<string[]> {
+  const { referenceTexts } = await import('../src/demo/corpus.js');
+  const t = referenceTexts(400_000);
+  const lines = [...t.en.slice(skip, skip + count), ...t.zh.slice(skip, skip + count / 2).map((l) => [...l.replace(/\s+/g, '')].join(' '))];
+  return lines.map((l, i) => (i % 40 === 0 ? l.replace(/^\S+/, '<unk>') : l));
+}
+
+test('the bounded-memory trainer writes exactly the in-memory model: any order, any number of buckets and groups, a counting buffer that spills many times', async () => {
+  const { trainKneserNey } = await import('../src/lm/kneser-ney.js');
+  const { trainKneserNeyOnDisk } = await import('../src/lm/kneser-ney-disk.js');
+  const { tmp } = await import('./helpers.js');
+  const dir = tmp();
+  const out = join(dir, 'm.arpa');
+  const cases: { what: string; lines: string[]; order: number; buckets: number; memoryMB?: number }[] = [
+    { what: 'demo text, order 3, one bucket', lines: await demoLines(0, 1000), order: 3, buckets: 1 },
+    { what: 'demo text, order 4, 5 buckets, tiny buffer and groups', lines: await demoLines(1000, 1000), order: 4, buckets: 5, memoryMB: 0.01 },
+    { what: 'demo text, order 1', lines: await demoLines(0, 500), order: 1, buckets: 2 },
+  ];
+  const wiki = join(SHARED, 'wikitext2/word_language_model/data/wikitext-2/valid.txt');
+  if (existsSync(wiki)) cases.push({ what: 'WikiText-2 words, order 5, 7 buckets', lines: readFileSync(wiki, 'utf8').split('\n').filter((l) => l.trim().length > 20).slice(0, 1000), order: 5, buckets: 7, memoryMB: 0.05 });
+  const cmrc = join(SHARED, 'cmrc2018-zhwiki/squad-style-data/cmrc2018_dev.json');
+  if (existsSync(cmrc)) {
+    const paras = (JSON.parse(readFileSync(cmrc, 'utf8')) as { data: { paragraphs: { context: string }[] }[] }).data.flatMap((d) => d.paragraphs.map((p) => p.context)).slice(0, 150);
+    cases.push({ what: 'cmrc2018 characters, order 5, 16 buckets in groups', lines: paras.map((p) => [...p.replace(/\s+/g, '')].join(' ')), order: 5, buckets: 16, memoryMB: 20 });
+  }
+  for (const c of cases) {
+    const want = writeArpa(trainKneserNey(c.lines, { order: c.order }));
+    const r = await trainKneserNeyOnDisk(c.lines, out, { order: c.order, buckets: c.buckets, memoryMB: c.memoryMB });
+    const got = readFileSync(out, 'utf8');
+    assert.equal(sortedLines(got), sortedLines(want), c.what);
+    // the sections are in order and the header counts are right
+    const back = parseArpa(got, out);
+    assert.deepEqual(back.counts, r.counts, c.what);
+    assert.deepEqual(back.grams.map((g) => g.size), r.counts, c.what);
+    assert.equal(r.buckets, c.buckets);
+    // a tiny budget loads one bucket at a time; a roomy one several together
+    if ((c.memoryMB ?? 1024) < 1) assert.equal(r.groups.adjust, c.buckets, c.what);
+    if (c.buckets > 1 && (c.memoryMB ?? 1024) >= 20) assert.ok(r.groups.adjust < c.buckets, `${c.what}: ${r.groups.adjust} groups`);
+  }
+});
+
+test('ziya lm train: streams its input, reports buckets and memory, and refuses text too small for discounts', async () => {
+  const { tmp } = await import('./helpers.js');
+  const { writeFileSync } = await import('node:fs');
+  const dir = tmp();
+  const ref = await demoLines(0, 1200);
+  writeFileSync(join(dir, 'ref.txt'), ref.join('\n') + '\n');
+  const r = spawnSync(process.execPath, ['bin/ziya.js', 'lm', 'train', '--input', join(dir, 'ref.txt'), '--out', join(dir, 'ref.arpa'), '--order', '3', '--buckets', '3', '--memory', '1'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /3 buckets loaded in \d+\/\d+ groups/);
+  assert.match(r.stderr, /\[lm train\] counting/);
+  const info = JSON.parse(readFileSync(join(dir, 'ref.arpa.json'), 'utf8')) as { buckets: number; sentences: number; peakRssMB: number; counts: number[] };
+  assert.equal(info.buckets, 3);
+  assert.equal(info.sentences, ref.join('\n').split('\n').filter((l) => l.trim()).length);
+  assert.ok(info.peakRssMB > 0);
+  assert.deepEqual(parseArpa(readFileSync(join(dir, 'ref.arpa'), 'utf8'), 'ref').counts, info.counts);
+  writeFileSync(join(dir, 'tiny.txt'), 'a b\n');
+  const bad = spawnSync(process.execPath, ['bin/ziya.js', 'lm', 'train', '--input', join(dir, 'tiny.txt'), '--out', join(dir, 'tiny.arpa'), '--quiet'], { encoding: 'utf8' });
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /too small to estimate discounts/);
+});
+
+test('ARPA numbers: seven significant digits in their shortest form, as String(Number(x.toPrecision(7))) gives', async () => {
+  const { fmt } = await import('../src/lm/arpa.js');
+  let seed = 11;
+  const r = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const values = [0, -0, -99, 1, -1, 10, 1e-6, 9.9999999e-7, 1e-7, 12345678, 1234567, 0.5, -0.30103, 1e21, -1e-300, 0.1 + 0.2];
+  for (let i = 0; i < 200_000; i++) {
+    const x = (r() < 0.5 ? -1 : 1) * r() * 10 ** (Math.floor(r() * 30) - 15);
+    values.push(x, Math.round(x * 1e7) / 1e7);
+  }
+  for (const x of values) assert.equal(fmt(x), String(Number(x.toPrecision(7))), String(x));
+  assert.equal(fmt(-0.30102999566), '-0.30103');
+  assert.equal(fmt(-99), '-99');
+  assert.equal(fmt(-1.23456789e-8), '-1.234568e-8');
+});
+
+test('tokenizer pieces as units: ziya lm train --units pieces records its tokenizer, and ppl_buckets scores with it', { skip: !existsSync(join(SHARED, 'llama2-tokenizer/tokenizer.model')) && 'llama2-tokenizer absent' }, async () => {
+  const { tmp } = await import('./helpers.js');
+  const { writeFileSync, readdirSync, renameSync } = await import('node:fs');
+  const { parseRecipe } = await import('../src/factory/recipe.js');
+  const { runFactory } = await import('../src/factory/executor.js');
+  const { loadTokenizer } = await import('../src/tokenizer/load.js');
+  const tokPath = join(SHARED, 'llama2-tokenizer/tokenizer.model');
+  const dir = tmp();
+  const { referenceTexts } = await import('../src/demo/corpus.js');
+  const en = referenceTexts(400_000).en.map((l) => l.replace(/\s+/g, ' ').trim()).filter((l) => l.length > 30);
+  writeFileSync(join(dir, 'ref.txt'), en.slice(0, 1900).join('\n') + '\n');
+  const model = join(dir, 'en.arpa');
+  const r = spawnSync(process.execPath, ['bin/ziya.js', 'lm', 'train', '--input', join(dir, 'ref.txt'), '--out', model, '--order', '3', '--units', 'pieces', '--tokenizer', tokPath, '--quiet'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const info = JSON.parse(readFileSync(`${model}.json`, 'utf8')) as { units: string; tokenizer: string };
+  assert.equal(info.units, 'pieces');
+  assert.equal(info.tokenizer, tokPath);
+  // the model's unigrams are the tokenizer's pieces
+  const tok = loadTokenizer(tokPath);
+  const uni = [...parseArpa(readFileSync(model, 'utf8'), model).grams[0]!.keys()];
+  assert.ok(uni.includes('▁the'), 'pieces carry the ▁ word marker');
+  assert.ok(tok.encodePieces(en[0]!).every((p) => uni.includes(p)));
+  // documents: held-out sentences, and the same sentences with their words reversed
+  const docs = en.slice(1900, 1960).map((t, i) => ({ id: `s${i}`, text: t, meta: { language: 'en' } }));
+  for (let i = 0; i < 20; i++) docs.push({ id: `r${i}`, text: en[1960 + i]!.split(' ').reverse().join(' '), meta: { language: 'en' } });
+  writeFileSync(join(dir, 'in.jsonl'), docs.map((d) => JSON.stringify(d)).join('\n') + '\n');
+  const recipe = parseRecipe({ input: { paths: [join(dir, 'in.jsonl')] }, output: { dir: join(dir, 'out'), format: 'jsonl', writeDropped: true }, steps: [{ type: 'ppl_buckets', models: { en: model } }] }, 't', '/');
+  const res = await runFactory(recipe, { inProcess: true, quiet: true });
+  assert.equal(res.stats.kept, 48);
+  const kept = readdirSync(join(dir, 'out', 'data')).flatMap((f) => readFileSync(join(dir, 'out', 'data', f), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id: string; meta: { perplexity: number } }));
+  assert.ok(kept.every((d) => d.meta.perplexity > 1));
+  assert.ok(kept.filter((d) => d.id.startsWith('r')).length <= 3, 'reversed sentences land in the low bucket');
+  // without its tokenizer, the model is refused when the recipe is read
+  renameSync(`${model}.json`, `${model}.json.bak`);
+  writeFileSync(`${model}.json`, JSON.stringify({ ...info, tokenizer: join(dir, 'gone.model') }));
+  assert.throws(() => parseRecipe({ input: { paths: [join(dir, 'in.jsonl')] }, output: { dir: join(dir, 'out2') }, steps: [{ type: 'ppl_buckets', models: { en: model } }] }, 't', '/'), /units are tokenizer pieces, but its tokenizer .*gone\.model is missing/);
 });

@@ -76,7 +76,7 @@ after(() => {
 test('a Slurm run (job arrays chained with afterok) writes exactly the bytes of the local executor', { skip, timeout: 600_000 }, async (t) => {
   const out = join(root, 'slurm');
   const t0 = Date.now();
-  const r = await runFactorySlurm(recipe(out), { pollSeconds: 0.5, quiet: true, ziyaCommand: ziya, maxParallel: 2 });
+  const r = await runFactorySlurm(recipe(out), { pollSeconds: 0.5, quiet: true, log: () => {}, ziyaCommand: ziya, maxParallel: 2, partition: 'debug', time: '20:00', mem: '1G', cpusPerTask: 1, sbatchArgs: ['--comment=ziya-test'] });
   const seconds = (Date.now() - t0) / 1000;
   t.diagnostic(`wall time: local executor ${localSeconds.toFixed(1)} s (2 worker threads), Slurm ${seconds.toFixed(1)} s (2 CPUs, one task per shard); ${r.plan.shards.length} shards, ${(r.plan.totalBytes / 1e6).toFixed(1)} MB`);
   assert.equal(outputDigest(out), outputDigest(local));
@@ -87,6 +87,7 @@ test('a Slurm run (job arrays chained with afterok) writes exactly the bytes of 
   assert.deepEqual(attempt.stages.map((s) => s.name), ['p0-observe', 'p0-tasks', 'p0-combine', 'write', 'finalize']);
   const observe = readFileSync(attempt.stages[0]!.script, 'utf8');
   assert.match(observe, new RegExp(`#SBATCH --array=0-${r.plan.shards.length - 1}%2`));
+  for (const line of ['#SBATCH --partition=debug', '#SBATCH --time=20:00', '#SBATCH --mem=1G', '#SBATCH --cpus-per-task=1', '#SBATCH --comment=ziya-test']) assert.ok(observe.includes(line), line);
   assert.match(readFileSync(attempt.stages[1]!.script, 'utf8'), /#SBATCH --array=0-5%2\n/);
   assert.match(readFileSync(attempt.stages[3]!.script, 'utf8'), new RegExp(`#SBATCH --dependency=afterok:${attempt.stages[2]!.jobId}\\n#SBATCH --kill-on-invalid-dep=yes`));
   // status: every stage complete; running again submits nothing

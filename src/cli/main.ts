@@ -9,6 +9,8 @@ import { Command, CommanderError } from 'commander';
 import { loadRecipe, RecipeError, resolveFrom } from '../factory/recipe.js';
 import type { ShardStats } from '../core/stats.js';
 import { runFactory, RunMismatchError } from '../factory/executor.js';
+import { KneserNeyError } from '../lm/kneser-ney.js';
+import { KneserNeyDiskError } from '../lm/kneser-ney-disk.js';
 import { runFactorySlurm, SlurmError, taskItems } from '../factory/slurm.js';
 import { formatStatus, runStatus } from '../factory/status.js';
 import { runItem } from '../factory/stages.js';
@@ -203,7 +205,7 @@ export async function run(argv: string[]): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode;
-    if (e instanceof RecipeError || e instanceof RunMismatchError || e instanceof SlurmError || e instanceof TokenizerFormatError || e instanceof ArpaError || e instanceof CheckpointError || e instanceof NonFiniteError || e instanceof IndexedDatasetError || e instanceof EvalError || e instanceof LawsError || e instanceof FitError || e instanceof GateError || e instanceof DataError || e instanceof CsvError) {
+    if (e instanceof RecipeError || e instanceof RunMismatchError || e instanceof SlurmError || e instanceof TokenizerFormatError || e instanceof ArpaError || e instanceof KneserNeyError || e instanceof KneserNeyDiskError || e instanceof CheckpointError || e instanceof NonFiniteError || e instanceof IndexedDatasetError || e instanceof EvalError || e instanceof LawsError || e instanceof FitError || e instanceof GateError || e instanceof DataError || e instanceof CsvError) {
       process.stderr.write(`ziya: ${e.message}\n`);
       return 2;
     }

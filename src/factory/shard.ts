@@ -46,11 +46,6 @@ export interface Pipeline {
   shard: number;
 }
 
-/** Number of corpus steps in a recipe = number of observation passes before the final one. */
-export function corpusStepCount(recipe: Recipe): number {
-  return recipe.steps.map((s) => buildStep(s)).filter(isCorpusStep).length;
-}
-
 export function buildPipeline(recipe: Recipe, pass = 0, globals: unknown[] = [], shard = 0): Pipeline {
   const steps = recipe.steps.map((s) => buildStep(s));
   const p: Pipeline = { steps, stats: steps.map((s) => emptyStep(s.name, s.rules)), pass, globals, shard };

@@ -133,8 +133,23 @@ export function perplexity(s: SentenceScore): number {
 }
 
 /** Seven significant digits, trailing zeros dropped, as KenLM prints floats (-0.4771212, -0.30103, -99). */
-function fmt(x: number): string {
-  return String(Number(x.toPrecision(7)));
+export function fmt(x: number): string {
+  const s = x.toPrecision(7);
+  // the shortest form of a number with at most 7 significant digits is its digits without trailing zeros
+  if (s.includes('e')) return String(Number(s));
+  let end = s.length;
+  if (s.includes('.')) {
+    while (s.charCodeAt(end - 1) === 48) end--;
+    if (s.charCodeAt(end - 1) === 46) end--;
+  }
+  const r = end === s.length ? s : s.slice(0, end);
+  return r === '-0' ? '0' : r;
+}
+
+/** One ARPA entry line; the back-off is written only below the highest order and where it is not zero. */
+export function arpaEntry(words: string, log10p: number, backoff: number, belowHighest: boolean): string {
+  const hasBackoff = belowHighest && (backoff !== 0 || Object.is(backoff, -0));
+  return hasBackoff ? `${fmt(log10p)}\t${words}\t${Object.is(backoff, -0) ? '-0.0' : fmt(backoff)}` : `${fmt(log10p)}\t${words}`;
 }
 
 /** Writes ARPA as KenLM's lmplz lays it out (sections in order, entries as stored, backoffs only where non-zero or on prefixes). */
@@ -143,10 +158,7 @@ export function writeArpa(m: NgramModel): string {
   m.grams.forEach((g, i) => out.push(`ngram ${i + 1}=${g.size}`));
   m.grams.forEach((g, i) => {
     out.push('', `\\${i + 1}-grams:`);
-    for (const [k, [p, b]] of g) {
-      const hasBackoff = i + 1 < m.order && (b !== 0 || Object.is(b, -0));
-      out.push(hasBackoff ? `${fmt(p)}\t${k}\t${Object.is(b, -0) ? '-0.0' : fmt(b)}` : `${fmt(p)}\t${k}`);
-    }
+    for (const [k, [p, b]] of g) out.push(arpaEntry(k, p, b, i + 1 < m.order));
   });
   out.push('', '\\end\\', '');
   return out.join('\n');

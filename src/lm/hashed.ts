@@ -8,9 +8,9 @@
  * arrays can live in a SharedArrayBuffer shared by worker threads.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
 import { ArpaError, type NgramModel, type SentenceScore } from './arpa.js';
-import { writeFileAtomic } from '../io/writers.js';
 import { native } from '../native/index.js';
 
 const MAGIC = 0x424d4c5a; // "ZLMB"
@@ -34,6 +34,31 @@ const WHITESPACE = (() => {
   return t;
 })();
 
+/** The lines of a file, read in 4 MB chunks (a line may span chunks). */
+function* readLines(path: string): Generator<string> {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(4 << 20);
+    const decoder = new StringDecoder('utf8');
+    let rest = '';
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n <= 0) break;
+      const text = rest + decoder.write(buf.subarray(0, n));
+      let start = 0;
+      for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
+        yield text.slice(start, nl);
+        start = nl + 1;
+      }
+      rest = text.slice(start);
+    }
+    rest += decoder.end();
+    yield rest;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export class HashedModel {
   order = 0;
   vocab = new Map<string, number>();
@@ -47,21 +72,10 @@ export class HashedModel {
 
   static fromArpa(m: NgramModel): HashedModel {
     const h = new HashedModel();
-    h.order = m.order;
-    h.counts = [...m.counts];
+    h.begin(m.counts);
     h.unkMissing = m.unkMissing;
-    h.words.push('<unk>');
-    h.vocab.set('<unk>', 0);
-    for (const w of m.grams[0]!.keys()) if (!h.vocab.has(w)) {
-      h.vocab.set(w, h.words.length);
-      h.words.push(w);
-    }
+    for (const w of m.grams[0]!.keys()) h.addWord(w);
     m.grams.forEach((g, i) => {
-      let cap = 16;
-      while (cap < g.size * 1.5 + 1) cap <<= 1;
-      h.caps.push(cap);
-      h.keys.push(new Uint32Array(cap * 2));
-      h.vals.push(new Float32Array(cap * 2));
       for (const [k, [p, b]] of g) {
         const ids = k.split(' ').map((w) => h.vocab.get(w)!);
         const [a, bb] = h.hashOf(ids, 0, ids.length);
@@ -69,6 +83,111 @@ export class HashedModel {
       }
     });
     return h;
+  }
+
+  /**
+   * Builds the tables straight from an ARPA file, one line at a time: memory is the tables
+   * alone, so models far larger than what parseArpa holds convert. The same checks as
+   * parseArpa (errors name the line), and the same tables as fromArpa, byte for byte.
+   */
+  static fromArpaFile(path: string): HashedModel {
+    const h = new HashedModel();
+    let lineNo = 0;
+    const err = (msg: string, line = lineNo): never => {
+      throw new ArpaError(`${path}:${line}: ${msg}`);
+    };
+    const lines = readLines(path);
+    let cur: string | undefined;
+    const next = (): string | undefined => {
+      const r = lines.next();
+      lineNo++;
+      cur = r.done ? undefined : r.value;
+      return cur;
+    };
+    const skipBlank = () => {
+      while (cur !== undefined && cur.trim() === '') next();
+    };
+    next();
+    skipBlank();
+    if (cur?.trim() !== '\\data\\') err('expected "\\data\\"');
+    const counts: number[] = [];
+    for (next(); cur !== undefined; next()) {
+      const l = cur.trim();
+      if (l === '') break;
+      const m = /^ngram\s+(\d+)\s*=\s*(\d+)$/.exec(l);
+      if (!m) err(`expected "ngram N=count", got "${l}"`);
+      if (Number(m![1]) !== counts.length + 1) err(`ngram orders must be 1, 2, … in order; got ${m![1]}`);
+      counts.push(Number(m![2]));
+    }
+    if (!counts.length) err('no "ngram N=count" lines');
+    h.begin(counts);
+    const ids: number[] = [];
+    for (let n = 1; n <= counts.length; n++) {
+      skipBlank();
+      if (cur?.trim() !== `\\${n}-grams:`) err(`expected "\\${n}-grams:" section${cur === undefined ? ' (file ends early)' : ''}`);
+      let seen = 0;
+      for (next(); cur !== undefined; next()) {
+        const raw = cur;
+        if (raw.trim() === '') break;
+        const f = raw.split('\t');
+        if (f.length < 2) err(`expected "log10prob<TAB>${n}-gram[<TAB>backoff]"`);
+        const p = Number(f[0]);
+        if (!Number.isFinite(p) || f[0]!.trim() === '') err(`probability "${f[0]}" is not a number`);
+        const words = f[1]!.trim().split(/\s+/);
+        if (words.length !== n) err(`expected ${n} words, got ${words.length} ("${f[1]}")`);
+        let b = 0;
+        if (f.length >= 3 && f[2]!.trim() !== '') {
+          b = Number(f[2]);
+          if (!Number.isFinite(b)) err(`backoff "${f[2]}" is not a number`);
+          if (n === counts.length) err(`the highest order cannot carry a backoff`);
+        }
+        if (n === 1) h.addWord(words[0]!);
+        ids.length = n;
+        for (let j = 0; j < n; j++) {
+          const id = h.vocab.get(words[j]!);
+          if (id === undefined) err(j < n - 1 ? `the context "${words.slice(0, -1).join(' ')}" of this ${n}-gram is not in the ${n - 1}-grams` : `the word "${words[j]}" is not among the 1-grams`);
+          ids[j] = id!;
+        }
+        if (n > 1) {
+          // KenLM requires every n-gram's context (its first n-1 words) to be present
+          const [ca, cb] = h.hashOf(ids, 0, n - 1);
+          if (h.find(n - 2, ca, cb) < 0) err(`the context "${words.slice(0, -1).join(' ')}" of this ${n}-gram is not in the ${n - 1}-grams`);
+        }
+        if (++seen > counts[n - 1]!) err(`\\data\\ declares ${counts[n - 1]} ${n}-grams but the section has more`);
+        const [a, bb] = h.hashOf(ids, 0, n);
+        if (h.find(n - 1, a, bb) >= 0) err(`duplicate ${n}-gram "${words.join(' ')}"`);
+        h.insert(n - 1, a, bb, p, b);
+      }
+      if (seen !== counts[n - 1]) err(`\\data\\ declares ${counts[n - 1]} ${n}-grams but the section has ${seen}`, lineNo);
+    }
+    skipBlank();
+    if (cur?.trim() !== '\\end\\') err('expected "\\end\\"');
+    h.unkMissing = !h.hasUnigramUnk;
+    return h;
+  }
+
+  /** set when the 1-grams of the ARPA file list <unk> (the vocabulary always holds it as id 0) */
+  private hasUnigramUnk = false;
+
+  private begin(counts: number[]): void {
+    this.order = counts.length;
+    this.counts = [...counts];
+    this.words.push('<unk>');
+    this.vocab.set('<unk>', 0);
+    for (const size of counts) {
+      let cap = 16;
+      while (cap < size * 1.5 + 1) cap <<= 1;
+      this.caps.push(cap);
+      this.keys.push(new Uint32Array(cap * 2));
+      this.vals.push(new Float32Array(cap * 2));
+    }
+  }
+
+  private addWord(w: string): void {
+    if (w === '<unk>') this.hasUnigramUnk = true;
+    if (this.vocab.has(w)) return;
+    this.vocab.set(w, this.words.length);
+    this.words.push(w);
   }
 
   /** Hash of ids[from..to), built right to left. */
@@ -97,7 +216,7 @@ export class HashedModel {
   }
 
   /** Slot of an n-gram of the given order, or -1. */
-  private find(order: number, a: number, b: number): number {
+  find(order: number, a: number, b: number): number {
     const cap = this.caps[order]!;
     const k = this.keys[order]!;
     let i = (a ^ b) & (cap - 1);
@@ -301,7 +420,8 @@ export class HashedModel {
     return { total, words: words.length, oov, perWord: [] };
   }
 
-  serialize(): Uint8Array {
+  /** The binary form's body, in pieces (header, vocabulary, padding, then per order keys and values). */
+  private bodyParts(): Uint8Array[] {
     const vocabBytes = Buffer.from(this.words.join('\n'), 'utf8');
     const head = new Uint32Array(4 + this.order * 2);
     head[0] = MAGIC;
@@ -314,29 +434,50 @@ export class HashedModel {
     });
     const pad = (4 - (vocabBytes.length % 4)) % 4;
     const parts: Uint8Array[] = [new Uint8Array(head.buffer), vocabBytes, new Uint8Array(pad)];
-    for (let i = 0; i < this.order; i++) parts.push(new Uint8Array(this.keys[i]!.buffer), new Uint8Array(this.vals[i]!.buffer));
-    const body = Buffer.concat(parts);
+    for (let i = 0; i < this.order; i++) parts.push(new Uint8Array(this.keys[i]!.buffer, this.keys[i]!.byteOffset, this.keys[i]!.byteLength), new Uint8Array(this.vals[i]!.buffer, this.vals[i]!.byteOffset, this.vals[i]!.byteLength));
+    return parts;
+  }
+
+  /** The whole file in memory: body, its sha256, and the <unk>-missing flag. */
+  serialize(): Uint8Array {
+    const body = Buffer.concat(this.bodyParts());
     const sum = createHash('sha256').update(body).digest();
     return Buffer.concat([body, sum, Buffer.from([this.unkMissing ? 1 : 0])]);
   }
 
+  /**
+   * Reads a binary model straight into a SharedArrayBuffer (worker threads given it use it without
+   * a copy of their own), in chunks, checking the sha256 on the way: no size limit but memory.
+   */
   static load(path: string): HashedModel {
-    const raw = readFileSync(path);
     const fail = (msg: string, off: number): never => {
       throw new ArpaError(`${path}: ${msg} (at byte offset ${off})`);
     };
-    if (raw.length < 16 + 33) fail('truncated binary model', raw.length);
-    const body = raw.subarray(0, raw.length - 33);
-    if (!createHash('sha256').update(body).digest().equals(raw.subarray(raw.length - 33, raw.length - 1))) fail('checksum mismatch: truncated or corrupted binary model', raw.length - 33);
-    // copied once into a SharedArrayBuffer: worker threads given this buffer use it without a copy of their own
-    const buf = new SharedArrayBuffer(body.length);
-    new Uint8Array(buf).set(body);
-    const h = HashedModel.fromShared(buf, path);
-    h.unkMissing = raw[raw.length - 1] === 1;
-    return h;
+    const fd = openSync(path, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      if (size < 16 + 33) fail('truncated binary model', size);
+      const bodyLen = size - 33;
+      const buf = new SharedArrayBuffer(bodyLen);
+      const view = new Uint8Array(buf);
+      const hash = createHash('sha256');
+      for (let off = 0; off < bodyLen; ) {
+        const n = readSync(fd, view, off, Math.min(64 << 20, bodyLen - off), off);
+        if (n <= 0) fail('truncated binary model', off);
+        hash.update(view.subarray(off, off + n));
+        off += n;
+      }
+      const tail = Buffer.alloc(33);
+      if (readSync(fd, tail, 0, 33, bodyLen) !== 33) fail('truncated binary model', bodyLen);
+      if (!hash.digest().equals(tail.subarray(0, 32))) fail('checksum mismatch: truncated or corrupted binary model', bodyLen);
+      const h = HashedModel.fromShared(buf, path);
+      h.unkMissing = tail[32] === 1;
+      return h;
+    } finally {
+      closeSync(fd);
+    }
   }
 
-  /** The model over an already verified buffer (the body of a binary file, without checksum): no copy. */
   static fromShared(buf: SharedArrayBuffer | ArrayBuffer, path = 'shared model'): HashedModel {
     const fail = (msg: string, off: number): never => {
       throw new ArpaError(`${path}: ${msg} (at byte offset ${off})`);
@@ -371,14 +512,31 @@ export class HashedModel {
   /** A SharedArrayBuffer holding this model (its own when loaded from a binary file; a serialised copy otherwise). */
   toShared(): { buf: SharedArrayBuffer; unkMissing: boolean } {
     if (this.buffer instanceof SharedArrayBuffer) return { buf: this.buffer, unkMissing: this.unkMissing };
-    const bytes = this.serialize();
-    const body = bytes.subarray(0, bytes.length - 33);
-    const buf = new SharedArrayBuffer(body.length);
-    new Uint8Array(buf).set(body);
+    const parts = this.bodyParts();
+    const buf = new SharedArrayBuffer(parts.reduce((a, p) => a + p.length, 0));
+    const view = new Uint8Array(buf);
+    let off = 0;
+    for (const p of parts) {
+      view.set(p, off);
+      off += p.length;
+    }
     return { buf, unkMissing: this.unkMissing };
   }
 
+  /** Writes the binary form piece by piece (temporary file, then rename), hashing on the way. */
   save(path: string): void {
-    writeFileAtomic(path, this.serialize());
+    const tmp = `${path}.tmp-${process.pid}`;
+    const fd = openSync(tmp, 'w');
+    try {
+      const hash = createHash('sha256');
+      for (const p of this.bodyParts()) {
+        hash.update(p);
+        for (let off = 0; off < p.length; ) off += writeSync(fd, p, off, Math.min(64 << 20, p.length - off));
+      }
+      writeSync(fd, Buffer.concat([hash.digest(), Buffer.from([this.unkMissing ? 1 : 0])]));
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
   }
 }

@@ -6,8 +6,8 @@
  * D3+ from the counts of counts (Chen & Goodman); back-off weights from the
  * discounted mass; interpolation down to a uniform distribution over the
  * vocabulary (with <unk>) at the unigram level; <s> gets log10 probability -99.
- * In memory: the memory-bounded (sorted on disk) counting of the scoring stage
- * is still to come.
+ * In memory, for small reference texts; kneser-ney-disk.ts computes the same
+ * model with bounded memory, in partitions on disk.
  */
 import type { NgramModel } from './arpa.js';
 
@@ -17,7 +17,7 @@ export interface KneserNeyOptions {
 
 export class KneserNeyError extends Error {}
 
-interface Discount {
+export interface Discount {
   d1: number;
   d2: number;
   d3: number;
@@ -30,7 +30,7 @@ export function discounts(countsOfCounts: number[], order: number): Discount {
   return { d1: 1 - (2 * y * t2) / t1, d2: 2 - (3 * y * t3) / t2, d3: 3 - (4 * y * t4) / t3 };
 }
 
-const disc = (d: Discount, c: number) => (c === 0 ? 0 : c === 1 ? d.d1 : c === 2 ? d.d2 : d.d3);
+export const disc = (d: Discount, c: number) => (c === 0 ? 0 : c === 1 ? d.d1 : c === 2 ? d.d2 : d.d3);
 
 /** Trains a model from sentences of space-separated units. */
 export function trainKneserNey(sentences: Iterable<string>, opts: KneserNeyOptions): NgramModel & { discounts: Discount[] } {
@@ -59,7 +59,7 @@ export function trainKneserNey(sentences: Iterable<string>, opts: KneserNeyOptio
       lower.set(suffix, (lower.get(suffix) ?? 0) + 1);
     }
   }
-  for (let n = 1; n < N; n++) for (const [key, c] of raw[n - 1]!) if (key.startsWith('<s>')) adj[n - 1]!.set(key, c);
+  for (let n = 1; n < N; n++) for (const [key, c] of raw[n - 1]!) if (key === '<s>' || key.startsWith('<s> ')) adj[n - 1]!.set(key, c);
   // discounts per order from the counts of counts of adjusted counts
   const ds: Discount[] = adj.map((m, i) => {
     const t = [0, 0, 0, 0];

@@ -1,6 +1,5 @@
 /** Loads an n-gram model for scoring: the binary form directly, or an ARPA file built into it. */
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
-import { parseArpa } from './arpa.js';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { HashedModel } from './hashed.js';
 
 export function isBinaryModel(path: string): boolean {
@@ -35,5 +34,5 @@ export function loadModelFile(path: string): HashedModel {
     h.unkMissing = s.unkMissing;
     return h;
   }
-  return isBinaryModel(path) ? HashedModel.load(path) : HashedModel.fromArpa(parseArpa(readFileSync(path, 'utf8'), path));
+  return isBinaryModel(path) ? HashedModel.load(path) : HashedModel.fromArpaFile(path);
 }

@@ -3,7 +3,7 @@ export class Progress {
   private t0 = Date.now();
   private last = 0;
   private lastLine = '';
-  constructor(private label: string, private totalBytes: number, private everyMs = 1000, private out: NodeJS.WriteStream = process.stderr, private enabled = true) {}
+  constructor(private label: string, private totalBytes: number, private everyMs = 1000, private out: NodeJS.WriteStream = process.stderr, private enabled = true, private unit = 'docs') {}
 
   static fmtTime(s: number): string {
     if (!Number.isFinite(s) || s < 0) return '--:--';
@@ -19,7 +19,7 @@ export class Progress {
     const pct = this.totalBytes ? Math.min(100, (100 * bytes) / this.totalBytes) : 0;
     const mbs = bytes / 1e6 / el;
     const eta = bytes > 0 && this.totalBytes ? ((this.totalBytes - bytes) / bytes) * el : NaN;
-    return `${this.label} ${pct.toFixed(1).padStart(5)}% | ${docs.toLocaleString('en-US')} docs | ${Math.round(docs / el).toLocaleString('en-US')} docs/s | ${mbs.toFixed(1)} MB/s | ETA ${Progress.fmtTime(eta)}${extra ? ' | ' + extra : ''}`;
+    return `${this.label} ${pct.toFixed(1).padStart(5)}% | ${docs.toLocaleString('en-US')} ${this.unit} | ${Math.round(docs / el).toLocaleString('en-US')} ${this.unit}/s | ${mbs.toFixed(1)} MB/s | ETA ${Progress.fmtTime(eta)}${extra ? ' | ' + extra : ''}`;
   }
 
   update(bytes: number, docs: number, extra = ''): void {

@@ -12,9 +12,11 @@ import type { Document } from '../../core/document.js';
 import { drop, type CorpusStep, type Drop, type StepContext } from '../../core/step.js';
 import { loadModelFile } from '../../lm/load.js';
 import type { HashedModel } from '../../lm/hashed.js';
+import { loadTokenizer } from '../../tokenizer/load.js';
+import type { SentencePieceBPE } from '../../tokenizer/bpe.js';
 
 export interface BucketConfig {
-  /** language -> ARPA model (its sidecar .json says whether units are words or chars) */
+  /** language -> ARPA model (its sidecar .json says whether units are words, chars or tokenizer pieces) */
   models: Record<string, string>;
   high: number;
   medium: number;
@@ -49,13 +51,21 @@ class ShardHistograms {
   }
 }
 
-const models = new Map<string, { m: HashedModel; chars: boolean }>();
-function loadModel(path: string): { m: HashedModel; chars: boolean } {
+interface LoadedModel {
+  m: HashedModel;
+  units: 'words' | 'chars' | 'pieces';
+  /** for units = pieces: the tokenizer the model was trained with (its sidecar names it) */
+  tok?: SentencePieceBPE;
+}
+
+const models = new Map<string, LoadedModel>();
+function loadModel(path: string): LoadedModel {
   let x = models.get(path);
   if (!x) {
     const side = `${path}.json`;
-    const chars = existsSync(side) ? (JSON.parse(readFileSync(side, 'utf8')) as { units?: string }).units === 'chars' : false;
-    x = { m: loadModelFile(path), chars };
+    const info = existsSync(side) ? (JSON.parse(readFileSync(side, 'utf8')) as { units?: string; tokenizer?: string }) : {};
+    const units = info.units === 'chars' ? 'chars' : info.units === 'pieces' ? 'pieces' : 'words';
+    x = { m: loadModelFile(path), units, tok: units === 'pieces' ? loadTokenizer(info.tokenizer!) : undefined };
     models.set(path, x);
   }
   return x;
@@ -64,7 +74,15 @@ function loadModel(path: string): { m: HashedModel; chars: boolean } {
 export class PerplexityBuckets implements CorpusStep<Summary, Global> {
   readonly corpus = true as const;
   readonly rules = ['score.low_bucket'] as const;
-  constructor(readonly name: string, private cfg: BucketConfig) {}
+  constructor(readonly name: string, private cfg: BucketConfig) {
+    // a model over tokenizer pieces is unusable without its tokenizer: said when the recipe is read
+    for (const path of Object.values(cfg.models)) {
+      const side = `${path}.json`;
+      if (!existsSync(side)) continue;
+      const info = JSON.parse(readFileSync(side, 'utf8')) as { units?: string; tokenizer?: string };
+      if (info.units === 'pieces' && (!info.tokenizer || !existsSync(info.tokenizer))) throw new Error(`${side}: the model's units are tokenizer pieces, but its tokenizer ${info.tokenizer ? `${info.tokenizer} is missing` : 'is not named'}`);
+    }
+  }
 
   /** Model files the executor loads once and shares with every worker thread. */
   resources(): string[] {
@@ -75,13 +93,14 @@ export class PerplexityBuckets implements CorpusStep<Summary, Global> {
   perplexity(doc: Document): number | null {
     const path = this.cfg.models[String(doc.meta.language ?? '')];
     if (!path) return null;
-    const { m, chars } = loadModel(path);
+    const { m, units, tok } = loadModel(path);
     let sum = 0;
     let tokens = 0;
-    if (!chars) ({ total: sum, tokens } = m.scoreDocumentWords(doc.text));
+    if (units === 'words') ({ total: sum, tokens } = m.scoreDocumentWords(doc.text));
     else
       for (const line of doc.text.split('\n')) {
-        const s = m.scoreChars(line);
+        if (!line.trim()) continue;
+        const s = units === 'chars' ? m.scoreChars(line) : m.scoreSentence(tok!.encodePieces(line).join(' '));
         if (!s.words) continue;
         sum += s.total;
         tokens += s.words + 1;
