@@ -18,18 +18,42 @@ export interface NgramModel {
   unkMissing: boolean;
 }
 
-export function parseArpa(text: string, where = 'model.arpa'): NgramModel {
-  const lines = text.split('\n');
-  let i = 0;
-  const err = (msg: string, line = i + 1): never => {
-    throw new ArpaError(`${where}:${line}: ${msg}`);
+/** Where a reader puts what it reads; `add` returns an error message to refuse an entry. */
+export interface ArpaSink {
+  begin(counts: number[]): void;
+  /** whether the n-gram's context (its first n-1 words) was read */
+  hasContext(n: number, words: string[]): boolean;
+  add(n: number, words: string[], log10p: number, backoff: number): string | null;
+  /** entries of order n kept so far */
+  size(n: number): number;
+}
+
+/**
+ * Reads ARPA line by line into a sink, with every check KenLM makes and errors that name
+ * the line: the \data\ counts, the sections in order, numbers, words per entry, back-offs
+ * only below the highest order, every context present, section sizes, \end\.
+ */
+export function readArpa(lines: Iterable<string>, where: string, sink: ArpaSink): number[] {
+  const it = lines[Symbol.iterator]();
+  let lineNo = 0;
+  let cur: string | undefined;
+  const next = () => {
+    const r = it.next();
+    lineNo++;
+    cur = r.done ? undefined : r.value;
   };
-  while (i < lines.length && lines[i]!.trim() === '') i++;
-  if (lines[i]?.trim() !== '\\data\\') err('expected "\\data\\"');
-  i++;
+  const err = (msg: string): never => {
+    throw new ArpaError(`${where}:${lineNo}: ${msg}`);
+  };
+  const skipBlank = () => {
+    while (cur !== undefined && cur.trim() === '') next();
+  };
+  next();
+  skipBlank();
+  if (cur?.trim() !== '\\data\\') err('expected "\\data\\"');
   const counts: number[] = [];
-  for (; i < lines.length; i++) {
-    const l = lines[i]!.trim();
+  for (next(); cur !== undefined; next()) {
+    const l = cur.trim();
     if (l === '') break;
     const m = /^ngram\s+(\d+)\s*=\s*(\d+)$/.exec(l);
     if (!m) err(`expected "ngram N=count", got "${l}"`);
@@ -37,14 +61,12 @@ export function parseArpa(text: string, where = 'model.arpa'): NgramModel {
     counts.push(Number(m![2]));
   }
   if (!counts.length) err('no "ngram N=count" lines');
-  const grams: Map<string, [number, number]>[] = counts.map(() => new Map());
+  sink.begin(counts);
   for (let n = 1; n <= counts.length; n++) {
-    while (i < lines.length && lines[i]!.trim() === '') i++;
-    if (lines[i]?.trim() !== `\\${n}-grams:`) err(`expected "\\${n}-grams:" section${i >= lines.length ? ' (file ends early)' : ''}`);
-    i++;
-    const map = grams[n - 1]!;
-    for (; i < lines.length; i++) {
-      const raw = lines[i]!;
+    skipBlank();
+    if (cur?.trim() !== `\\${n}-grams:`) err(`expected "\\${n}-grams:" section${cur === undefined ? ' (file ends early)' : ''}`);
+    for (next(); cur !== undefined; next()) {
+      const raw = cur;
       if (raw.trim() === '') break;
       const f = raw.split('\t');
       if (f.length < 2) err(`expected "log10prob<TAB>${n}-gram[<TAB>backoff]"`);
@@ -58,20 +80,32 @@ export function parseArpa(text: string, where = 'model.arpa'): NgramModel {
         if (!Number.isFinite(b)) err(`backoff "${f[2]}" is not a number`);
         if (n === counts.length) err(`the highest order cannot carry a backoff`);
       }
-      const key = words.join(' ');
-      if (n > 1 && !grams[n - 2]!.has(words.slice(0, -1).join(' '))) {
-        // KenLM requires every n-gram's context (its first n-1 words) to be present
-        err(`the context "${words.slice(0, -1).join(' ')}" of this ${n}-gram is not in the ${n - 1}-grams`);
-      }
-      map.set(key, [p, b]);
+      // KenLM requires every n-gram's context (its first n-1 words) to be present
+      if (n > 1 && !sink.hasContext(n, words)) err(`the context "${words.slice(0, -1).join(' ')}" of this ${n}-gram is not in the ${n - 1}-grams`);
+      const problem = sink.add(n, words, p, b);
+      if (problem) err(problem);
     }
-    if (map.size !== counts[n - 1]) err(`\\data\\ declares ${counts[n - 1]} ${n}-grams but the section has ${map.size}`, i + 1);
+    if (sink.size(n) !== counts[n - 1]) err(`\\data\\ declares ${counts[n - 1]} ${n}-grams but the section has ${sink.size(n)}`);
   }
-  while (i < lines.length && lines[i]!.trim() === '') i++;
-  if (lines[i]?.trim() !== '\\end\\') err('expected "\\end\\"');
-  const uni = grams[0]!;
-  const unkMissing = !uni.has('<unk>');
-  return { order: counts.length, grams, counts, unkMissing };
+  skipBlank();
+  if (cur?.trim() !== '\\end\\') err('expected "\\end\\"');
+  return counts;
+}
+
+export function parseArpa(text: string, where = 'model.arpa'): NgramModel {
+  let grams: Map<string, [number, number]>[] = [];
+  const counts = readArpa(text.split('\n'), where, {
+    begin: (c) => {
+      grams = c.map(() => new Map());
+    },
+    hasContext: (n, words) => grams[n - 2]!.has(words.slice(0, -1).join(' ')),
+    add: (n, words, p, b) => {
+      grams[n - 1]!.set(words.join(' '), [p, b]);
+      return null;
+    },
+    size: (n) => grams[n - 1]!.size,
+  });
+  return { order: counts.length, grams, counts, unkMissing: !grams[0]!.has('<unk>') };
 }
 
 export interface SentenceScore {

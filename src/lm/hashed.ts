@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
-import { ArpaError, type NgramModel, type SentenceScore } from './arpa.js';
+import { ArpaError, readArpa, type NgramModel, type SentenceScore } from './arpa.js';
 import { native } from '../native/index.js';
 
 const MAGIC = 0x424d4c5a; // "ZLMB"
@@ -92,76 +92,39 @@ export class HashedModel {
    */
   static fromArpaFile(path: string): HashedModel {
     const h = new HashedModel();
-    let lineNo = 0;
-    const err = (msg: string, line = lineNo): never => {
-      throw new ArpaError(`${path}:${line}: ${msg}`);
-    };
-    const lines = readLines(path);
-    let cur: string | undefined;
-    const next = (): string | undefined => {
-      const r = lines.next();
-      lineNo++;
-      cur = r.done ? undefined : r.value;
-      return cur;
-    };
-    const skipBlank = () => {
-      while (cur !== undefined && cur.trim() === '') next();
-    };
-    next();
-    skipBlank();
-    if (cur?.trim() !== '\\data\\') err('expected "\\data\\"');
-    const counts: number[] = [];
-    for (next(); cur !== undefined; next()) {
-      const l = cur.trim();
-      if (l === '') break;
-      const m = /^ngram\s+(\d+)\s*=\s*(\d+)$/.exec(l);
-      if (!m) err(`expected "ngram N=count", got "${l}"`);
-      if (Number(m![1]) !== counts.length + 1) err(`ngram orders must be 1, 2, … in order; got ${m![1]}`);
-      counts.push(Number(m![2]));
-    }
-    if (!counts.length) err('no "ngram N=count" lines');
-    h.begin(counts);
     const ids: number[] = [];
-    for (let n = 1; n <= counts.length; n++) {
-      skipBlank();
-      if (cur?.trim() !== `\\${n}-grams:`) err(`expected "\\${n}-grams:" section${cur === undefined ? ' (file ends early)' : ''}`);
-      let seen = 0;
-      for (next(); cur !== undefined; next()) {
-        const raw = cur;
-        if (raw.trim() === '') break;
-        const f = raw.split('\t');
-        if (f.length < 2) err(`expected "log10prob<TAB>${n}-gram[<TAB>backoff]"`);
-        const p = Number(f[0]);
-        if (!Number.isFinite(p) || f[0]!.trim() === '') err(`probability "${f[0]}" is not a number`);
-        const words = f[1]!.trim().split(/\s+/);
-        if (words.length !== n) err(`expected ${n} words, got ${words.length} ("${f[1]}")`);
-        let b = 0;
-        if (f.length >= 3 && f[2]!.trim() !== '') {
-          b = Number(f[2]);
-          if (!Number.isFinite(b)) err(`backoff "${f[2]}" is not a number`);
-          if (n === counts.length) err(`the highest order cannot carry a backoff`);
-        }
-        if (n === 1) h.addWord(words[0]!);
-        ids.length = n;
-        for (let j = 0; j < n; j++) {
-          const id = h.vocab.get(words[j]!);
-          if (id === undefined) err(j < n - 1 ? `the context "${words.slice(0, -1).join(' ')}" of this ${n}-gram is not in the ${n - 1}-grams` : `the word "${words[j]}" is not among the 1-grams`);
-          ids[j] = id!;
-        }
-        if (n > 1) {
-          // KenLM requires every n-gram's context (its first n-1 words) to be present
-          const [ca, cb] = h.hashOf(ids, 0, n - 1);
-          if (h.find(n - 2, ca, cb) < 0) err(`the context "${words.slice(0, -1).join(' ')}" of this ${n}-gram is not in the ${n - 1}-grams`);
-        }
-        if (++seen > counts[n - 1]!) err(`\\data\\ declares ${counts[n - 1]} ${n}-grams but the section has more`);
-        const [a, bb] = h.hashOf(ids, 0, n);
-        if (h.find(n - 1, a, bb) >= 0) err(`duplicate ${n}-gram "${words.join(' ')}"`);
-        h.insert(n - 1, a, bb, p, b);
+    const seen: number[] = [];
+    const idsOf = (words: string[], upto: number): boolean => {
+      ids.length = upto;
+      for (let j = 0; j < upto; j++) {
+        const id = h.vocab.get(words[j]!);
+        if (id === undefined) return false;
+        ids[j] = id;
       }
-      if (seen !== counts[n - 1]) err(`\\data\\ declares ${counts[n - 1]} ${n}-grams but the section has ${seen}`, lineNo);
-    }
-    skipBlank();
-    if (cur?.trim() !== '\\end\\') err('expected "\\end\\"');
+      return true;
+    };
+    readArpa(readLines(path), path, {
+      begin: (counts) => {
+        h.begin(counts);
+        seen.push(...counts.map(() => 0));
+      },
+      hasContext: (n, words) => {
+        if (!idsOf(words, n - 1)) return false;
+        const [ca, cb] = h.hashOf(ids, 0, n - 1);
+        return h.find(n - 2, ca, cb) >= 0;
+      },
+      add: (n, words, p, b) => {
+        if (n === 1) h.addWord(words[0]!);
+        if (!idsOf(words, n)) return `the word "${words[n - 1]}" is not among the 1-grams`;
+        const [a, bb] = h.hashOf(ids, 0, n);
+        if (h.find(n - 1, a, bb) >= 0) return `duplicate ${n}-gram "${words.join(' ')}"`;
+        if (seen[n - 1]! >= h.counts[n - 1]!) return `\\data\\ declares ${h.counts[n - 1]} ${n}-grams but the section has more`;
+        h.insert(n - 1, a, bb, p, b);
+        seen[n - 1]!++;
+        return null;
+      },
+      size: (n) => seen[n - 1]!,
+    });
     h.unkMissing = !h.hasUnigramUnk;
     return h;
   }
