@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path';
 import { writeDemoInput } from '../src/demo/corpus.js';
 import { runFactory } from '../src/factory/executor.js';
 import { parseRecipe, type Recipe } from '../src/factory/recipe.js';
-import { activeJobs, readAttempts, runFactorySlurm, SlurmError } from '../src/factory/slurm.js';
+import { activeJobs, readAttempts, runFactorySlurm, SlurmError, taskLog } from '../src/factory/slurm.js';
 import { formatStatus, runStatus } from '../src/factory/status.js';
 import { readChecked } from '../src/io/writers.js';
 import { shardMarker } from '../src/factory/runstate.js';
@@ -108,7 +108,7 @@ test('a task cancelled with scancel in the middle of a shard, then --resume: the
   while (!killed && Date.now() < deadline) {
     for (let k = 0; k < write.items.length && !killed; k++) {
       const shard = write.items[k]!;
-      const log = write.logPattern.replace('%A', write.jobId).replace('%a', String(k));
+      const log = taskLog(write, `${write.jobId}_${k}`);
       if (!existsSync(log) || !/: started/.test(readFileSync(log, 'utf8'))) continue;
       if (existsSync(shardMarker(out, 1, true, shard))) continue;
       execFileSync('scancel', [`${write.jobId}_${k}`]);

@@ -47,7 +47,7 @@ export function lmCommands(prog: Command): void {
       }
       const r = await trainKneserNeyOnDisk(sentences(), o.out, { order: o.order, memoryMB: o.memory, buckets: o.buckets, inputBytes: statSync(o.input).size, tmpDir: o.tmp, progress: !o.quiet });
       const peakMB = process.resourceUsage().maxRSS / 1024;
-      writeFileAtomic(`${o.out}.json`, JSON.stringify({ units: o.units, ...(o.tokenizer ? { tokenizer: resolve(o.tokenizer) } : {}), order: o.order, sentences: r.sentences, tokens: r.tokens, vocabSize: r.vocabSize, counts: r.counts, discounts: r.discounts, buckets: r.buckets, groups: r.groups, spilledBytes: r.spilledBytes, seconds: r.seconds, peakRssMB: Math.round(peakMB) }, null, 1));
+      writeFileAtomic(`${o.out}.json`, JSON.stringify({ units: o.units, ...(o.tokenizer ? { tokenizer: resolve(o.tokenizer) } : {}), order: o.order, sentences: r.sentences, tokens: r.tokens, vocabSize: r.vocabSize, counts: r.counts, discounts: r.discounts, buckets: r.buckets, groups: r.groups, spilledBytes: r.spilledBytes, largestBucketBytes: r.largestBucketBytes, seconds: r.seconds, peakRssMB: Math.round(peakMB) }, null, 1));
       process.stdout.write(`${o.out}: order ${o.order}, units ${o.units}, n-grams ${r.counts.join('/')} from ${r.sentences} sentences (${r.tokens} tokens) in ${r.seconds.total.toFixed(1)} s; ${r.buckets} buckets loaded in ${r.groups.adjust}/${r.groups.context} groups, ${(r.spilledBytes / 1e6).toFixed(0)} MB spilled, peak memory ${peakMB.toFixed(0)} MB\n`);
     });
   lm.command('binary')

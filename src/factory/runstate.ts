@@ -90,18 +90,24 @@ export function globalPath(outDir: string, pass: number): string {
   return join(passDir(outDir, pass), 'global.json');
 }
 
-/** Shards whose marker for this pass is present and intact; a damaged marker is reported and the shard counted as not done. */
+/** Shard i's marker for this pass, if present and intact (a final marker carries the shard's statistics); a damaged one is reported and counts as absent. */
+export function shardDone(outDir: string, pass: number, final: boolean, i: number, bytes: number, log: (m: string) => void): ShardStats | null {
+  const f = shardMarker(outDir, pass, final, i);
+  if (!existsSync(f)) return null;
+  try {
+    return final ? (JSON.parse(readFileSync(f, 'utf8')) as ShardStats) : (readChecked(f), { shard: i, read: 0, bytesRead: bytes } as ShardStats);
+  } catch (e) {
+    log(`warning: ${f}: ${e instanceof CorruptFileError ? (e as Error).message.replace(`${f}: `, '') : 'unreadable'}; running shard ${i} again`);
+    return null;
+  }
+}
+
+/** Shards whose marker for this pass is present and intact. */
 export function doneShards(outDir: string, plan: Plan, pass: number, final: boolean, log: (m: string) => void): Map<number, ShardStats> {
   const done = new Map<number, ShardStats>();
   for (const s of plan.shards) {
-    const f = shardMarker(outDir, pass, final, s.index);
-    if (!existsSync(f)) continue;
-    try {
-      const v = final ? (JSON.parse(readFileSync(f, 'utf8')) as ShardStats) : (readChecked(f), { shard: s.index, read: 0, bytesRead: s.bytes } as ShardStats);
-      done.set(s.index, v);
-    } catch (e) {
-      log(`warning: ${f}: ${e instanceof CorruptFileError ? (e as Error).message.replace(`${f}: `, '') : 'unreadable'}; running shard ${s.index} again`);
-    }
+    const v = shardDone(outDir, pass, final, s.index, s.bytes, log);
+    if (v) done.set(s.index, v);
   }
   return done;
 }

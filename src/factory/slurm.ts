@@ -297,7 +297,7 @@ export function failureReport(outDir: string, stages: Stage[], attempt: Attempt,
   const bad = ended.filter((q) => !/Dependency/.test(q.reason));
   for (const q of bad.slice(0, 20)) {
     const sub = attempt.stages.find((s) => s.jobId === q.id.split('_')[0]);
-    const logFile = sub ? sub.logPattern.replace('%A', q.id.split('_')[0]!).replace('%a', q.id.split('_')[1] ?? '').replace('%j', q.id) : '';
+    const logFile = sub ? taskLog(sub, q.id) : '';
     lines.push(`  job ${q.id}${sub ? ` (${sub.name})` : ''}: ${q.state}${q.reason && q.reason !== 'None' ? ` (${q.reason})` : ''}${logFile && existsSync(logFile) ? `; log ${logFile}${lastLogLine(logFile)}` : ''}`);
   }
   if (bad.length > 20) lines.push(`  … and ${bad.length - 20} more`);
@@ -310,6 +310,12 @@ export function failureReport(outDir: string, stages: Stage[], attempt: Attempt,
 function lastLogLine(file: string): string {
   const last = readFileSync(file, 'utf8').trimEnd().split('\n').filter((l) => !/^\s+at /.test(l)).at(-1) ?? '';
   return last ? `: ${last.slice(0, 300)}` : '';
+}
+
+/** The log file of one task of a submitted stage (a job id 123, or an array task 123_4). */
+export function taskLog(sub: SubmittedStage, id: string): string {
+  const [job, task] = id.split('_');
+  return sub.logPattern.replace('%j', job!).replace('%A', job!).replace('%a', task ?? '');
 }
 
 /** 0-3,5,7-9 */

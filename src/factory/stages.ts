@@ -15,7 +15,7 @@ import type { CorpusStep } from '../core/step.js';
 import type { Plan } from './plan.js';
 import type { Recipe } from './recipe.js';
 import {
-  combinePass, corpusStepsOf, damagedShards, doneShards, finalizeRun, finishedPath, globalsBefore, loadRun, passStates, readGlobal, shardMarker,
+  combinePass, corpusStepsOf, damagedShards, finalizeRun, finishedPath, globalsBefore, loadRun, passStates, readGlobal, shardDone, shardMarker,
 } from './runstate.js';
 import { passDir, runShard, shardName } from './shard.js';
 
@@ -37,27 +37,37 @@ export function stageName(kind: StageKind, pass: number): string {
   return kind === 'write' || kind === 'finalize' ? kind : `p${pass}-${kind}`;
 }
 
-/** The stages of a run and what of each is finished on disk. */
-export function runStages(recipe: Recipe, outDir: string, plan: Plan): Stage[] {
+/** A stage before anything is read from disk: whether an item is done is asked item by item. */
+interface StagePlan extends Omit<Stage, 'done'> {
+  isDone(item: number): boolean;
+}
+
+/** The stages of a run; nothing is read until isDone is asked (a pass's combined state at most once). */
+function stagePlans(recipe: Recipe, outDir: string, plan: Plan): StagePlan[] {
   const quiet = () => {};
   const corpus = corpusStepsOf(recipe);
   const shards = plan.shards.map((s) => s.index);
-  const out: Stage[] = [];
+  const bytes = new Map(plan.shards.map((s) => [s.index, s.bytes]));
+  const out: StagePlan[] = [];
   corpus.forEach((step, pass) => {
-    const combined = readGlobal(outDir, pass, quiet) !== null;
-    const observed = combined ? new Set(shards) : new Set(doneShards(outDir, plan, pass, false, quiet).keys());
-    out.push({ name: stageName('observe', pass), kind: 'observe', pass, unit: 'shard', items: shards, done: observed });
+    let known: boolean | undefined;
+    const combined = () => (known ??= readGlobal(outDir, pass, quiet) !== null);
+    out.push({ name: stageName('observe', pass), kind: 'observe', pass, unit: 'shard', items: shards, isDone: (i) => combined() || shardDone(outDir, pass, false, i, bytes.get(i) ?? 0, quiet) !== null });
     if (step.tasks) {
-      const items = Array.from({ length: step.tasks() }, (_, i) => i);
       const io = { dir: passDir(outDir, pass) };
-      out.push({ name: stageName('tasks', pass), kind: 'tasks', pass, unit: 'task', items, done: new Set(combined ? items : items.filter((i) => step.taskDone?.(i, io))) });
+      out.push({ name: stageName('tasks', pass), kind: 'tasks', pass, unit: 'task', items: Array.from({ length: step.tasks() }, (_, i) => i), isDone: (i) => combined() || step.taskDone?.(i, io) === true });
     }
-    out.push({ name: stageName('combine', pass), kind: 'combine', pass, unit: 'job', items: [0], done: new Set(combined ? [0] : []) });
+    out.push({ name: stageName('combine', pass), kind: 'combine', pass, unit: 'job', items: [0], isDone: () => combined() });
   });
   const K = corpus.length;
-  out.push({ name: 'write', kind: 'write', pass: K, unit: 'shard', items: shards, done: new Set(doneShards(outDir, plan, K, true, quiet).keys()) });
-  out.push({ name: 'finalize', kind: 'finalize', pass: K, unit: 'job', items: [0], done: new Set(existsSync(finishedPath(outDir)) ? [0] : []) });
+  out.push({ name: 'write', kind: 'write', pass: K, unit: 'shard', items: shards, isDone: (i) => shardDone(outDir, K, true, i, bytes.get(i) ?? 0, quiet) !== null });
+  out.push({ name: 'finalize', kind: 'finalize', pass: K, unit: 'job', items: [0], isDone: () => existsSync(finishedPath(outDir)) });
   return out;
+}
+
+/** The stages of a run and what of each is finished on disk. */
+export function runStages(recipe: Recipe, outDir: string, plan: Plan): Stage[] {
+  return stagePlans(recipe, outDir, plan).map(({ isDone, ...s }) => ({ ...s, done: new Set(s.items.filter((i) => isDone(i))) }));
 }
 
 /**
@@ -66,10 +76,12 @@ export function runStages(recipe: Recipe, outDir: string, plan: Plan): Stage[] {
  */
 export async function runItem(outDir: string, stageNameWanted: string, item: number, log: (m: string) => void = (m) => process.stdout.write(m + '\n')): Promise<void> {
   const { recipe, plan } = loadRun(outDir);
-  const stage = runStages(recipe, outDir, plan).find((s) => s.name === stageNameWanted);
-  if (!stage) throw new Error(`${outDir}: no stage "${stageNameWanted}" in this run (stages: ${runStages(recipe, outDir, plan).map((s) => s.name).join(', ')})`);
+  // only this item's state is read: a task does not scan the markers of every shard
+  const stages = stagePlans(recipe, outDir, plan);
+  const stage = stages.find((s) => s.name === stageNameWanted);
+  if (!stage) throw new Error(`${outDir}: no stage "${stageNameWanted}" in this run (stages: ${stages.map((s) => s.name).join(', ')})`);
   if (!stage.items.includes(item)) throw new Error(`${outDir}: stage ${stage.name} has no ${stage.unit} ${item}`);
-  if (stage.done.has(item)) {
+  if (stage.isDone(item)) {
     log(`${stage.name} ${stage.unit} ${item}: already done, skipped`);
     return;
   }

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { finishedPath, loadRun } from './runstate.js';
-import { isActive, queueState, ranges, readAttempts, type QueueEntry } from './slurm.js';
+import { isActive, queueState, ranges, readAttempts, taskLog, type QueueEntry } from './slurm.js';
 import { runStages } from './stages.js';
 
 export interface ItemState {
@@ -53,15 +53,14 @@ export function runStatus(dir: string): RunStatus {
   const byId = new Map(queue.map((q) => [q.id, q]));
   const stages = runStages(recipe, outDir, plan).map((s): StageStatus => {
     const sub = last?.stages.find((x) => x.name === s.name);
+    const position = new Map(sub?.items.map((item, k) => [item, k]));
     const items = s.items.map((item): ItemState => {
       if (s.done.has(item)) return { item, state: 'done' };
-      if (!sub) return { item, state: 'waiting' };
-      const k = sub.items.indexOf(item);
-      if (k < 0) return { item, state: 'waiting' };
-      const single = sub.logPattern.includes('%j');
-      const id = single ? sub.jobId : `${sub.jobId}_${Math.floor(k / sub.perTask)}`;
+      const k = position.get(item);
+      if (!sub || k === undefined) return { item, state: 'waiting' };
+      const id = sub.logPattern.includes('%j') ? sub.jobId : `${sub.jobId}_${Math.floor(k / sub.perTask)}`;
       const q = byId.get(id);
-      const log = single ? sub.logPattern.replace('%j', sub.jobId) : sub.logPattern.replace('%A', sub.jobId).replace('%a', id.split('_')[1]!);
+      const log = taskLog(sub, id);
       const withLog = existsSync(log) ? { log } : {};
       if (!q) return { item, state: 'waiting', job: id, ...withLog };
       if (q.state === 'RUNNING' || q.state === 'COMPLETING' || q.state === 'CONFIGURING') return { item, state: 'running', job: id, ...withLog };
