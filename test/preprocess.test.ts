@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Normalize, NORMALIZE_DEFAULTS } from '../src/factory/preprocess/normalize.js';
+import { CC, charTable, specialChars } from '../src/factory/preprocess/charclass.js';
 import { Encoding, ENCODING_DEFAULTS, repairGbkMojibake, repairLatinMojibake } from '../src/factory/preprocess/encoding.js';
 import { TraditionalToSimplified } from '../src/factory/preprocess/t2s.js';
 import { identifyLanguage, LanguageId } from '../src/factory/preprocess/langid.js';
@@ -91,4 +92,20 @@ test('html_extract turns HTML records into main text and leaves other documents 
   assert.doesNotMatch(out, /Home|Copyright|var a/);
   const plain = doc('just text');
   assert.equal(h.process(plain, ctx()), plain);
+});
+
+test('the normaliser starts at the first unit the table does not keep: its pattern covers exactly those units', () => {
+  const t = charTable();
+  const re = specialChars();
+  for (let c = 0; c < 65536; c++) {
+    const expected = (t[c] !== CC.Keep && c !== 9 && c !== 10) || (c >= 0xd800 && c <= 0xdbff);
+    if (re.test(String.fromCharCode(c)) !== expected) assert.fail(`U+${c.toString(16)}: pattern ${!expected} but table ${expected}`);
+  }
+  // and the output is what a pass from the first unit gives
+  const n = new Normalize('normalize', NORMALIZE_DEFAULTS);
+  const c = ctx();
+  const out = n.process(doc('plain ascii text, nothing to do\nsecond line'), c);
+  assert.equal((out as Document).text, 'plain ascii text, nothing to do\nsecond line');
+  const out2 = n.process(doc('前面没有特殊字符ＡＢＣ\u200b１２３😀尾'), c);
+  assert.equal((out2 as Document).text, '前面没有特殊字符ABC123尾');
 });

@@ -19,6 +19,18 @@ export interface NativeKernels {
   ngramScore(ids: Int32Array, bos: number, order: number, caps: Uint32Array, keys: Uint32Array[], vals: Float32Array[]): number;
   /** a whitespace-separated line scored on the hashed model, words looked up exactly in a vocabulary table; out = [total, words, oov] */
   ngramScoreText(line: string, isSpace: Uint8Array, table: Int32Array, chars: Uint16Array, offsets: Uint32Array, bos: number, eos: number, order: number, caps: Uint32Array, keys: Uint32Array[], vals: Float32Array[], out: Float64Array, byLine?: boolean): void;
+  /** the DocFeatures scan (src/factory/filter/features.ts): ids and lens of the word units, stats = [unitChars, longest, tokens, alpha tokens, Han, non-space, digits, '#', ellipses, symbols, spaces, braces]; returns the unit count */
+  docScan(text: Uint16Array, kinds: Uint8Array, ids: Int32Array, lens: Uint16Array, stats: Float64Array): number;
+  /** out = [count of the most frequent n-gram of ids, its first position] */
+  ngramTop(ids: Int32Array, n: number, out: Int32Array): void;
+  /** characters (lens) in repeated n-gram occurrences, Gopher's scan */
+  ngramDupChars(ids: Int32Array, lens: Uint16Array, n: number): number;
+  /** out = [repeated character n-grams, n-grams] over the units above 32 of the first maxChars */
+  charRepetition(text: Uint16Array, n: number, maxChars: number, out: Int32Array): void;
+  /** the PhraseMatcher's scan over its flattened tables (src/factory/filter/matcher.ts); out[list] = matches */
+  phraseCount(text: Uint16Array, kinds: Uint8Array, first: Uint8Array, tables: Int32Array, out: Int32Array): void;
+  /** out[k] = units of script k (scripts table) among the first maxChars units of text; Han extension surrogate pairs count once as script 1 */
+  scriptCensus(text: string, maxChars: number, scripts: Uint8Array, out: Int32Array): void;
   /** the SIMD level the CPU dispatch chose: avx512f, avx2 or generic */
   simd: string;
 }

@@ -2,7 +2,7 @@
  * Paragraph and line/sentence rules: they cut the offending part out of a
  * document instead of dropping all of it.
  */
-import { displayWidth, TERMINAL } from './features.js';
+import { displayWidth, isJsSpace, TERMINAL } from './features.js';
 import { loadWordList } from './wordlists.js';
 import { PhraseMatcher } from './matcher.js';
 import type { Params } from './doc-rules.js';
@@ -32,6 +32,66 @@ export interface ParaRule {
 
 const NAV_SEP = /\s*(?:\||»|›|>|·|\/|｜|→|>>)\s*/g;
 const NAV_CHARS = /[|»›>·\/｜→]/;
+/** The script-residue pattern of para.javascript (C4's word, plus code shapes); `hasScript` is its fast equivalent. */
+export const JS = /javascript|function\s*\(|var\s+\w+\s*=|document\.write/i;
+
+/** ASCII letters case-folded (as the non-Unicode /i flag does: no other unit folds to ASCII) */
+function lowerAt(s: string, i: number): number {
+  const c = s.charCodeAt(i);
+  return c >= 65 && c <= 90 ? c + 32 : c;
+}
+
+function wordAt(s: string, i: number, w: string): boolean {
+  if (i + w.length > s.length) return false;
+  for (let k = 0; k < w.length; k++) if (lowerAt(s, i + k) !== w.charCodeAt(k)) return false;
+  return true;
+}
+
+/** JS.test(s) without the regular expression: one pass that stops only at j, f, v and d. */
+export function hasScript(s: string): boolean {
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    const c = lowerAt(s, i);
+    if (c === 106) {
+      if (wordAt(s, i, 'javascript')) return true;
+    } else if (c === 102) {
+      if (wordAt(s, i, 'function')) {
+        let j = i + 8;
+        while (j < n && isJsSpace(s.charCodeAt(j))) j++;
+        if (j < n && s.charCodeAt(j) === 40) return true;
+      }
+    } else if (c === 118) {
+      if (wordAt(s, i, 'var')) {
+        let j = i + 3;
+        const ws = j;
+        while (j < n && isJsSpace(s.charCodeAt(j))) j++;
+        if (j === ws) continue;
+        const w0 = j;
+        while (j < n && isWordUnit(s.charCodeAt(j))) j++;
+        if (j === w0) continue;
+        // \w+ backtracks, but \s* and = cannot be word units, so the longest run decides
+        while (j < n && isJsSpace(s.charCodeAt(j))) j++;
+        if (j < n && s.charCodeAt(j) === 61) return true;
+      }
+    } else if (c === 100) {
+      if (wordAt(s, i, 'document.write')) return true;
+    }
+  }
+  return false;
+}
+
+/** Whether s.replace(/\s+/g, ' ') would change s: a whitespace unit other than a lone space. */
+export function needsCollapse(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (isJsSpace(c) && (c !== 32 || (i + 1 < s.length && isJsSpace(s.charCodeAt(i + 1))))) return true;
+  }
+  return false;
+}
+
+function isWordUnit(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+}
 
 export const PARA_RULES: ParaRule[] = [
   { name: 'para.boilerplate', params: { maxWidth: 300 }, about: 'short paragraph with a policy, copyright, cookie or site-chrome phrase', fires: (s, p, hits) => hits[0]! > 0 && displayWidth(s) <= p.maxWidth! },
@@ -46,10 +106,10 @@ export const PARA_RULES: ParaRule[] = [
     return n >= p.minHits! || (n === 1 && displayWidth(s) <= p.maxWidthSingle!);
   } },
   { name: 'para.toxic', params: { minHits: 1 }, about: 'paragraph with toxic, adult or gambling terms', fires: (_s, p, hits) => hits[2]! >= p.minHits! },
-  { name: 'para.javascript', params: {}, about: "mentions of 'javascript' (C4) or script residue", fires: (s) => /javascript|function\s*\(|var\s+\w+\s*=|document\.write/i.test(s) },
+  { name: 'para.javascript', params: {}, about: "mentions of 'javascript' (C4) or script residue", fires: (s) => hasScript(s) },
   { name: 'para.duplicate', params: { minWidth: 20 }, about: 'a paragraph repeating an earlier one in the same document', fires: (s, p, _hits, seen) => {
     if (displayWidth(s) < p.minWidth!) return false;
-    const k = s.replace(/\s+/g, ' ').trim();
+    const k = needsCollapse(s) ? s.replace(/\s+/g, ' ').trim() : s;
     if (seen.has(k)) return true;
     seen.add(k);
     return false;
@@ -93,7 +153,7 @@ function hasCharRun(l: string, run: number): boolean {
 }
 
 export const LINE_RULES: LineRule[] = [
-  { name: 'line.citation_marks', params: {}, about: 'citation and edit marks: [1], [edit], [citation needed], [编辑]', apply: (l) => (CITATION.test(l) ? ((CITATION.lastIndex = 0), l.replace(CITATION, '')) : l) },
+  { name: 'line.citation_marks', params: {}, about: 'citation and edit marks: [1], [edit], [citation needed], [编辑]', apply: (l) => (l.includes('[') && CITATION.test(l) ? ((CITATION.lastIndex = 0), l.replace(CITATION, '')) : l) },
   { name: 'line.ui_text', params: {}, about: "interface text on its own line: 'Read more', '阅读全文', 'Log in'", apply: (l) => (UI_LINE.test(l.trim()) ? '' : l) },
   { name: 'line.meta_info', params: { maxWidth: 80 }, about: 'post metadata lines: dates, 发布时间, 来源, 责任编辑, Posted by', apply: (l, p) => (displayWidth(l) <= p.maxWidth! && META_LINE.test(l.trim()) ? '' : l) },
   { name: 'line.short_no_punct', params: { minWords: 3, minHan: 5 }, about: 'line with fewer than minWords words (minHan Han characters) and no terminal punctuation (C4)', apply: (l, p, ctx) => {

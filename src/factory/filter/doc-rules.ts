@@ -4,7 +4,7 @@
  * Data-Juicer defaults (../shared/reference/pipeline-anchors.md); every rule is
  * Chinese-aware. `scope` limits a rule to Chinese ('zh') or non-Chinese ('latin') text.
  */
-import { DocFeatures, TERMINAL, displayWidth, wordHash } from './features.js';
+import { DocFeatures, displayWidth, endsTerminal, wordHash } from './features.js';
 import { loadWordList } from './wordlists.js';
 import { PhraseMatcher } from './matcher.js';
 
@@ -45,10 +45,11 @@ const URL = /\b(?:https?:\/\/|www\.)[^\s<>"'）)】]+/gi;
 const HTML_RESIDUE = /<\/?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>]{0,200})?>|&(?:nbsp|amp|lt|gt|quot|#\d{2,5}|#x[0-9a-f]{2,4});/gi;
 const LOREM = /[Ll]orem [Ii]psum|LOREM IPSUM/;
 
-function count(re: RegExp, s: string): number {
+/** Matches of a global pattern in s, counting stops at `enough` (rules compare the count with a minimum). */
+function count(re: RegExp, s: string, enough = Infinity): number {
   re.lastIndex = 0;
   let n = 0;
-  while (re.exec(s)) n++;
+  while (n < enough && re.exec(s)) n++;
   re.lastIndex = 0;
   return n;
 }
@@ -92,8 +93,8 @@ export const DOC_RULES: DocRule[] = [
   { name: 'doc.avg_line_length', scope: 'all', params: { min: 10 }, about: 'mean line length below min characters (ChineseWebText)', fires: (f, p) => { const l = f.nonEmptyLines; return l.length > 0 && l.reduce((a, x) => a + x.length, 0) / l.length < p.min!; } },
   { name: 'doc.lorem_ipsum', scope: 'all', params: {}, about: "placeholder text 'lorem ipsum' (C4)", fires: (f) => LOREM.test(f.text) },
   { name: 'doc.curly_brace', scope: 'all', params: { max: 0.01 }, about: "'{' per character above max: code or template residue (C4 drops any '{')", fires: (f, p) => f.braces / Math.max(1, f.text.length) > p.max! },
-  { name: 'doc.min_sentences', scope: 'all', params: { min: 3 }, about: 'fewer sentences than min (C4 uses 5)', fires: (f, p) => count(SENTENCE_END, f.text) < p.min! },
-  { name: 'doc.terminal_punct_lines', scope: 'all', params: { min: 0.12 }, about: 'fraction of lines ending in terminal punctuation below min (FineWeb)', fires: (f, p) => { const l = f.nonEmptyLines; return l.length > 0 && l.filter((x) => TERMINAL.test(x.trimEnd())).length / l.length < p.min!; } },
+  { name: 'doc.min_sentences', scope: 'all', params: { min: 3 }, about: 'fewer sentences than min (C4 uses 5)', fires: (f, p) => count(SENTENCE_END, f.text, p.min!) < p.min! },
+  { name: 'doc.terminal_punct_lines', scope: 'all', params: { min: 0.12 }, about: 'fraction of lines ending in terminal punctuation below min (FineWeb)', fires: (f, p) => { const l = f.nonEmptyLines; return l.length > 0 && l.filter(endsTerminal).length / l.length < p.min!; } },
   { name: 'doc.short_lines', scope: 'all', params: { width: 30, max: 0.67 }, about: 'fraction of lines narrower than width (CJK counts 2) above max (FineWeb)', fires: (f, p) => { const l = f.nonEmptyLines; return l.length > 3 && l.filter((x) => displayWidth(x.trim()) <= p.width!).length / l.length > p.max!; } },
   { name: 'doc.newline_ratio', scope: 'all', params: { max: 0.3 }, about: 'newlines per word unit above max (FineWeb)', fires: (f, p) => (f.lines.length - 1) / Math.max(1, f.unitCount) > p.max! },
   { name: 'doc.toxic_words', scope: 'all', params: { max: 0.0045 }, about: 'toxic / adult / gambling terms per word unit above max (Data-Juicer flagged words)', fires: (f, p, L) => f.listHits(L.words)[0]! / Math.max(1, f.unitCount) > p.max! },

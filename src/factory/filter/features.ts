@@ -5,8 +5,28 @@
  * display width (CJK counts 2), and terminal punctuation includes 。！？….
  */
 import { IntCounter } from './ngrams.js';
+import { native, type NativeKernels } from '../../native/index.js';
+
+/**
+ * The native text kernels (native/text.cc) when the addon is built; null runs the TypeScript
+ * references below. Tests switch between the two and compare them document by document.
+ */
+export const textKernels: { native: NativeKernels | null } = { native: native && typeof native.docScan === 'function' ? native : null };
 
 export const TERMINAL = /[.!?。！？…"'”’」』)）]$/;
+const TERMINAL_UNITS = new Set([...'.!?。！？…"\'”’」』)）'].map((c) => c.charCodeAt(0)));
+
+/** JavaScript's \s (what trim() removes): ECMA-262 whitespace and line terminators */
+export function isJsSpace(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13) || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
+}
+
+/** TERMINAL.test(s.trimEnd()) without the copy and the regular expression */
+export function endsTerminal(s: string): boolean {
+  let i = s.length - 1;
+  while (i >= 0 && isJsSpace(s.charCodeAt(i))) i--;
+  return i >= 0 && TERMINAL_UNITS.has(s.charCodeAt(i));
+}
 
 export function isHanCode(c: number): boolean {
   return (c >= 0x4e00 && c <= 0x9fff) || (c >= 0x3400 && c <= 0x4dbf) || (c >= 0xf900 && c <= 0xfaff);
@@ -76,6 +96,8 @@ let scratchIds = new Int32Array(1 << 16);
 let scratchLens = new Uint16Array(1 << 16);
 let scratchKeys = new Int32Array(1 << 16);
 let scratchCodes = new Int32Array(1 << 16);
+const scanStats = new Float64Array(12);
+const pairOut = new Int32Array(2);
 
 export class DocFeatures {
   /** Word units: Han characters and words (letters/digits joined by ' ’ . -). */
@@ -110,6 +132,27 @@ export class DocFeatures {
     if (scratchIds.length < n) {
       scratchIds = new Int32Array(n * 2);
       scratchLens = new Uint16Array(n * 2);
+    }
+    const nk = textKernels.native;
+    if (nk) {
+      const u = nk.docScan(s, t, scratchIds, scratchLens, scanStats);
+      this.ids = scratchIds.slice(0, u);
+      this.lens = scratchLens.slice(0, u);
+      this.unitCount = u;
+      const st = scanStats;
+      this.unitChars = st[0]!;
+      this.longestUnit = st[1]!;
+      this.tokenTotal = st[2]!;
+      this.tokenAlpha = st[3]!;
+      this.hanChars = st[4]!;
+      this.nonSpaceChars = st[5]!;
+      this.digits = st[6]!;
+      this.hashes = st[7]!;
+      this.ellipses = st[8]!;
+      this.symbols = st[9]!;
+      this.spaces = st[10]!;
+      this.braces = st[11]!;
+      return;
     }
     const ids = scratchIds;
     const lens = scratchLens;
@@ -319,15 +362,22 @@ export class DocFeatures {
       this.topCounts.set(n0, 0);
       return 0;
     }
-    const keys = DocFeatures.ngramKeys(this.ids, n);
-    counter.reset(keys.length);
     let best = 0;
     let bestAt = 0;
-    for (let i = 0; i < keys.length; i++) {
-      const c = counter.add(keys[i]!);
-      if (c > best) {
-        best = c;
-        bestAt = i;
+    const nk = textKernels.native;
+    if (nk) {
+      nk.ngramTop(this.ids, n, pairOut);
+      best = pairOut[0]!;
+      bestAt = pairOut[1]!;
+    } else {
+      const keys = DocFeatures.ngramKeys(this.ids, n);
+      counter.reset(keys.length);
+      for (let i = 0; i < keys.length; i++) {
+        const c = counter.add(keys[i]!);
+        if (c > best) {
+          best = c;
+          bestAt = i;
+        }
       }
     }
     this.topCounts.set(n0, best);
@@ -345,6 +395,8 @@ export class DocFeatures {
   dupNgramFraction(n: number): number {
     n *= this.ngramScale;
     if (this.ids.length < n) return 0;
+    const nk = textKernels.native;
+    if (nk) return nk.ngramDupChars(this.ids, this.lens, n) / Math.max(1, this.unitChars);
     const keys = DocFeatures.ngramKeys(this.ids, n);
     counter.reset(keys.length);
     let repeated = 0;
@@ -364,6 +416,11 @@ export class DocFeatures {
   /** Fraction of character n-grams (non-space) that repeat an earlier one (ChineseWebText / Data-Juicer style). */
   charRepetition(n: number, maxChars = 20000): number {
     const s = this.u16;
+    const nk = textKernels.native;
+    if (nk) {
+      nk.charRepetition(s, n, maxChars, pairOut);
+      return pairOut[1] ? pairOut[0]! / pairOut[1]! : 0;
+    }
     const lim = Math.min(s.length, maxChars);
     if (scratchCodes.length < lim) scratchCodes = new Int32Array(lim * 2);
     const codes = scratchCodes;

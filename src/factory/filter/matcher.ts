@@ -4,7 +4,7 @@
  * case-folded; multi-word phrases match consecutive words), CJK entries match
  * as substrings (a first-character table gates the comparisons).
  */
-import { K, kindTable, toU16 } from './features.js';
+import { K, kindTable, textKernels, toU16 } from './features.js';
 
 const RING = 8;
 
@@ -74,11 +74,54 @@ export class PhraseMatcher {
     return out;
   }
 
+  private flat?: Int32Array;
+  /** The tables flattened into one array for the native scan (layout documented at phraseCount in native/text.cc). */
+  private flatten(): Int32Array {
+    if (this.flat) return this.flat;
+    const pair = new Int32Array(2048);
+    for (let h = 0; h < 65536; h++) if (this.pair[h >>> 3]! & (1 << (h & 7))) pair[h >>> 5]! |= 1 << (h & 31);
+    const cjkStart = new Int32Array(65537);
+    const off: number[] = [0], units: number[] = [], list: number[] = [];
+    for (let c = 0; c < 65536; c++) {
+      cjkStart[c] = list.length;
+      for (const e of this.cjk.get(c) ?? []) {
+        for (let k = 0; k < e.text.length; k++) units.push(e.text.charCodeAt(k));
+        off.push(units.length);
+        list.push(e.list);
+      }
+    }
+    cjkStart[65536] = list.length;
+    const lasts = [...this.byLast.keys()].sort((a, b) => a - b);
+    const latStart: number[] = [0], phOff: number[] = [0], phWords: number[] = [], phList: number[] = [];
+    for (const last of lasts) {
+      for (const p of this.byLast.get(last)!) {
+        phWords.push(...p.words);
+        phOff.push(phWords.length);
+        phList.push(p.list);
+      }
+      latStart.push(phList.length);
+    }
+    const sections: ArrayLike<number>[] = [pair, cjkStart, off, units, list, lasts, latStart, phOff, phWords, phList];
+    const flat = new Int32Array(10 + sections.reduce((a, x) => a + x.length, 0));
+    let at = 10;
+    sections.forEach((x, k) => {
+      flat[k] = at;
+      flat.set(x, at);
+      at += x.length;
+    });
+    return (this.flat = flat);
+  }
+
   /** Matches of each list in s (CJK matches do not overlap; Latin phrases are counted where they end). */
   count(text: string | Uint16Array): Int32Array {
     const s = typeof text === 'string' ? toU16(text) : text;
     const out = new Int32Array(this.lists);
     const kt = kindTable();
+    const nk = textKernels.native;
+    if (nk && this.lists <= 32) {
+      nk.phraseCount(s, kt, this.first, this.flatten(), out);
+      return out;
+    }
     const ring = this.ring;
     let nw = 0;
     let h = 0x811c9dc5;

@@ -79,8 +79,9 @@ export class PiiMask implements DocStep {
       t = t.replace(INTL_PHONE, (m) => (m.replace(/\D/g, '').length >= 9 ? (hit('pii.phone', m), c.phone as string) : m));
     }
     if (c.ip) {
-      t = t.replace(IPV4, (m) => (!c.maskPrivateIp && privateIp(m) ? m : (hit('pii.ip', m), c.ip as string)));
-      t = t.replace(IPV6, (m) => (m.split(':').length >= 3 ? (hit('pii.ip', m), c.ip as string) : m));
+      // an IPv4 address has dots and an IPv6 one colons: skip the scans without them
+      if (t.includes('.')) t = t.replace(IPV4, (m) => (!c.maskPrivateIp && privateIp(m) ? m : (hit('pii.ip', m), c.ip as string)));
+      if (t.includes(':')) t = t.replace(IPV6, (m) => (m.split(':').length >= 3 ? (hit('pii.ip', m), c.ip as string) : m));
     }
     return t;
   }

@@ -42,3 +42,29 @@ export function isHan(c: number): boolean {
 
 /** Chinese / CJK punctuation that ends a sentence or clause. */
 export const CJK_TERMINAL = new Set(['。', '！', '？', '…', '」', '』', '”', '；']);
+
+let special: RegExp | null = null;
+/**
+ * Matches the first code unit the normaliser has to look at: anything not kept as it is by the
+ * table (controls and \r included) and every high surrogate. Text without one needs no pass.
+ */
+export function specialChars(): RegExp {
+  if (special) return special;
+  const t = charTable();
+  const hex = (c: number) => '\\u' + c.toString(16).padStart(4, '0');
+  const ranges: string[] = [];
+  let c = 0;
+  while (c < 65536) {
+    const needs = (x: number) => (t[x] !== CC.Keep && x !== 9 && x !== 10) || (x >= 0xd800 && x <= 0xdbff);
+    if (!needs(c)) {
+      c++;
+      continue;
+    }
+    let e = c;
+    while (e + 1 < 65536 && needs(e + 1)) e++;
+    ranges.push(e === c ? hex(c) : `${hex(c)}-${hex(e)}`);
+    c = e + 1;
+  }
+  special = new RegExp(`[${ranges.join('')}]`);
+  return special;
+}

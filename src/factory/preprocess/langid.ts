@@ -7,7 +7,7 @@
  */
 import type { Document } from '../../core/document.js';
 import { drop, type DocStep, type Drop } from '../../core/step.js';
-import { K, kindTable, wordHash } from '../filter/features.js';
+import { K, kindTable, textKernels, wordHash } from '../filter/features.js';
 
 const PROFILES: Record<string, string> = {
   en: 'the of and to in is that for it was on with as be by at this are from or his have an not but which they you he we had has were their been its one all would can there her more if will who so what when out also into them these than about some only other my me do any may no',
@@ -66,12 +66,16 @@ export function identifyLanguage(text: string, maxChars = 8000): LangGuess {
   const kt = kindTable();
   const st = scriptTable();
   const cnt = new Int32Array(12);
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0xd840 && c <= 0xd87e) {
-      cnt[1]!++; // Han extension B+ (surrogate pair)
-      i++;
-    } else cnt[st[c]!]!++;
+  const nk = textKernels.native;
+  if (nk) nk.scriptCensus(s, maxChars, st, cnt);
+  else {
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0xd840 && c <= 0xd87e) {
+        cnt[1]!++; // Han extension B+ (surrogate pair)
+        i++;
+      } else cnt[st[c]!]!++;
+    }
   }
   const han = cnt[1]!, kana = cnt[2]!, hangul = cnt[3]!, latin = cnt[4]!, cyr = cnt[5]!, greek = cnt[6]!, arabic = cnt[7]!, hebrew = cnt[8]!, indic = cnt[9]!, thai = cnt[10]!, other = cnt[11]!;
   // Han characters against Latin letters: one Han character carries about as much as a 4-letter word

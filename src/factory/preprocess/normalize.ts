@@ -1,7 +1,7 @@
 import type { Document } from '../../core/document.js';
 import type { DocStep, StepContext, Drop } from '../../core/step.js';
 import { drop } from '../../core/step.js';
-import { CC, charTable } from './charclass.js';
+import { CC, charTable, specialChars } from './charclass.js';
 
 export interface NormalizeConfig {
   removeControl: boolean;
@@ -44,7 +44,9 @@ export class Normalize implements DocStep {
       runStart = i + len;
       changed = true;
     };
-    for (let i = 0; i < s.length; i++) {
+    // the units before the first one the table does not keep are all passed over: start there
+    const first = s.search(specialChars());
+    for (let i = first < 0 ? s.length : first; i < s.length; i++) {
       const c = s.charCodeAt(i);
       if (c < 0x80) {
         if (c >= 32 || c === 10 || c === 9) continue;

@@ -1,0 +1,525 @@
+// Native text-statistics kernels for the rule-based filters (src/factory/filter/features.ts and
+// matcher.ts hold the TypeScript references, which the tests compare these with document by
+// document). All hashes are the references' 32-bit arithmetic (Math.imul, | 0), so every id,
+// key and count is bit-identical.
+#include <node_api.h>
+#include <stdint.h>
+#include <string.h>
+#include <vector>
+
+#define TCHECK(call)                                                      \
+  do {                                                                    \
+    if ((call) != napi_ok) {                                              \
+      napi_throw_error(env, nullptr, "ziya_native: N-API call failed");   \
+      return nullptr;                                                     \
+    }                                                                     \
+  } while (0)
+
+namespace {
+
+// Coarse Unicode kinds (src/factory/filter/features.ts, const enum K)
+enum Kind : uint8_t { Other = 0, Letter = 1, Digit = 2, Mark = 3, Punct = 4, Symbol = 5, Space = 6, Han = 7 };
+
+const uint32_t FNV_OFF = 0x811c9dc5u, FNV_PRIME = 0x01000193u;
+
+struct Arr {
+  void* p = nullptr;
+  size_t len = 0;
+  napi_typedarray_type type = napi_int8_array;
+};
+
+bool typed(napi_env env, napi_value v, napi_typedarray_type want, Arr* a) {
+  napi_value buf;
+  size_t off;
+  if (napi_get_typedarray_info(env, v, &a->type, &a->len, &a->p, &buf, &off) != napi_ok) return false;
+  return a->type == want;
+}
+
+// Exact counts of 32-bit keys (open addressing, key and count side by side so that a probe
+// touches one cache line; reused between calls on a thread).
+struct Counter {
+  struct Slot {
+    uint32_t key;
+    int32_t count;
+  };
+  std::vector<Slot> slots;
+  uint32_t mask = 0;
+  void reset(size_t expected) {
+    size_t cap = 1024;
+    while (cap < expected * 2) cap <<= 1;
+    if (slots.size() < cap) slots.assign(cap, Slot{0, 0});
+    else memset(static_cast<void*>(slots.data()), 0, cap * sizeof(Slot));
+    mask = static_cast<uint32_t>(cap - 1);
+  }
+  inline uint32_t slot(uint32_t key) const {
+    uint32_t x = key * 0x9e3779b1u;
+    return (x ^ (x >> 15)) & mask;
+  }
+  inline int32_t add(uint32_t key) {
+    Slot* t = slots.data();
+    uint32_t i = slot(key);
+    for (;;) {
+      Slot& e = t[i];
+      if (e.count == 0) {
+        e.key = key;
+        e.count = 1;
+        return 1;
+      }
+      if (e.key == key) return ++e.count;
+      i = (i + 1) & mask;
+    }
+  }
+  inline int32_t get(uint32_t key) const {
+    const Slot* t = slots.data();
+    uint32_t i = slot(key);
+    for (;;) {
+      const Slot& e = t[i];
+      if (e.count == 0) return 0;
+      if (e.key == key) return e.count;
+      i = (i + 1) & mask;
+    }
+  }
+};
+
+thread_local Counter counter;
+thread_local std::vector<uint32_t> scratch_keys;
+thread_local std::vector<uint32_t> scratch_codes;
+
+// Rolling polynomial hashes of the n-grams of ids (DocFeatures.ngramKeys).
+size_t ngram_keys(const uint32_t* ids, size_t len, size_t n, std::vector<uint32_t>& out) {
+  if (len < n) return 0;
+  const size_t m = len - n + 1;
+  if (out.size() < m) out.resize(m * 2);
+  uint32_t p = 1;
+  for (size_t j = 1; j < n; j++) p *= FNV_PRIME;
+  uint32_t h = 0;
+  for (size_t j = 0; j < n; j++) h = h * FNV_PRIME + ids[j];
+  out[0] = h;
+  for (size_t i = 1; i < m; i++) {
+    h = (h - ids[i - 1] * p) * FNV_PRIME + ids[i + n - 1];
+    out[i] = h;
+  }
+  return m;
+}
+
+// docScan(text: Uint16Array, kinds: Uint8Array(65536), ids: Int32Array, lens: Uint16Array, stats: Float64Array(12)): units
+// The one pass of the DocFeatures constructor: word units (Han characters; letter/digit/mark runs
+// joined by ' ’ . - before a letter or digit) with their FNV ids and lengths, and the counters.
+napi_value DocScan(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  TCHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  Arr text, kinds, ids_a, lens_a, stats_a;
+  if (argc < 5 || !typed(env, argv[0], napi_uint16_array, &text) || !typed(env, argv[1], napi_uint8_array, &kinds) || kinds.len != 65536 ||
+      !typed(env, argv[2], napi_int32_array, &ids_a) || !typed(env, argv[3], napi_uint16_array, &lens_a) || !typed(env, argv[4], napi_float64_array, &stats_a) ||
+      ids_a.len < text.len || lens_a.len < text.len || stats_a.len < 12) {
+    napi_throw_type_error(env, nullptr, "docScan(text: Uint16Array, kinds: Uint8Array(65536), ids: Int32Array(>= text), lens: Uint16Array(>= text), stats: Float64Array(12))");
+    return nullptr;
+  }
+  const uint16_t* s = static_cast<const uint16_t*>(text.p);
+  const uint8_t* t = static_cast<const uint8_t*>(kinds.p);
+  uint32_t* ids = static_cast<uint32_t*>(ids_a.p);
+  uint16_t* lens = static_cast<uint16_t*>(lens_a.p);
+  const size_t n = text.len;
+  size_t u = 0;
+  size_t unit_chars = 0;
+  size_t longest = 0;
+  bool tok_in = false, tok_alpha = false, tok_real = false;
+  size_t tok_total = 0, tok_alpha_n = 0;
+  size_t han = 0, non_space = 0, digits = 0, hashes = 0, ell = 0, sym = 0, spaces = 0, braces = 0;
+  int dots = 0;
+  size_t i = 0;
+  while (i < n) {
+    const uint16_t c = s[i];
+    const uint8_t k = t[c];
+    if (c == 46) {
+      if (++dots == 3) ell++;
+    } else {
+      dots = 0;
+    }
+    if (k == Space || c == 10 || c == 9 || c == 13) {
+      if (c == 32 || c == 9) spaces++;
+      if (tok_in) {
+        if (tok_real) {
+          tok_total++;
+          if (tok_alpha) tok_alpha_n++;
+        }
+        tok_in = tok_alpha = tok_real = false;
+      }
+      i++;
+      continue;
+    }
+    non_space++;
+    if (k == Han) {
+      if (tok_in) {
+        if (tok_real) {
+          tok_total++;
+          if (tok_alpha) tok_alpha_n++;
+        }
+        tok_in = tok_alpha = tok_real = false;
+      }
+      tok_total++;
+      tok_alpha_n++;
+      han++;
+      ids[u] = c;
+      lens[u++] = 1;
+      unit_chars++;
+      if (longest < 1) longest = 1;
+      i++;
+      continue;
+    }
+    tok_in = true;
+    if (k == Letter || k == Digit || k == Mark) {
+      const size_t start = i;
+      uint32_t h = FNV_OFF;
+      size_t j = i;
+      while (j < n) {
+        const uint16_t d = s[j];
+        const uint8_t dk = t[d];
+        if (dk == Letter || dk == Digit || dk == Mark) {
+          if (dk == Letter) tok_alpha = true;
+          else if (dk == Digit) digits++;
+          h = (h ^ (d >= 65 && d <= 90 ? d + 32u : d)) * FNV_PRIME;
+          j++;
+          continue;
+        }
+        if ((d == 39 || d == 0x2019 || d == 46 || d == 45) && j + 1 < n) {
+          const uint8_t nk = t[s[j + 1]];
+          if (nk == Letter || nk == Digit) {
+            h = (h ^ d) * FNV_PRIME;
+            j++;
+            continue;
+          }
+        }
+        break;
+      }
+      const size_t len = j - start;
+      non_space += len - 1;
+      tok_real = true;
+      ids[u] = (h & 0x3fffffffu) | 0x40000000u;
+      lens[u++] = static_cast<uint16_t>(len > 65535 ? 65535 : len);
+      unit_chars += len;
+      if (len > longest) longest = len;
+      i = j;
+      continue;
+    }
+    if (k == Punct) {
+      if (c == 35) hashes++;
+      else if (c == 0x2026) ell++;
+      else if (c == 123 || c == 125) braces++;
+    } else {
+      tok_real = true;
+      if (k == Symbol) {
+        sym++;
+        if (c >= 0xd800 && c <= 0xdbff) i++;
+      }
+    }
+    i++;
+  }
+  if (tok_in && tok_real) {
+    tok_total++;
+    if (tok_alpha) tok_alpha_n++;
+  }
+  double* st = static_cast<double*>(stats_a.p);
+  const size_t figures[12] = {unit_chars, longest, tok_total, tok_alpha_n, han, non_space, digits, hashes, ell, sym, spaces, braces};
+  for (int f = 0; f < 12; f++) st[f] = static_cast<double>(figures[f]);
+  napi_value r;
+  TCHECK(napi_create_uint32(env, static_cast<uint32_t>(u), &r));
+  return r;
+}
+
+// ngramTop(ids: Int32Array, n, out: Int32Array(2)): out = [count of the most frequent n-gram, its first position]
+// (the first position at which a count exceeded every earlier one, as the reference scans)
+napi_value NgramTop(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  TCHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  Arr ids, out;
+  uint32_t n = 0;
+  if (argc < 3 || !typed(env, argv[0], napi_int32_array, &ids) || napi_get_value_uint32(env, argv[1], &n) != napi_ok || n == 0 ||
+      !typed(env, argv[2], napi_int32_array, &out) || out.len < 2) {
+    napi_throw_type_error(env, nullptr, "ngramTop(ids: Int32Array, n >= 1, out: Int32Array(2))");
+    return nullptr;
+  }
+  int32_t* o = static_cast<int32_t*>(out.p);
+  const size_t m = ngram_keys(static_cast<const uint32_t*>(ids.p), ids.len, n, scratch_keys);
+  int32_t best = 0, best_at = 0;
+  if (m > 0) {
+    counter.reset(m);
+    const uint32_t* keys = scratch_keys.data();
+    for (size_t i = 0; i < m; i++) {
+      const int32_t c = counter.add(keys[i]);
+      if (c > best) {
+        best = c;
+        best_at = static_cast<int32_t>(i);
+      }
+    }
+  }
+  o[0] = best;
+  o[1] = best_at;
+  return nullptr;
+}
+
+// ngramDupChars(ids: Int32Array, lens: Uint16Array, n): characters in repeated n-gram occurrences
+// (Gopher: a position whose n-gram was seen counts its n units and the scan jumps past them)
+napi_value NgramDupChars(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  TCHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  Arr ids, lens;
+  uint32_t n = 0;
+  if (argc < 3 || !typed(env, argv[0], napi_int32_array, &ids) || !typed(env, argv[1], napi_uint16_array, &lens) || lens.len < ids.len ||
+      napi_get_value_uint32(env, argv[2], &n) != napi_ok || n == 0) {
+    napi_throw_type_error(env, nullptr, "ngramDupChars(ids: Int32Array, lens: Uint16Array, n >= 1)");
+    return nullptr;
+  }
+  const uint16_t* l = static_cast<const uint16_t*>(lens.p);
+  const size_t m = ngram_keys(static_cast<const uint32_t*>(ids.p), ids.len, n, scratch_keys);
+  double repeated = 0;
+  if (m > 0) {
+    counter.reset(m);
+    const uint32_t* keys = scratch_keys.data();
+    size_t i = 0;
+    while (i < m) {
+      if (counter.get(keys[i]) > 0) {
+        for (size_t j = i; j < i + n; j++) repeated += l[j];
+        i += n;
+      } else {
+        counter.add(keys[i]);
+        i++;
+      }
+    }
+  }
+  napi_value r;
+  TCHECK(napi_create_double(env, repeated, &r));
+  return r;
+}
+
+// charRepetition(text: Uint16Array, n, maxChars, out: Int32Array(2)): out = [repeated n-grams, n-grams]
+// over the code units above 32 among the first maxChars (0 n-grams when fewer than 2n such units)
+napi_value CharRepetition(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  TCHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  Arr text, out;
+  uint32_t n = 0, max_chars = 0;
+  if (argc < 4 || !typed(env, argv[0], napi_uint16_array, &text) || napi_get_value_uint32(env, argv[1], &n) != napi_ok || n == 0 ||
+      napi_get_value_uint32(env, argv[2], &max_chars) != napi_ok || !typed(env, argv[3], napi_int32_array, &out) || out.len < 2) {
+    napi_throw_type_error(env, nullptr, "charRepetition(text: Uint16Array, n >= 1, maxChars, out: Int32Array(2))");
+    return nullptr;
+  }
+  const uint16_t* s = static_cast<const uint16_t*>(text.p);
+  const size_t lim = text.len < max_chars ? text.len : max_chars;
+  if (scratch_codes.size() < lim) scratch_codes.resize(lim * 2);
+  uint32_t* codes = scratch_codes.data();
+  size_t m = 0;
+  for (size_t i = 0; i < lim; i++) {
+    const uint16_t c = s[i];
+    if (c > 32) codes[m++] = c;
+  }
+  int32_t* o = static_cast<int32_t*>(out.p);
+  o[0] = 0;
+  o[1] = 0;
+  if (m >= 2 * static_cast<size_t>(n)) {
+    const size_t k = ngram_keys(codes, m, n, scratch_keys);
+    counter.reset(k);
+    int32_t dup = 0;
+    const uint32_t* keys = scratch_keys.data();
+    for (size_t i = 0; i < k; i++)
+      if (counter.add(keys[i]) > 1) dup++;
+    o[0] = dup;
+    o[1] = static_cast<int32_t>(k);
+  }
+  return nullptr;
+}
+
+// phraseCount(text: Uint16Array, kinds: Uint8Array(65536), first: Uint8Array(65536), tables: Int32Array, out: Int32Array(lists))
+// The PhraseMatcher's scan (src/factory/filter/matcher.ts) over its tables flattened into one
+// Int32Array: tables[0..9] are the offsets of these sections, then the sections:
+//   0 pair: 2048 words, a bit set over hashed (first, second) unit pairs of the CJK entries
+//   1 cjkStart: 65537; entries whose lower-cased first unit is c are cjkStart[c]..cjkStart[c+1]
+//   2 cjkOff: E+1; entry e's units are cjkUnits[cjkOff[e]..cjkOff[e+1]]   3 cjkUnits   4 cjkList: E
+//   5 latLast: G sorted last-word hashes   6 latStart: G+1 phrase ranges per last word
+//   7 phOff: P+1; phrase p's words are phWords[phOff[p]..phOff[p+1]]   8 phWords   9 phList: P
+// first[c] is 1 when a CJK entry may start with the unit c.
+const int RING = 8;
+
+inline uint32_t pair_hash(int32_t a, int32_t b) {
+  return ((static_cast<uint32_t>(a) * 0x9e3779b1u) ^ (static_cast<uint32_t>(b + 1) * 0x85ebca6bu)) >> 16;
+}
+
+napi_value PhraseCount(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  TCHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  Arr text, kinds, first_a, tables, out;
+  if (argc < 5 || !typed(env, argv[0], napi_uint16_array, &text) || !typed(env, argv[1], napi_uint8_array, &kinds) || kinds.len != 65536 ||
+      !typed(env, argv[2], napi_uint8_array, &first_a) || first_a.len != 65536 || !typed(env, argv[3], napi_int32_array, &tables) || tables.len < 10 ||
+      !typed(env, argv[4], napi_int32_array, &out)) {
+    napi_throw_type_error(env, nullptr, "phraseCount(text: Uint16Array, kinds: Uint8Array(65536), first: Uint8Array(65536), tables: Int32Array, out: Int32Array)");
+    return nullptr;
+  }
+  const int32_t* tb = static_cast<const int32_t*>(tables.p);
+  int32_t sec[11];
+  for (int k = 0; k < 10; k++) sec[k] = tb[k];
+  sec[10] = static_cast<int32_t>(tables.len);
+  for (int k = 0; k < 10; k++)
+    if (sec[k] < 10 || sec[k] > sec[k + 1]) {
+      napi_throw_type_error(env, nullptr, "phraseCount: malformed tables");
+      return nullptr;
+    }
+  auto size = [&](int k) { return static_cast<size_t>(sec[k + 1] - sec[k]); };
+  if (size(0) != 2048 || size(1) != 65537 || size(6) != size(5) + 1 || size(2) != size(4) + 1 || size(7) != size(9) + 1) {
+    napi_throw_type_error(env, nullptr, "phraseCount: table sizes do not match");
+    return nullptr;
+  }
+  const uint8_t* first = static_cast<const uint8_t*>(first_a.p);
+  const int32_t *pair = tb + sec[0], *cjk_start = tb + sec[1], *cjk_off = tb + sec[2], *cjk_units = tb + sec[3], *cjk_list = tb + sec[4],
+                *lat_last = tb + sec[5], *lat_start = tb + sec[6], *ph_off = tb + sec[7], *ph_words = tb + sec[8], *ph_list = tb + sec[9];
+  const size_t groups = size(5);
+  const bool has_latin = groups > 0;
+  const bool has_cjk = size(4) > 0;
+  const uint16_t* s = static_cast<const uint16_t*>(text.p);
+  const uint8_t* kt = static_cast<const uint8_t*>(kinds.p);
+  int32_t* o = static_cast<int32_t*>(out.p);
+  const size_t lists = out.len;
+  for (size_t l = 0; l < lists; l++) o[l] = 0;
+  const size_t len = text.len;
+  int32_t ring[RING];
+  long nw = 0;
+  uint32_t h = FNV_OFF;
+  bool in_word = false;
+  auto bit = [&](uint32_t x) { return (static_cast<uint32_t>(pair[x >> 5]) >> (x & 31)) & 1u; };
+  auto check = [&]() {
+    const int32_t last = ring[(nw - 1) % RING];
+    // binary search of the last word among the groups
+    size_t lo = 0, hi = groups;
+    while (lo < hi) {
+      const size_t mid = (lo + hi) >> 1;
+      if (lat_last[mid] < last) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo >= groups || lat_last[lo] != last) return;
+    uint32_t seen = 0;  // lists already counted at this position (lists < 32)
+    for (int32_t p = lat_start[lo]; p < lat_start[lo + 1]; p++) {
+      const int32_t plen = ph_off[p + 1] - ph_off[p];
+      const int32_t list = ph_list[p];
+      if (plen > nw || (seen >> list & 1u)) continue;
+      bool ok = true;
+      for (int32_t j = 0; j < plen - 1; j++)
+        if (ring[(nw - plen + j) % RING] != ph_words[ph_off[p] + j]) {
+          ok = false;
+          break;
+        }
+      if (!ok) continue;
+      o[list]++;
+      seen |= 1u << list;
+    }
+  };
+  auto end_word = [&]() {
+    ring[nw++ % RING] = static_cast<int32_t>((h & 0x3fffffffu) | 0x40000000u);
+    check();
+    h = FNV_OFF;
+    in_word = false;
+  };
+  for (size_t i = 0; i <= len; i++) {
+    const uint32_t c = i < len ? s[i] : 32;
+    if (c >= 97 && c <= 122 && !first[c]) {
+      if (has_latin) {
+        h = (h ^ c) * FNV_PRIME;
+        in_word = true;
+      }
+      continue;
+    }
+    if (has_cjk && first[c]) {
+      const int32_t next = i + 1 < len ? static_cast<int32_t>(s[i + 1]) : -1;
+      if (bit(pair_hash(static_cast<int32_t>(c), next)) || bit(pair_hash(static_cast<int32_t>(c), -1))) {
+        const uint32_t key = c >= 65 && c <= 90 ? c + 32 : c;
+        bool hit = false;
+        for (int32_t e = cjk_start[key]; e < cjk_start[key + 1]; e++) {
+          const int32_t el = cjk_off[e + 1] - cjk_off[e];
+          if (i + static_cast<size_t>(el) > len) continue;
+          bool eq = true;
+          for (int32_t q = 0; q < el; q++) {
+            uint32_t x = s[i + q];
+            if (x >= 65 && x <= 90) x += 32;
+            if (x != static_cast<uint32_t>(cjk_units[cjk_off[e] + q])) {
+              eq = false;
+              break;
+            }
+          }
+          if (eq) {
+            o[cjk_list[e]]++;
+            i += el - 1;
+            hit = true;
+            break;
+          }
+        }
+        if (hit || c >= 0x2e80) {
+          if (in_word) end_word();
+          continue;
+        }
+      }
+    }
+    if (!has_latin) continue;
+    const uint8_t k = kt[c];
+    if (c < 0x2e80 && (k == Letter || k == Digit || k == Mark)) {
+      h = (h ^ (c >= 65 && c <= 90 ? c + 32 : c)) * FNV_PRIME;
+      in_word = true;
+    } else if (in_word) {
+      end_word();
+    }
+  }
+  return nullptr;
+}
+
+// scriptCensus(text: string, maxChars, scripts: Uint8Array(65536), out: Int32Array(12)): out[k] = units of
+// script k among the first maxChars units of text (src/factory/preprocess/langid.ts); a high surrogate
+// of the Han extension planes (D840-D87E) counts as Han and takes its low surrogate with it.
+thread_local std::vector<char16_t> census_buf;
+
+napi_value ScriptCensus(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  TCHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  Arr table, out;
+  uint32_t max_chars = 0;
+  napi_valuetype vt;
+  if (argc < 4 || napi_typeof(env, argv[0], &vt) != napi_ok || vt != napi_string || napi_get_value_uint32(env, argv[1], &max_chars) != napi_ok ||
+      !typed(env, argv[2], napi_uint8_array, &table) || table.len != 65536 || !typed(env, argv[3], napi_int32_array, &out) || out.len < 12) {
+    napi_throw_type_error(env, nullptr, "scriptCensus(text: string, maxChars, scripts: Uint8Array(65536), out: Int32Array(12))");
+    return nullptr;
+  }
+  if (census_buf.size() < static_cast<size_t>(max_chars) + 1) census_buf.resize(static_cast<size_t>(max_chars) + 1);
+  size_t len = 0;
+  TCHECK(napi_get_value_string_utf16(env, argv[0], census_buf.data(), static_cast<size_t>(max_chars) + 1, &len));
+  const char16_t* s = census_buf.data();
+  const uint8_t* st = static_cast<const uint8_t*>(table.p);
+  int32_t cnt[12] = {0};
+  for (size_t i = 0; i < len; i++) {
+    const uint16_t c = static_cast<uint16_t>(s[i]);
+    if (c >= 0xd840 && c <= 0xd87e) {
+      cnt[1]++;
+      i++;
+    } else {
+      cnt[st[c] < 12 ? st[c] : 0]++;
+    }
+  }
+  int32_t* o = static_cast<int32_t*>(out.p);
+  for (int k = 0; k < 12; k++) o[k] = cnt[k];
+  return nullptr;
+}
+
+}  // namespace
+
+void register_text_kernels(napi_env env, napi_value exports) {
+  const struct {
+    const char* name;
+    napi_callback cb;
+  } fns[] = {{"docScan", DocScan}, {"ngramTop", NgramTop}, {"ngramDupChars", NgramDupChars}, {"charRepetition", CharRepetition}, {"phraseCount", PhraseCount}, {"scriptCensus", ScriptCensus}};
+  for (const auto& f : fns) {
+    napi_value fn;
+    if (napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &fn) != napi_ok) return;
+    napi_set_named_property(env, exports, f.name, fn);
+  }
+}

@@ -1,0 +1,128 @@
+// The native text kernels of the rule filters (native/text.cc) against their TypeScript
+// references (src/factory/filter/features.ts, matcher.ts): every statistic, unit id and length,
+// n-gram figure and word-list count must be identical, document by document, on real text from
+// npm packages and ../shared/data and on adversarial strings.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DocFeatures, textKernels } from '../src/factory/filter/features.js';
+import { PhraseMatcher } from '../src/factory/filter/matcher.js';
+import { DocumentFilter } from '../src/factory/filter/steps.js';
+import { identifyLanguage } from '../src/factory/preprocess/langid.js';
+import { defaultLists } from '../src/factory/filter/doc-rules.js';
+import { chineseDocs, englishDocs } from '../src/demo/corpus.js';
+import { rng } from '../src/core/hash.js';
+import { sharedTexts, tmp, demoRecipe, outputDigest } from './helpers.js';
+import { writeDemoInput } from '../src/demo/corpus.js';
+import { runFactory } from '../src/factory/executor.js';
+import { join } from 'node:path';
+
+const nativeKernels = textKernels.native;
+const SKIP = nativeKernels ? false : 'native addon not built (or ZIYA_NO_NATIVE=1): nothing to compare the references with';
+
+function withKernels<T>(useNative: boolean, f: () => T): T {
+  const saved = textKernels.native;
+  textKernels.native = useNative ? nativeKernels : null;
+  try {
+    return f();
+  } finally {
+    textKernels.native = saved;
+  }
+}
+
+/** every figure the document rules read, computed with one implementation */
+function figures(text: string, lang: string, lists: ReturnType<typeof defaultLists>, extra: PhraseMatcher): Record<string, unknown> {
+  const f = new DocFeatures(text, lang);
+  const scalars = ['unitCount', 'unitChars', 'longestUnit', 'tokenTotal', 'tokenAlpha', 'hanChars', 'nonSpaceChars', 'digits', 'hashes', 'ellipses', 'symbols', 'spaces', 'braces'] as const;
+  const out: Record<string, unknown> = Object.fromEntries(scalars.map((k) => [k, f[k]]));
+  out.ids = Array.from(f.ids);
+  out.lens = Array.from(f.lens);
+  for (const n of [1, 2, 3, 4]) out[`top${n}`] = f.topNgramFraction(n);
+  for (let n = 5; n <= 10; n++) out[`dup${n}`] = f.dupNgramFraction(n);
+  out.rep10 = f.charRepetition(10);
+  out.rep3 = f.charRepetition(3, 500);
+  out.lists = Array.from(lists.words.count(f.u16));
+  out.extra = Array.from(extra.count(text));
+  out.language = identifyLanguage(text);
+  out.languageHead = identifyLanguage(text, 7);
+  return out;
+}
+
+function adversarial(): string[] {
+  const r = rng(7);
+  const pick = (s: string) => s[Math.floor(r() * s.length)]!;
+  const alphabet = 'abcXYZ09 .\'’-#{}…\n\t\r,。！？「」中文字测试繁體😀\u{20000}\ud800\udc00\udbff\u0301\u3000\u00a0ΩЖ免费加微信赌博';
+  const out = [
+    '',
+    ' ',
+    '...',
+    '....... ....',
+    'a',
+    '中',
+    'x'.repeat(70_000) + ' tail',
+    'word '.repeat(3000),
+    '重复重复重复'.repeat(500),
+    "don't it’s e.g. U.S.A. co-op -lead trail- 3.14 ...end",
+    '\ud83d', // a lone high surrogate at the end
+    '\ud83dA\udc00B',
+    'FREE CASINO Bonus free casino bonus, Click Here to win! 免费领取 加微信 av女优 AV女优',
+    '{{template}} ### heading ### ……… ...',
+    '\u{20000}\u{20001}中文 and English 한국어 ひらがな Русский',
+    'abcdef\ud840',
+  ];
+  for (let k = 0; k < 300; k++) {
+    let s = '';
+    const len = Math.floor(r() ** 3 * 3000);
+    for (let i = 0; i < len; i++) s += pick(alphabet);
+    out.push(s);
+  }
+  return out;
+}
+
+test('native text kernels equal the TypeScript references on every document figure', { skip: SKIP }, (t) => {
+  const lists = defaultLists();
+  // a second matcher with multi-word Latin phrases, mixed entries and more than two lists
+  const extra = new PhraseMatcher([['click here', 'win a free', 'free'], ['中文', '测试繁', 'av女'], ["don't it’s", 'casino bonus'], ['u.s.a', 'co-op']]);
+  const docs: { text: string; lang: string }[] = [
+    ...englishDocs(400).map((d) => ({ text: d.text, lang: 'en' })),
+    ...chineseDocs(400).map((d) => ({ text: d.text, lang: 'zh' })),
+    ...adversarial().map((text, i) => ({ text, lang: i % 2 ? 'zh' : 'en' })),
+    ...sharedTexts(1500).map((x) => ({ text: x.text, lang: x.lang })),
+  ];
+  if (!sharedTexts(1).length) t.diagnostic('../shared/data absent: compared on npm-packaged and generated text only');
+  let compared = 0;
+  for (const [i, d] of docs.entries()) {
+    const a = withKernels(true, () => figures(d.text, d.lang, lists, extra));
+    const b = withKernels(false, () => figures(d.text, d.lang, lists, extra));
+    assert.deepEqual(a, b, `document ${i} (${d.lang}, ${d.text.length} chars): ${JSON.stringify(d.text.slice(0, 80))}`);
+    compared++;
+  }
+  assert.ok(compared >= 1100, String(compared));
+});
+
+test('the document filter fires the same rules with and without the native kernels', { skip: SKIP }, () => {
+  const f = new DocumentFilter('doc_filter', {});
+  const docs = [...englishDocs(300), ...chineseDocs(300)];
+  const fired = (useNative: boolean) => withKernels(useNative, () => docs.map((d) => f.firing({ id: d.id, text: d.text, meta: { source: 'demo' } })));
+  const a = fired(true);
+  assert.deepEqual(a, fired(false));
+  // the comparison means something: rules fire on some of these documents and not on others
+  assert.ok(a.some((x) => x.length > 0) && a.some((x) => x.length === 0));
+});
+
+test('the factory writes the same bytes and counts with and without the native text kernels', { skip: SKIP }, async () => {
+  const input = join(tmp('ziya-demo-'), 'input');
+  await writeDemoInput(input, { scale: 0.1 });
+  const run = (useNative: boolean) => {
+    const saved = textKernels.native;
+    textKernels.native = useNative ? nativeKernels : null;
+    const out = tmp();
+    return runFactory(demoRecipe(input, out), { inProcess: true, quiet: true }).then((r) => {
+      textKernels.native = saved;
+      return { out, steps: r.stats.steps.map((x) => ({ name: x.name, rules: x.rules })) };
+    });
+  };
+  const a = await run(true);
+  const b = await run(false);
+  assert.equal(outputDigest(a.out), outputDigest(b.out));
+  assert.deepEqual(a.steps, b.steps);
+});
