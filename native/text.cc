@@ -333,7 +333,7 @@ napi_value CharRepetition(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// phraseCount(text: Uint16Array, kinds: Uint8Array(65536), first: Uint8Array(65536), tables: Int32Array, out: Int32Array(lists))
+// phraseCount(text: string | Uint16Array, kinds: Uint8Array(65536), first: Uint8Array(65536), tables: Int32Array, out: Int32Array(lists))
 // The PhraseMatcher's scan (src/factory/filter/matcher.ts) over its tables flattened into one
 // Int32Array: tables[0..9] are the offsets of these sections, then the sections:
 //   0 pair: 2048 words, a bit set over hashed (first, second) unit pairs of the CJK entries
@@ -348,15 +348,32 @@ inline uint32_t pair_hash(int32_t a, int32_t b) {
   return ((static_cast<uint32_t>(a) * 0x9e3779b1u) ^ (static_cast<uint32_t>(b + 1) * 0x85ebca6bu)) >> 16;
 }
 
+thread_local std::vector<char16_t> phrase_buf;
+
 napi_value PhraseCount(napi_env env, napi_callback_info info) {
   size_t argc = 5;
   napi_value argv[5];
   TCHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
   Arr text, kinds, first_a, tables, out;
-  if (argc < 5 || !typed(env, argv[0], napi_uint16_array, &text) || !typed(env, argv[1], napi_uint8_array, &kinds) || kinds.len != 65536 ||
+  bool ok_text = false;
+  napi_valuetype vt0 = napi_undefined;
+  if (argc >= 5) TCHECK(napi_typeof(env, argv[0], &vt0));
+  if (vt0 == napi_string) {
+    // a string is copied once into a per-thread buffer (no Uint16Array needed on the JS side)
+    size_t n = 0;
+    TCHECK(napi_get_value_string_utf16(env, argv[0], nullptr, 0, &n));
+    if (phrase_buf.size() < n + 1) phrase_buf.resize(n + 1);
+    TCHECK(napi_get_value_string_utf16(env, argv[0], phrase_buf.data(), n + 1, &n));
+    text.p = phrase_buf.data();
+    text.len = n;
+    ok_text = true;
+  } else if (argc >= 5) {
+    ok_text = typed(env, argv[0], napi_uint16_array, &text);
+  }
+  if (!ok_text || !typed(env, argv[1], napi_uint8_array, &kinds) || kinds.len != 65536 ||
       !typed(env, argv[2], napi_uint8_array, &first_a) || first_a.len != 65536 || !typed(env, argv[3], napi_int32_array, &tables) || tables.len < 10 ||
       !typed(env, argv[4], napi_int32_array, &out)) {
-    napi_throw_type_error(env, nullptr, "phraseCount(text: Uint16Array, kinds: Uint8Array(65536), first: Uint8Array(65536), tables: Int32Array, out: Int32Array)");
+    napi_throw_type_error(env, nullptr, "phraseCount(text: string | Uint16Array, kinds: Uint8Array(65536), first: Uint8Array(65536), tables: Int32Array, out: Int32Array)");
     return nullptr;
   }
   const int32_t* tb = static_cast<const int32_t*>(tables.p);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DocumentFilter, ParagraphFilter, SentenceFilter } from '../src/factory/filter/steps.js';
 import { DOC_RULES } from '../src/factory/filter/doc-rules.js';
-import { PARA_RULES, LINE_RULES, JS, hasScript, needsCollapse } from '../src/factory/filter/cut-rules.js';
+import { PARA_RULES, LINE_RULES, needsCollapse } from '../src/factory/filter/cut-rules.js';
 import { DocFeatures, TERMINAL, endsTerminal } from '../src/factory/filter/features.js';
 import { PiiMask, PII_DEFAULTS, cnIdValid, luhnValid } from '../src/factory/filter/pii.js';
 import { PhraseMatcher } from '../src/factory/filter/matcher.js';
@@ -165,24 +165,9 @@ test('phrase matcher: whole words for Latin entries, substrings for CJK, several
   assert.deepEqual([...m.count('buying now, nowhere')], [0, 0]);
 });
 
-test('para.javascript: the hand-written scan agrees with its regular expression', () => {
-  const cases = ['', 'javascript', 'JavaScript is off', 'JAVASCRIP', 'function(', 'function  \t(x)', 'function\u3000(', 'functio(', 'Function (',
-    'var x = 1', 'var  x=1', 'varx = 1', 'var = 1', 'var x y = 1', 'var _a9\u00a0=', 'VAR Q\n=', 'various = 3', 'var\u2028x\u2028=', 'document.write(', 'document,write',
-    'DOCUMENT.WRITE', 'docu ment.write', '启用ＪａｖａＳｃｒｉｐｔ', 'java\u017fcript', 'var ſ = 1', 'функция var а = 1', 'var x', 'the var in a varnish =', 'var\ufeffy\ufeff='];
-  const r = (() => { let x = 12345; return () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 2 ** 32); })();
-  const parts = ['var', 'VAR', 'function', 'javascript', 'document.write', ' ', '\t', '\u3000', '=', '(', 'x', '_', '9', 'é', '中', '.', 'ſ'];
-  for (let k = 0; k < 5000; k++) {
-    let s = '';
-    const len = 1 + Math.floor(r() * 8);
-    for (let j = 0; j < len; j++) s += parts[Math.floor(r() * parts.length)];
-    cases.push(s);
-  }
-  for (const s of cases) assert.equal(hasScript(s), JS.test(s), JSON.stringify(s));
-});
-
 test('line-end and whitespace shortcuts agree with the expressions they replace', () => {
   const r = (() => { let x = 99; return () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 2 ** 32); })();
-  const parts = ['a', '中', '.', '。', '”', '）', ')', ' ', '  ', '\t', '\n', '\u3000', '\u00a0', '\ufeff', '\u2028', '\u200b', '…', '!', 'x.', '\r\n'];
+  const parts = ['a', '中', '.', '。', '”', '）', ')', ' ', '  ', '\t', '\n', '\v', '\f', '\u1680', '\u2005', '\u205f', '\u180e', '\u3000', '\u00a0', '\ufeff', '\u2028', '\u200b', '…', '!', 'x.', '\r\n'];
   const cases = ['', ' ', '.', ' .', '. ', '\u3000。\u3000', 'end\u200b', 'a b', 'a  b', 'a\tb', 'a\u00a0b', ' a', 'a '];
   for (let k = 0; k < 5000; k++) {
     let s = '';

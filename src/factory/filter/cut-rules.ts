@@ -2,7 +2,7 @@
  * Paragraph and line/sentence rules: they cut the offending part out of a
  * document instead of dropping all of it.
  */
-import { displayWidth, isJsSpace, TERMINAL } from './features.js';
+import { displayWidth, TERMINAL } from './features.js';
 import { loadWordList } from './wordlists.js';
 import { PhraseMatcher } from './matcher.js';
 import type { Params } from './doc-rules.js';
@@ -32,65 +32,13 @@ export interface ParaRule {
 
 const NAV_SEP = /\s*(?:\||»|›|>|·|\/|｜|→|>>)\s*/g;
 const NAV_CHARS = /[|»›>·\/｜→]/;
-/** The script-residue pattern of para.javascript (C4's word, plus code shapes); `hasScript` is its fast equivalent. */
-export const JS = /javascript|function\s*\(|var\s+\w+\s*=|document\.write/i;
+/** The script-residue pattern of para.javascript (C4's word, plus code shapes). */
+const JS = /javascript|function\s*\(|var\s+\w+\s*=|document\.write/i;
 
-/** ASCII letters case-folded (as the non-Unicode /i flag does: no other unit folds to ASCII) */
-function lowerAt(s: string, i: number): number {
-  const c = s.charCodeAt(i);
-  return c >= 65 && c <= 90 ? c + 32 : c;
-}
-
-function wordAt(s: string, i: number, w: string): boolean {
-  if (i + w.length > s.length) return false;
-  for (let k = 0; k < w.length; k++) if (lowerAt(s, i + k) !== w.charCodeAt(k)) return false;
-  return true;
-}
-
-/** JS.test(s) without the regular expression: one pass that stops only at j, f, v and d. */
-export function hasScript(s: string): boolean {
-  const n = s.length;
-  for (let i = 0; i < n; i++) {
-    const c = lowerAt(s, i);
-    if (c === 106) {
-      if (wordAt(s, i, 'javascript')) return true;
-    } else if (c === 102) {
-      if (wordAt(s, i, 'function')) {
-        let j = i + 8;
-        while (j < n && isJsSpace(s.charCodeAt(j))) j++;
-        if (j < n && s.charCodeAt(j) === 40) return true;
-      }
-    } else if (c === 118) {
-      if (wordAt(s, i, 'var')) {
-        let j = i + 3;
-        const ws = j;
-        while (j < n && isJsSpace(s.charCodeAt(j))) j++;
-        if (j === ws) continue;
-        const w0 = j;
-        while (j < n && isWordUnit(s.charCodeAt(j))) j++;
-        if (j === w0) continue;
-        // \w+ backtracks, but \s* and = cannot be word units, so the longest run decides
-        while (j < n && isJsSpace(s.charCodeAt(j))) j++;
-        if (j < n && s.charCodeAt(j) === 61) return true;
-      }
-    } else if (c === 100) {
-      if (wordAt(s, i, 'document.write')) return true;
-    }
-  }
-  return false;
-}
-
-/** Whether s.replace(/\s+/g, ' ') would change s: a whitespace unit other than a lone space. */
+/** A whitespace unit other than a lone space: exactly when s.replace(/\s+/g, ' ') changes s. */
+const COLLAPSIBLE = /\s\s|[\t\n\v\f\r\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]/;
 export function needsCollapse(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (isJsSpace(c) && (c !== 32 || (i + 1 < s.length && isJsSpace(s.charCodeAt(i + 1))))) return true;
-  }
-  return false;
-}
-
-function isWordUnit(c: number): boolean {
-  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+  return COLLAPSIBLE.test(s);
 }
 
 export const PARA_RULES: ParaRule[] = [
@@ -106,7 +54,7 @@ export const PARA_RULES: ParaRule[] = [
     return n >= p.minHits! || (n === 1 && displayWidth(s) <= p.maxWidthSingle!);
   } },
   { name: 'para.toxic', params: { minHits: 1 }, about: 'paragraph with toxic, adult or gambling terms', fires: (_s, p, hits) => hits[2]! >= p.minHits! },
-  { name: 'para.javascript', params: {}, about: "mentions of 'javascript' (C4) or script residue", fires: (s) => hasScript(s) },
+  { name: 'para.javascript', params: {}, about: "mentions of 'javascript' (C4) or script residue", fires: (s) => JS.test(s) },
   { name: 'para.duplicate', params: { minWidth: 20 }, about: 'a paragraph repeating an earlier one in the same document', fires: (s, p, _hits, seen) => {
     if (displayWidth(s) < p.minWidth!) return false;
     const k = needsCollapse(s) ? s.replace(/\s+/g, ' ').trim() : s;

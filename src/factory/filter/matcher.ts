@@ -114,14 +114,14 @@ export class PhraseMatcher {
 
   /** Matches of each list in s (CJK matches do not overlap; Latin phrases are counted where they end). */
   count(text: string | Uint16Array): Int32Array {
-    const s = typeof text === 'string' ? toU16(text) : text;
     const out = new Int32Array(this.lists);
     const kt = kindTable();
     const nk = textKernels.native;
     if (nk && this.lists <= 32) {
-      nk.phraseCount(s, kt, this.first, this.flatten(), out);
+      nk.phraseCount(text, kt, this.first, this.flatten(), out);
       return out;
     }
+    const s = typeof text === 'string' ? toU16(text) : text;
     const ring = this.ring;
     let nw = 0;
     let h = 0x811c9dc5;
