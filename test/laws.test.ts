@@ -187,3 +187,30 @@ gridStride: 64
   assert.ok(readF(pjoin(dir, 'out', 'laws.html'), 'utf8').includes('Held-out mixtures'));
   assert.equal(readF(pjoin(dir, 'out', 'points.jsonl'), 'utf8').trim().split('\n').length, 12);
 });
+
+test('ziya laws run with init: scratch trains the checkpoint\'s shape from fresh weights (every run starts near ln(vocab))', { skip: haveLawsData ? false : '../shared/data lacks stories260K, WikiText-2, Tiny Shakespeare or GSM8K' }, async () => {
+  const dir = tmp();
+  const wt = pjoin(SHARED, 'wikitext2/word_language_model/data/wikitext-2');
+  const recipe = `name: tiny-scratch
+base: { model: ${pjoin(SHARED, 'llama2c-stories260k/stories260K.bin')}, tokenizer: ${pjoin(SHARED, 'llama2c-stories260k/tok512.bin')}, init: scratch }
+train: { batch: 2, seqLen: 32, lr: 0.003, checkpoints: [0, 2, 4, 6] }
+slices:
+  - { name: wiki, source: { path: ${wt}/valid.txt, format: lines, minChars: 300, documents: 60 } }
+  - { name: wiki-unpunctuated, from: wiki, corrupt: { readability: 0.9 } }
+  - { name: shakespeare, source: { path: ${pjoin(SHARED, 'tinyshakespeare/input.txt')}, format: paragraphs, minChars: 150, documents: 80 } }
+tasks:
+  - { name: wikitext, source: { path: ${wt}/test.txt, format: lines, minChars: 300, documents: 40 } }
+attributes: { documents: 50 }
+bootstrap: 2
+gridStride: 256
+fScale: 0.001
+`;
+  writeF(pjoin(dir, 'r.yaml'), recipe);
+  const r = await runLaws(loadLawsRecipe(pjoin(dir, 'r.yaml')), pjoin(dir, 'out'), () => undefined);
+  const start = r.points.filter((p) => p.step === 0);
+  // random weights predict nearly uniformly over the 512 pieces: ln 512 = 6.238
+  for (const p of start) assert.ok(Math.abs(p.L - Math.log(512)) < 0.05, String(p.L));
+  // and a few steps of training lower the loss on every slice
+  for (const s of ['wiki', 'wiki-unpunctuated', 'shakespeare']) assert.ok(r.points.find((p) => p.slice === s && p.step === 6)!.L < start[0]!.L - 0.1, s);
+  assert.equal(r.fScale, 0.001);
+});

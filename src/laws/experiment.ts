@@ -35,7 +35,15 @@ const TextSource = z.object({
 
 export const LawsRecipeSchema = z.object({
   name: z.string().default('laws'),
-  base: z.object({ model: z.string(), tokenizer: z.string() }).strict(),
+  base: z.object({
+    model: z.string(),
+    tokenizer: z.string(),
+    /**
+     * checkpoint: continual pre-training of the checkpoint's weights (Ziya2's setting); scratch: the
+     * checkpoint's shape with fresh random weights (seeded), so that every slice lowers the loss
+     */
+    init: z.enum(['checkpoint', 'scratch']).default('checkpoint'),
+  }).strict(),
   seed: z.number().int().default(1),
   train: z.object({
     batch: z.number().int().positive().default(8),
@@ -69,6 +77,8 @@ export const LawsRecipeSchema = z.object({
   }).strict().default({ embedder: 'hashed', similarity: 'centroid', documents: 300 }),
   heldoutMixtures: z.array(z.object({ name: z.string(), weights: z.record(z.string(), z.number().min(0)) }).strict()).default([]),
   bootstrap: z.number().int().min(0).default(200),
+  /** scale of the F grid (Ziya2's 1e12 is for 1e11-token volumes); default: the power of ten nearest the largest volume */
+  fScale: z.number().positive().optional(),
   gridStride: z.number().int().min(1).default(1),
 }).strict();
 export type LawsRecipe = z.output<typeof LawsRecipeSchema> & { baseDir: string };
@@ -215,9 +225,10 @@ export async function runLaws(r: LawsRecipe, out: string, log: (m: string) => vo
   const t0 = performance.now();
   mkdirSync(out, { recursive: true });
   const tok = loadTokenizer(resolve(r.baseDir, r.base.tokenizer));
-  const baseModel = loadModel(resolve(r.baseDir, r.base.model)).model;
-  const weights = baseModel.weights();
   const { Llama } = await import('../model/llama.js');
+  const loaded = loadModel(resolve(r.baseDir, r.base.model)).model;
+  const baseModel = r.base.init === 'scratch' ? Llama.init(loaded.config, r.seed) : loaded;
+  const weights = baseModel.weights();
   const base = () => new Llama(baseModel.config, new Map([...weights].map(([k, v]) => [k, v.slice()])), 'base');
   // tasks: test text in windows of seqLen + 1
   const tasks = r.tasks.map((t) => {
@@ -281,7 +292,7 @@ export async function runLaws(r: LawsRecipe, out: string, log: (m: string) => vo
   writeAtomic(join(out, 'points.jsonl'), points.map((p) => JSON.stringify(p)).join('\n') + '\n');
   // the F grid follows the experiment's volumes (Ziya2's 10^12 is for 10^11-token volumes)
   const maxV = Math.max(...points.map((p) => p.V));
-  const fScale = 10 ** Math.round(Math.log10(Math.max(1, maxV)));
+  const fScale = r.fScale ?? 10 ** Math.round(Math.log10(Math.max(1, maxV)));
   log(`fitting the Ziya2 law to ${points.length} points, all tasks and each task (grid of ${Math.ceil(32768 / r.gridStride)} starts, F grid x ${fScale.toExponential(0)}, ${r.bootstrap} bootstrap resamples)`);
   const fit = fitZiya2(points, { bootstrap: r.bootstrap, seed: r.seed, gridStride: r.gridStride, fScale });
   const perTask: Record<string, FitResult> = {};
