@@ -54,7 +54,12 @@ function buildInput(passes: number): { dir: string; bytes: number; docs: number 
 
 interface ChildResult { seconds: number; bytes: number; docs: number; kept: number; maxRssMB: number; workers: number }
 
-async function child(inputDir: string, workers: number): Promise<void> {
+const ALL_STEPS = [
+  { type: 'encoding' }, { type: 'normalize' }, { type: 't2s' }, { type: 'langid', keep: ['zh', 'en'] },
+  { type: 'doc_filter' }, { type: 'para_filter' }, { type: 'sentence_filter' }, { type: 'pii' },
+];
+
+async function child(inputDir: string, workers: number, ioOnly: boolean): Promise<void> {
   const { parseRecipe } = await import('../src/factory/recipe.js');
   const { runFactory } = await import('../src/factory/executor.js');
   const out = join(ROOT, `out-${process.pid}`);
@@ -64,10 +69,8 @@ async function child(inputDir: string, workers: number): Promise<void> {
     input: { paths: [inputDir], shardBytes: '16MB' },
     output: { dir: out, format: 'jsonl', maxFileBytes: '256MB' },
     executor: { workers, progressSeconds: 10 },
-    steps: [
-      { type: 'encoding' }, { type: 'normalize' }, { type: 't2s' }, { type: 'langid', keep: ['zh', 'en'] },
-      { type: 'doc_filter' }, { type: 'para_filter' }, { type: 'sentence_filter' }, { type: 'pii' },
-    ],
+    // io-only: the executor reading, checking the encoding and writing, the ceiling for any recipe
+    steps: ioOnly ? ALL_STEPS.slice(0, 1) : ALL_STEPS,
   }, 'bench', process.cwd());
   const t0 = performance.now();
   const r = await runFactory(recipe, { workers, quiet: true });
@@ -77,14 +80,14 @@ async function child(inputDir: string, workers: number): Promise<void> {
   process.stdout.write(JSON.stringify(res) + '\n');
 }
 
-function runChild(inputDir: string, workers: number): ChildResult {
-  const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--child', inputDir, String(workers)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+function runChild(inputDir: string, workers: number, ioOnly = false): ChildResult {
+  const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--child', inputDir, String(workers), ioOnly ? 'io' : 'all'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   return JSON.parse(out.trim().split('\n').pop()!) as ChildResult;
 }
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  if (args[0] === '--child') return child(args[1]!, Number(args[2]));
+  if (args[0] === '--child') return child(args[1]!, Number(args[2]), args[3] === 'io');
   if (!sharedAvailable()) {
     process.stdout.write(`bench/factory: skipped: shared data not found at ${SHARED} (set ZIYA_SHARED_DATA)\n`);
     process.stdout.write(JSON.stringify({ name: 'factory_mb_per_s_per_core', skipped: true, reason: 'shared data absent' }) + '\n');
@@ -101,6 +104,7 @@ async function main(): Promise<void> {
   for (const passes of sizes) {
     const inp = buildInput(passes);
     process.stderr.write(`input x${passes}: ${(inp.bytes / 1e6).toFixed(1)} MB in ${inp.dir}\n`);
+    if (passes === 1) rows.push({ label: 'x1, io only', ...runChild(inp.dir, 1, true) });
     rows.push({ label: `x${passes}, 1 worker`, ...runChild(inp.dir, 1) });
     if (passes === sizes[sizes.length - 1] && availableParallelism() > 1) rows.push({ label: `x${passes}, ${availableParallelism()} workers`, ...runChild(inp.dir, availableParallelism()) });
   }
@@ -109,11 +113,14 @@ async function main(): Promise<void> {
     const mbs = r.bytes / 1e6 / r.seconds;
     process.stdout.write(`${r.label.padEnd(20)}${(r.bytes / 1e6).toFixed(1).padStart(8)} ${String(r.docs).padStart(8)} ${String(r.kept).padStart(8)} ${r.seconds.toFixed(1).padStart(7)} ${mbs.toFixed(1).padStart(8)} ${(mbs / r.workers).toFixed(1).padStart(9)} ${Math.round(r.docs / r.seconds).toString().padStart(8)} ${r.maxRssMB.toFixed(0).padStart(10)}\n`);
   }
-  const single = rows.filter((r) => r.workers === 1);
+  const io = rows.find((r) => r.label === 'x1, io only')!;
+  const ioRate = io.bytes / 1e6 / io.seconds;
+  const single = rows.filter((r) => r.workers === 1 && r !== io);
   const perCore = single[single.length - 1]!.bytes / 1e6 / single[single.length - 1]!.seconds;
   const rss = single.map((r) => r.maxRssMB.toFixed(0)).join(' / ');
-  process.stdout.write(`\nMB/s per core ${perCore.toFixed(1)} vs goal ${GOAL} (ratio ${(perCore / GOAL).toFixed(2)}); peak RSS at ${single.map((r) => (r.bytes / 1e6).toFixed(0) + ' MB').join(' / ')} of input: ${rss} MB\n`);
-  process.stdout.write(JSON.stringify({ name: 'factory_preprocess_filter_mb_per_s_per_core', value: Number(perCore.toFixed(2)), unit: 'MB/s/core', peer: 'goal (datatrove not installable here)', peer_value: GOAL, ratio: Number((perCore / GOAL).toFixed(3)), docs_per_s: Math.round(single[single.length - 1]!.docs / single[single.length - 1]!.seconds), peak_rss_mb: single.map((r) => Math.round(r.maxRssMB)), input_mb: single.map((r) => Math.round(r.bytes / 1e6)) }) + '\n');
+  process.stdout.write(`\nreading + writing alone (the encoding check as the only step): ${ioRate.toFixed(1)} MB/s per core; at ${GOAL} MB/s the steps would have ${Math.max(0, 1 / GOAL - 1 / ioRate).toFixed(3)} s per MB (now ${(1 / perCore - 1 / ioRate).toFixed(3)})\n`);
+  process.stdout.write(`MB/s per core ${perCore.toFixed(1)} vs goal ${GOAL} (ratio ${(perCore / GOAL).toFixed(2)}); peak RSS at ${single.map((r) => (r.bytes / 1e6).toFixed(0) + ' MB').join(' / ')} of input: ${rss} MB\n`);
+  process.stdout.write(JSON.stringify({ name: 'factory_preprocess_filter_mb_per_s_per_core', value: Number(perCore.toFixed(2)), unit: 'MB/s/core', peer: 'goal (datatrove not installable here)', peer_value: GOAL, ratio: Number((perCore / GOAL).toFixed(3)), docs_per_s: Math.round(single[single.length - 1]!.docs / single[single.length - 1]!.seconds), io_only_mb_per_s: Number(ioRate.toFixed(2)), peak_rss_mb: single.map((r) => Math.round(r.maxRssMB)), input_mb: single.map((r) => Math.round(r.bytes / 1e6)) }) + '\n');
 }
 
 await main();
