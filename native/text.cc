@@ -3,17 +3,10 @@
 // document). All hashes are the references' 32-bit arithmetic (Math.imul, | 0), so every id,
 // key and count is bit-identical.
 #include <node_api.h>
+#include "napi_check.h"
 #include <stdint.h>
 #include <string.h>
 #include <vector>
-
-#define TCHECK(call)                                                      \
-  do {                                                                    \
-    if ((call) != napi_ok) {                                              \
-      napi_throw_error(env, nullptr, "ziya_native: N-API call failed");   \
-      return nullptr;                                                     \
-    }                                                                     \
-  } while (0)
 
 namespace {
 
@@ -108,7 +101,7 @@ size_t ngram_keys(const uint32_t* ids, size_t len, size_t n, std::vector<uint32_
 napi_value DocScan(napi_env env, napi_callback_info info) {
   size_t argc = 5;
   napi_value argv[5];
-  TCHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
   Arr text, kinds, ids_a, lens_a, stats_a;
   if (argc < 5 || !typed(env, argv[0], napi_uint16_array, &text) || !typed(env, argv[1], napi_uint8_array, &kinds) || kinds.len != 65536 ||
       !typed(env, argv[2], napi_int32_array, &ids_a) || !typed(env, argv[3], napi_uint16_array, &lens_a) || !typed(env, argv[4], napi_float64_array, &stats_a) ||
@@ -224,7 +217,7 @@ napi_value DocScan(napi_env env, napi_callback_info info) {
   const size_t figures[12] = {unit_chars, longest, tok_total, tok_alpha_n, han, non_space, digits, hashes, ell, sym, spaces, braces};
   for (int f = 0; f < 12; f++) st[f] = static_cast<double>(figures[f]);
   napi_value r;
-  TCHECK(napi_create_uint32(env, static_cast<uint32_t>(u), &r));
+  CHECK(napi_create_uint32(env, static_cast<uint32_t>(u), &r));
   return r;
 }
 
@@ -233,7 +226,7 @@ napi_value DocScan(napi_env env, napi_callback_info info) {
 napi_value NgramTop(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
-  TCHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
   Arr ids, out;
   uint32_t n = 0;
   if (argc < 3 || !typed(env, argv[0], napi_int32_array, &ids) || napi_get_value_uint32(env, argv[1], &n) != napi_ok || n == 0 ||
@@ -265,7 +258,7 @@ napi_value NgramTop(napi_env env, napi_callback_info info) {
 napi_value NgramDupChars(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
-  TCHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
   Arr ids, lens;
   uint32_t n = 0;
   if (argc < 3 || !typed(env, argv[0], napi_int32_array, &ids) || !typed(env, argv[1], napi_uint16_array, &lens) || lens.len < ids.len ||
@@ -291,7 +284,7 @@ napi_value NgramDupChars(napi_env env, napi_callback_info info) {
     }
   }
   napi_value r;
-  TCHECK(napi_create_double(env, repeated, &r));
+  CHECK(napi_create_double(env, repeated, &r));
   return r;
 }
 
@@ -300,7 +293,7 @@ napi_value NgramDupChars(napi_env env, napi_callback_info info) {
 napi_value CharRepetition(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4];
-  TCHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
   Arr text, out;
   uint32_t n = 0, max_chars = 0;
   if (argc < 4 || !typed(env, argv[0], napi_uint16_array, &text) || napi_get_value_uint32(env, argv[1], &n) != napi_ok || n == 0 ||
@@ -353,17 +346,17 @@ thread_local std::vector<char16_t> phrase_buf;
 napi_value PhraseCount(napi_env env, napi_callback_info info) {
   size_t argc = 5;
   napi_value argv[5];
-  TCHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
   Arr text, kinds, first_a, tables, out;
   bool ok_text = false;
   napi_valuetype vt0 = napi_undefined;
-  if (argc >= 5) TCHECK(napi_typeof(env, argv[0], &vt0));
+  if (argc >= 5) CHECK(napi_typeof(env, argv[0], &vt0));
   if (vt0 == napi_string) {
     // a string is copied once into a per-thread buffer (no Uint16Array needed on the JS side)
     size_t n = 0;
-    TCHECK(napi_get_value_string_utf16(env, argv[0], nullptr, 0, &n));
+    CHECK(napi_get_value_string_utf16(env, argv[0], nullptr, 0, &n));
     if (phrase_buf.size() < n + 1) phrase_buf.resize(n + 1);
-    TCHECK(napi_get_value_string_utf16(env, argv[0], phrase_buf.data(), n + 1, &n));
+    CHECK(napi_get_value_string_utf16(env, argv[0], phrase_buf.data(), n + 1, &n));
     text.p = phrase_buf.data();
     text.len = n;
     ok_text = true;
@@ -498,7 +491,7 @@ thread_local std::vector<char16_t> census_buf;
 napi_value ScriptCensus(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4];
-  TCHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
   Arr table, out;
   uint32_t max_chars = 0;
   napi_valuetype vt;
@@ -509,7 +502,7 @@ napi_value ScriptCensus(napi_env env, napi_callback_info info) {
   }
   if (census_buf.size() < static_cast<size_t>(max_chars) + 1) census_buf.resize(static_cast<size_t>(max_chars) + 1);
   size_t len = 0;
-  TCHECK(napi_get_value_string_utf16(env, argv[0], census_buf.data(), static_cast<size_t>(max_chars) + 1, &len));
+  CHECK(napi_get_value_string_utf16(env, argv[0], census_buf.data(), static_cast<size_t>(max_chars) + 1, &len));
   const char16_t* s = census_buf.data();
   const uint8_t* st = static_cast<const uint8_t*>(table.p);
   int32_t cnt[12] = {0};

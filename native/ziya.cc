@@ -1,18 +1,11 @@
 // Native kernels for Ziya-TS (N-API, C ABI). Each has a TypeScript reference
 // that the tests compare it with; the program runs without this addon.
 #include <node_api.h>
+#include "napi_check.h"
 #include <stdint.h>
 #include <string.h>
 #include <algorithm>
 #include <vector>
-
-#define CHECK(call)                                                       \
-  do {                                                                    \
-    if ((call) != napi_ok) {                                              \
-      napi_throw_error(env, nullptr, "ziya_native: N-API call failed");   \
-      return nullptr;                                                     \
-    }                                                                     \
-  } while (0)
 
 // MinHash: sig[i] = min over shingles x of (a[i] * x + b[i]) mod 2^32.
 // target_clones builds AVX-512, AVX2 and generic versions; the loader picks one from the CPU.
