@@ -489,14 +489,19 @@ void rope_rows(float* x, const int32_t* pos, long lo, long hi, long width, long 
 }
 
 // softmax of a row of S over its first n entries (the causal prefix), valid[j] says which take part;
-// invalid entries and those past n are 0
+// invalid entries and those past n are 0; valid == nullptr: every entry of the prefix takes part
 __attribute__((target_clones("avx512f", "avx2", "default")))
 void masked_softmax_row(float* s, const uint8_t* valid, long n, long total) {
-  float m = -INFINITY;
-  for (long j = 0; j < n; j++) {
-    if (!valid[j]) s[j] = -INFINITY;
-    else if (s[j] > m) m = s[j];
+  if (valid)
+    for (long j = 0; j < n; j++) s[j] = valid[j] ? s[j] : -INFINITY;
+  v8f vmax = V8(-INFINITY);
+  long k = 0;
+  for (; k + 8 <= n; k += 8) {
+    const v8f x = load8(s + k);
+    vmax = x > vmax ? x : vmax;
   }
+  float m = hmax8(vmax);
+  for (; k < n; k++) m = s[k] > m ? s[k] : m;
   if (m == -INFINITY) { memset(s, 0, total * sizeof(float)); return; }
   const v8f vm = V8(m), ninf = V8(-INFINITY);
   v8f acc = V8(0.f);
@@ -527,15 +532,23 @@ struct AttnShape {
   const uint8_t* keymask; // [B*T] 1 = real token, 0 = padding, or null
 };
 
-// valid[j] for query i of batch b: causal, same document, key not padding
-void attn_valid(const AttnShape& s, long b, long i, uint8_t* valid) {
+// valid[j] for query i of batch b: causal, same document, key not padding; false when every key
+// up to i takes part (no document ids and no padding mask), and valid is then left untouched
+bool attn_valid(const AttnShape& s, long b, long i, uint8_t* valid) {
   const long T = s.T;
-  for (long j = 0; j <= i; j++) {
-    bool ok = true;
-    if (ok && s.doc) ok = s.doc[b * T + j] == s.doc[b * T + i];
-    if (ok && s.keymask) ok = s.keymask[b * T + j] != 0;
-    valid[j] = ok;
+  const int32_t* doc = s.doc ? s.doc + b * T : nullptr;
+  const uint8_t* km = s.keymask ? s.keymask + b * T : nullptr;
+  if (!doc && !km) return false;
+  if (doc && km) {
+    const int32_t di = doc[i];
+    for (long j = 0; j <= i; j++) valid[j] = (doc[j] == di) & (km[j] != 0);
+  } else if (doc) {
+    const int32_t di = doc[i];
+    for (long j = 0; j <= i; j++) valid[j] = doc[j] == di;
+  } else {
+    for (long j = 0; j <= i; j++) valid[j] = km[j] != 0;
   }
+  return true;
 }
 
 constexpr long ATT_TILE = 64;  // query rows per tile: a tile only meets keys up to its last row (causal)
@@ -556,8 +569,8 @@ void attention_fwd(const AttnShape& s, const float* q, const float* k, const flo
         const long rows = std::min(ATT_TILE, T - r0), cols = r0 + rows;
         gemm_serial(false, true, rows, cols, hd, s.scale, qb + r0 * qw, qw, kb, kw, 0.f, Pb + r0 * T, T);
         for (long i = r0; i < r0 + rows; i++) {
-          attn_valid(s, b, i, valid.data());
-          masked_softmax_row(Pb + i * T, valid.data(), i + 1, T);
+          const bool masked = attn_valid(s, b, i, valid.data());
+          masked_softmax_row(Pb + i * T, masked ? valid.data() : nullptr, i + 1, T);
         }
         gemm_serial(false, false, rows, hd, cols, 1.f, Pb + r0 * T, T, vb, kw, 0.f, ob + r0 * qw, qw);
       }

@@ -56,7 +56,7 @@ function attnCases(): { s: AttentionShape; name: string }[] {
     { name: 'GQA + documents + padding', s: { B, T, H: 4, KVH: 1, hd: 4, scale: 0.5, doc, keyMask: mask } },
     // longer than one 64-row tile of the native kernel, documents crossing tile edges
     { name: 'long (3 tiles) + documents', s: { B: 1, T: 150, H: 2, KVH: 1, hd: 8, scale: 0.3, doc: Int32Array.from({ length: 150 }, (_, i) => (i < 70 ? 0 : i < 131 ? 1 : 2)) } },
-    // head size over 32: the native kernel's GEMM-tile path (the cases above take its small-head path)
+    // a wider head, GQA, documents and padding together across tiles (the unmasked cases above take the kernel's no-mask softmax)
     { name: 'large heads, 3 tiles, GQA + documents + padding', s: { B: 2, T: 150, H: 2, KVH: 1, hd: 40, scale: 0.15, doc: Int32Array.from({ length: 300 }, (_, i) => (i % 150 < 70 ? 0 : 1)), keyMask: Uint8Array.from({ length: 300 }, (_, i) => (i >= 290 ? 0 : 1)) } },
   ];
 }
