@@ -52,10 +52,10 @@ export function specialChars(): RegExp {
   if (special) return special;
   const t = charTable();
   const hex = (c: number) => '\\u' + c.toString(16).padStart(4, '0');
+  const needs = (x: number) => (t[x] !== CC.Keep && x !== 9 && x !== 10) || (x >= 0xd800 && x <= 0xdbff);
   const ranges: string[] = [];
   let c = 0;
   while (c < 65536) {
-    const needs = (x: number) => (t[x] !== CC.Keep && x !== 9 && x !== 10) || (x >= 0xd800 && x <= 0xdbff);
     if (!needs(c)) {
       c++;
       continue;
