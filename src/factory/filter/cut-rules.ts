@@ -57,7 +57,7 @@ export const PARA_RULES: ParaRule[] = [
   { name: 'para.javascript', params: {}, about: "mentions of 'javascript' (C4) or script residue", fires: (s) => JS.test(s) },
   { name: 'para.duplicate', params: { minWidth: 20 }, about: 'a paragraph repeating an earlier one in the same document', fires: (s, p, _hits, seen) => {
     if (displayWidth(s) < p.minWidth!) return false;
-    const k = needsCollapse(s) ? s.replace(/\s+/g, ' ').trim() : s;
+    const k = needsCollapse(s) ? s.replace(/\s+/g, ' ').trim() : s.trim();
     if (seen.has(k)) return true;
     seen.add(k);
     return false;
