@@ -157,12 +157,12 @@ import { loadLawsRecipe, runLaws } from '../src/laws/experiment.js';
 
 const haveLawsData = ['llama2c-stories260k/stories260K.bin', 'wikitext2', 'tinyshakespeare/input.txt', 'gsm8k'].every((p) => exists(pjoin(SHARED, p)));
 
-test('ziya laws run on shared data: slices, measured attributes, points, fits, held-out mixtures, report', { skip: haveLawsData ? false : '../shared/data lacks stories260K, WikiText-2, Tiny Shakespeare or GSM8K' }, async () => {
+/** A tiny laws recipe over shared data: three slices, WikiText-2 test text as the task; `base` and `rest` vary. */
+function tinyLawsRun(name: string, base: string, rest: string): Promise<{ r: Awaited<ReturnType<typeof runLaws>>; dir: string }> {
   const dir = tmp();
   const wt = pjoin(SHARED, 'wikitext2/word_language_model/data/wikitext-2');
-  const recipe = `name: tiny
-base: { model: ${pjoin(SHARED, 'llama2c-stories260k/stories260K.bin')}, tokenizer: ${pjoin(SHARED, 'llama2c-stories260k/tok512.bin')} }
-train: { batch: 2, seqLen: 32, lr: 0.001, checkpoints: [0, 2, 4, 6], warmup: 2 }
+  writeF(pjoin(dir, 'r.yaml'), `name: ${name}
+base: { model: ${pjoin(SHARED, 'llama2c-stories260k/stories260K.bin')}, tokenizer: ${pjoin(SHARED, 'llama2c-stories260k/tok512.bin')}${base} }
 slices:
   - { name: wiki, source: { path: ${wt}/valid.txt, format: lines, minChars: 300, documents: 60 } }
   - { name: wiki-unpunctuated, from: wiki, corrupt: { readability: 0.9 } }
@@ -170,12 +170,16 @@ slices:
 tasks:
   - { name: wikitext, source: { path: ${wt}/test.txt, format: lines, minChars: 300, documents: 40 } }
 attributes: { documents: 50 }
+${rest}`);
+  return runLaws(loadLawsRecipe(pjoin(dir, 'r.yaml')), pjoin(dir, 'out'), () => undefined).then((r) => ({ r, dir }));
+}
+
+test('ziya laws run on shared data: slices, measured attributes, points, fits, held-out mixtures, report', { skip: haveLawsData ? false : '../shared/data lacks stories260K, WikiText-2, Tiny Shakespeare or GSM8K' }, async () => {
+  const { r, dir } = await tinyLawsRun('tiny', '', `train: { batch: 2, seqLen: 32, lr: 0.001, checkpoints: [0, 2, 4, 6], warmup: 2 }
 heldoutMixtures: [{ name: mix, weights: { wiki: 0.5, shakespeare: 0.5 } }]
 bootstrap: 5
 gridStride: 64
-`;
-  writeF(pjoin(dir, 'r.yaml'), recipe);
-  const r = await runLaws(loadLawsRecipe(pjoin(dir, 'r.yaml')), pjoin(dir, 'out'), () => undefined);
+`);
   assert.equal(r.points.length, 12);
   const s = Object.fromEntries(r.slices.map((x) => [x.name, x]));
   assert.ok(s['wiki-unpunctuated']!.RA < s['wiki']!.RA, 'stripping punctuation lowers the measured readability');
@@ -189,24 +193,11 @@ gridStride: 64
 });
 
 test('ziya laws run with init: scratch trains the checkpoint\'s shape from fresh weights (every run starts near ln(vocab))', { skip: haveLawsData ? false : '../shared/data lacks stories260K, WikiText-2, Tiny Shakespeare or GSM8K' }, async () => {
-  const dir = tmp();
-  const wt = pjoin(SHARED, 'wikitext2/word_language_model/data/wikitext-2');
-  const recipe = `name: tiny-scratch
-base: { model: ${pjoin(SHARED, 'llama2c-stories260k/stories260K.bin')}, tokenizer: ${pjoin(SHARED, 'llama2c-stories260k/tok512.bin')}, init: scratch }
-train: { batch: 2, seqLen: 32, lr: 0.003, checkpoints: [0, 2, 4, 6] }
-slices:
-  - { name: wiki, source: { path: ${wt}/valid.txt, format: lines, minChars: 300, documents: 60 } }
-  - { name: wiki-unpunctuated, from: wiki, corrupt: { readability: 0.9 } }
-  - { name: shakespeare, source: { path: ${pjoin(SHARED, 'tinyshakespeare/input.txt')}, format: paragraphs, minChars: 150, documents: 80 } }
-tasks:
-  - { name: wikitext, source: { path: ${wt}/test.txt, format: lines, minChars: 300, documents: 40 } }
-attributes: { documents: 50 }
+  const { r } = await tinyLawsRun('tiny-scratch', ', init: scratch', `train: { batch: 2, seqLen: 32, lr: 0.003, checkpoints: [0, 2, 4, 6] }
 bootstrap: 2
 gridStride: 256
 fScale: 0.001
-`;
-  writeF(pjoin(dir, 'r.yaml'), recipe);
-  const r = await runLaws(loadLawsRecipe(pjoin(dir, 'r.yaml')), pjoin(dir, 'out'), () => undefined);
+`);
   const start = r.points.filter((p) => p.step === 0);
   // random weights predict nearly uniformly over the 512 pieces: ln 512 = 6.238
   for (const p of start) assert.ok(Math.abs(p.L - Math.log(512)) < 0.05, String(p.L));
