@@ -17,7 +17,7 @@ export const TERMINAL = /[.!?。！？…"'”’」』)）]$/;
 const TERMINAL_UNITS = new Set([...'.!?。！？…"\'”’」』)）'].map((c) => c.charCodeAt(0)));
 
 /** JavaScript's \s (what trim() removes): ECMA-262 whitespace and line terminators */
-export function isJsSpace(c: number): boolean {
+function isJsSpace(c: number): boolean {
   return c === 32 || (c >= 9 && c <= 13) || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
 }
 
@@ -99,6 +99,108 @@ let scratchCodes = new Int32Array(1 << 16);
 const scanStats = new Float64Array(12);
 const pairOut = new Int32Array(2);
 
+/**
+ * The one pass of DocFeatures (the reference of the native docScan): word units (Han characters;
+ * letter/digit/mark runs joined by ' ’ . - before a letter or digit) with their ids and lengths
+ * written to ids/lens, stats = [unitChars, longest, tokens, alpha tokens, Han, non-space, digits,
+ * '#', ellipses, symbols, spaces, braces]; returns the unit count.
+ */
+export function docScanRef(s: Uint16Array, t: Uint8Array, ids: Int32Array, lens: Uint16Array, stats: Float64Array): number {
+  const n = s.length;
+  let u = 0;
+  let unitChars = 0;
+  let longest = 0;
+  let tokIn = false, tokAlpha = false, tokReal = false;
+  let tokTotal = 0, tokAlphaN = 0;
+  let han = 0, nonSpace = 0, digits = 0, hashes = 0, ell = 0, sym = 0, spaces = 0, braces = 0;
+  let dots = 0;
+  let i = 0;
+  while (i < n) {
+    const c = s[i]!;
+    const k = t[c]!;
+    if (c === 46) {
+      if (++dots === 3) ell++;
+    } else dots = 0;
+    if (k === K.Space || c === 10 || c === 9 || c === 13) {
+      if (c === 32 || c === 9) spaces++;
+      if (tokIn) {
+        if (tokReal) { tokTotal++; if (tokAlpha) tokAlphaN++; }
+        tokIn = tokAlpha = tokReal = false;
+      }
+      i++;
+      continue;
+    }
+    nonSpace++;
+    if (k === K.Han) {
+      if (tokIn) {
+        if (tokReal) { tokTotal++; if (tokAlpha) tokAlphaN++; }
+        tokIn = tokAlpha = tokReal = false;
+      }
+      tokTotal++;
+      tokAlphaN++;
+      han++;
+      ids[u] = c;
+      lens[u++] = 1;
+      unitChars++;
+      if (longest < 1) longest = 1;
+      i++;
+      continue;
+    }
+    tokIn = true;
+    if (k === K.Letter || k === K.Digit || k === K.Mark) {
+      // a word: letters/digits/marks, joined by ' ’ . - when a letter or digit follows
+      const start = i;
+      let h = 0x811c9dc5;
+      let j = i;
+      while (j < n) {
+        const d = s[j]!;
+        const dk = t[d]!;
+        if (dk === K.Letter || dk === K.Digit || dk === K.Mark) {
+          if (dk === K.Letter) tokAlpha = true;
+          else if (dk === K.Digit) digits++;
+          h = Math.imul(h ^ (d >= 65 && d <= 90 ? d + 32 : d), 0x01000193);
+          j++;
+          continue;
+        }
+        if ((d === 39 || d === 0x2019 || d === 46 || d === 45) && j + 1 < n) {
+          const nk = t[s[j + 1]!]!;
+          if (nk === K.Letter || nk === K.Digit) {
+            h = Math.imul(h ^ d, 0x01000193);
+            j++;
+            continue;
+          }
+        }
+        break;
+      }
+      const len = j - start;
+      nonSpace += len - 1;
+      tokReal = true;
+      ids[u] = (h & 0x3fffffff) | 0x40000000;
+      lens[u++] = len > 65535 ? 65535 : len;
+      unitChars += len;
+      if (len > longest) longest = len;
+      i = j;
+      continue;
+    }
+    if (k === K.Punct) {
+      if (c === 35) hashes++;
+      else if (c === 0x2026) ell++;
+      else if (c === 123 || c === 125) braces++;
+    } else {
+      tokReal = true;
+      if (k === K.Symbol) {
+        sym++;
+        if (c >= 0xd800 && c <= 0xdbff) i++;
+      }
+    }
+    i++;
+  }
+  if (tokIn && tokReal) { tokTotal++; if (tokAlpha) tokAlphaN++; }
+  const figures = [unitChars, longest, tokTotal, tokAlphaN, han, nonSpace, digits, hashes, ell, sym, spaces, braces];
+  for (let f = 0; f < 12; f++) stats[f] = figures[f]!;
+  return u;
+}
+
 export class DocFeatures {
   /** Word units: Han characters and words (letters/digits joined by ' ’ . -). */
   unitCount = 0;
@@ -133,135 +235,23 @@ export class DocFeatures {
       scratchIds = new Int32Array(n * 2);
       scratchLens = new Uint16Array(n * 2);
     }
-    const nk = textKernels.native;
-    if (nk) {
-      const u = nk.docScan(s, t, scratchIds, scratchLens, scanStats);
-      this.ids = scratchIds.slice(0, u);
-      this.lens = scratchLens.slice(0, u);
-      this.unitCount = u;
-      const st = scanStats;
-      this.unitChars = st[0]!;
-      this.longestUnit = st[1]!;
-      this.tokenTotal = st[2]!;
-      this.tokenAlpha = st[3]!;
-      this.hanChars = st[4]!;
-      this.nonSpaceChars = st[5]!;
-      this.digits = st[6]!;
-      this.hashes = st[7]!;
-      this.ellipses = st[8]!;
-      this.symbols = st[9]!;
-      this.spaces = st[10]!;
-      this.braces = st[11]!;
-      return;
-    }
-    const ids = scratchIds;
-    const lens = scratchLens;
-    let u = 0;
-    let unitChars = 0;
-    let longest = 0;
-    let tokIn = false, tokAlpha = false, tokReal = false;
-    let tokTotal = 0, tokAlphaN = 0;
-    let han = 0, nonSpace = 0, digits = 0, hashes = 0, ell = 0, sym = 0, spaces = 0, braces = 0;
-    let dots = 0;
-    let i = 0;
-    while (i < n) {
-      const c = s[i]!;
-      const k = t[c]!;
-      if (c === 46) {
-        if (++dots === 3) ell++;
-      } else dots = 0;
-      if (k === K.Space || c === 10 || c === 9 || c === 13) {
-        if (c === 32 || c === 9) spaces++;
-        if (tokIn) {
-          if (tokReal) { tokTotal++; if (tokAlpha) tokAlphaN++; }
-          tokIn = tokAlpha = tokReal = false;
-        }
-        i++;
-        continue;
-      }
-      nonSpace++;
-      if (k === K.Han) {
-        if (tokIn) {
-          if (tokReal) { tokTotal++; if (tokAlpha) tokAlphaN++; }
-          tokIn = tokAlpha = tokReal = false;
-        }
-        tokTotal++;
-        tokAlphaN++;
-        han++;
-        ids[u] = c;
-        lens[u++] = 1;
-        unitChars++;
-        if (longest < 1) longest = 1;
-        i++;
-        continue;
-      }
-      tokIn = true;
-      if (k === K.Letter || k === K.Digit || k === K.Mark) {
-        // a word: letters/digits/marks, joined by ' ’ . - when a letter or digit follows
-        const start = i;
-        let h = 0x811c9dc5;
-        let j = i;
-        while (j < n) {
-          const d = s[j]!;
-          const dk = t[d]!;
-          if (dk === K.Letter || dk === K.Digit || dk === K.Mark) {
-            if (dk === K.Letter) tokAlpha = true;
-            else if (dk === K.Digit) digits++;
-            h = Math.imul(h ^ (d >= 65 && d <= 90 ? d + 32 : d), 0x01000193);
-            j++;
-            continue;
-          }
-          if ((d === 39 || d === 0x2019 || d === 46 || d === 45) && j + 1 < n) {
-            const nk = t[s[j + 1]!]!;
-            if (nk === K.Letter || nk === K.Digit) {
-              h = Math.imul(h ^ d, 0x01000193);
-              j++;
-              continue;
-            }
-          }
-          break;
-        }
-        const len = j - start;
-        nonSpace += len - 1;
-        tokReal = true;
-        ids[u] = (h & 0x3fffffff) | 0x40000000;
-        lens[u++] = len > 65535 ? 65535 : len;
-        unitChars += len;
-        if (len > longest) longest = len;
-        i = j;
-        continue;
-      }
-      if (k === K.Punct) {
-        if (c === 35) hashes++;
-        else if (c === 0x2026) ell++;
-        else if (c === 123 || c === 125) braces++;
-      } else {
-        tokReal = true;
-        if (k === K.Symbol) {
-          sym++;
-          if (c >= 0xd800 && c <= 0xdbff) i++;
-        }
-      }
-      i++;
-    }
-    if (tokIn && tokReal) { tokTotal++; if (tokAlpha) tokAlphaN++; }
-    this.ids = new Int32Array(u);
-    this.ids.set(ids.subarray(0, u));
-    this.lens = new Uint16Array(u);
-    this.lens.set(lens.subarray(0, u));
+    const u = (textKernels.native ? textKernels.native.docScan : docScanRef)(s, t, scratchIds, scratchLens, scanStats);
+    this.ids = scratchIds.slice(0, u);
+    this.lens = scratchLens.slice(0, u);
     this.unitCount = u;
-    this.unitChars = unitChars;
-    this.longestUnit = longest;
-    this.tokenTotal = tokTotal;
-    this.tokenAlpha = tokAlphaN;
-    this.hanChars = han;
-    this.nonSpaceChars = nonSpace;
-    this.digits = digits;
-    this.hashes = hashes;
-    this.ellipses = ell;
-    this.symbols = sym;
-    this.spaces = spaces;
-    this.braces = braces;
+    const st = scanStats;
+    this.unitChars = st[0]!;
+    this.longestUnit = st[1]!;
+    this.tokenTotal = st[2]!;
+    this.tokenAlpha = st[3]!;
+    this.hanChars = st[4]!;
+    this.nonSpaceChars = st[5]!;
+    this.digits = st[6]!;
+    this.hashes = st[7]!;
+    this.ellipses = st[8]!;
+    this.symbols = st[9]!;
+    this.spaces = st[10]!;
+    this.braces = st[11]!;
   }
 
   get isZh(): boolean {
