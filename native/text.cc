@@ -29,27 +29,22 @@ bool typed(napi_env env, napi_value v, napi_typedarray_type want, Arr* a) {
 }
 
 // Exact counts of 32-bit keys (open addressing, key and count side by side so that a probe
-// touches one cache line; reused between calls on a thread).
-struct Counter {
-  struct Slot {
-    uint32_t key;
-    int32_t count;
-  };
-  std::vector<Slot> slots;
-  uint32_t mask = 0;
-  void reset(size_t expected) {
-    size_t cap = 1024;
-    while (cap < expected * 2) cap <<= 1;
-    if (slots.size() < cap) slots.assign(cap, Slot{0, 0});
-    else memset(static_cast<void*>(slots.data()), 0, cap * sizeof(Slot));
-    mask = static_cast<uint32_t>(cap - 1);
-  }
+// touches one cache line). The slots live in a per-thread vector; a kernel takes a Table view
+// once, so that its loop works on local pointers (a thread_local access in a shared library is
+// a call to __tls_get_addr, which measured ~6 ns per key when left inside the loop).
+struct Slot {
+  uint32_t key;
+  int32_t count;
+};
+
+struct Table {
+  Slot* t;
+  uint32_t mask;
   inline uint32_t slot(uint32_t key) const {
     uint32_t x = key * 0x9e3779b1u;
     return (x ^ (x >> 15)) & mask;
   }
-  inline int32_t add(uint32_t key) {
-    Slot* t = slots.data();
+  inline int32_t add(uint32_t key) const {
     uint32_t i = slot(key);
     for (;;) {
       Slot& e = t[i];
@@ -63,7 +58,6 @@ struct Counter {
     }
   }
   inline int32_t get(uint32_t key) const {
-    const Slot* t = slots.data();
     uint32_t i = slot(key);
     for (;;) {
       const Slot& e = t[i];
@@ -74,7 +68,16 @@ struct Counter {
   }
 };
 
-thread_local Counter counter;
+// An empty table for `expected` keys (at most half full), reusing the vector's memory.
+Table empty_table(std::vector<Slot>& slots, size_t expected) {
+  size_t cap = 256;
+  while (cap < expected * 2) cap <<= 1;
+  if (slots.size() < cap) slots.resize(cap);
+  memset(static_cast<void*>(slots.data()), 0, cap * sizeof(Slot));
+  return Table{slots.data(), static_cast<uint32_t>(cap - 1)};
+}
+
+thread_local std::vector<Slot> counter_slots;
 thread_local std::vector<uint32_t> scratch_keys;
 thread_local std::vector<uint32_t> scratch_codes;
 
@@ -83,14 +86,15 @@ size_t ngram_keys(const uint32_t* ids, size_t len, size_t n, std::vector<uint32_
   if (len < n) return 0;
   const size_t m = len - n + 1;
   if (out.size() < m) out.resize(m * 2);
+  uint32_t* o = out.data();
   uint32_t p = 1;
   for (size_t j = 1; j < n; j++) p *= FNV_PRIME;
   uint32_t h = 0;
   for (size_t j = 0; j < n; j++) h = h * FNV_PRIME + ids[j];
-  out[0] = h;
+  o[0] = h;
   for (size_t i = 1; i < m; i++) {
     h = (h - ids[i - 1] * p) * FNV_PRIME + ids[i + n - 1];
-    out[i] = h;
+    o[i] = h;
   }
   return m;
 }
@@ -238,10 +242,10 @@ napi_value NgramTop(napi_env env, napi_callback_info info) {
   const size_t m = ngram_keys(static_cast<const uint32_t*>(ids.p), ids.len, n, scratch_keys);
   int32_t best = 0, best_at = 0;
   if (m > 0) {
-    counter.reset(m);
+    const Table tb = empty_table(counter_slots, m);
     const uint32_t* keys = scratch_keys.data();
     for (size_t i = 0; i < m; i++) {
-      const int32_t c = counter.add(keys[i]);
+      const int32_t c = tb.add(keys[i]);
       if (c > best) {
         best = c;
         best_at = static_cast<int32_t>(i);
@@ -270,15 +274,15 @@ napi_value NgramDupChars(napi_env env, napi_callback_info info) {
   const size_t m = ngram_keys(static_cast<const uint32_t*>(ids.p), ids.len, n, scratch_keys);
   double repeated = 0;
   if (m > 0) {
-    counter.reset(m);
+    const Table tb = empty_table(counter_slots, m);
     const uint32_t* keys = scratch_keys.data();
     size_t i = 0;
     while (i < m) {
-      if (counter.get(keys[i]) > 0) {
+      if (tb.get(keys[i]) > 0) {
         for (size_t j = i; j < i + n; j++) repeated += l[j];
         i += n;
       } else {
-        counter.add(keys[i]);
+        tb.add(keys[i]);
         i++;
       }
     }
@@ -315,11 +319,11 @@ napi_value CharRepetition(napi_env env, napi_callback_info info) {
   o[1] = 0;
   if (m >= 2 * static_cast<size_t>(n)) {
     const size_t k = ngram_keys(codes, m, n, scratch_keys);
-    counter.reset(k);
+    const Table tb = empty_table(counter_slots, k);
     int32_t dup = 0;
     const uint32_t* keys = scratch_keys.data();
     for (size_t i = 0; i < k; i++)
-      if (counter.add(keys[i]) > 1) dup++;
+      if (tb.add(keys[i]) > 1) dup++;
     o[0] = dup;
     o[1] = static_cast<int32_t>(k);
   }
@@ -328,14 +332,20 @@ napi_value CharRepetition(napi_env env, napi_callback_info info) {
 
 // phraseCount(text: string | Uint16Array, kinds: Uint8Array(65536), first: Uint8Array(65536), tables: Int32Array, out: Int32Array(lists))
 // The PhraseMatcher's scan (src/factory/filter/matcher.ts) over its tables flattened into one
-// Int32Array: tables[0..9] are the offsets of these sections, then the sections:
+// Int32Array: tables[0..10] are the offsets of these sections, then the sections:
 //   0 pair: 2048 words, a bit set over hashed (first, second) unit pairs of the CJK entries
 //   1 cjkStart: 65537; entries whose lower-cased first unit is c are cjkStart[c]..cjkStart[c+1]
 //   2 cjkOff: E+1; entry e's units are cjkUnits[cjkOff[e]..cjkOff[e+1]]   3 cjkUnits   4 cjkList: E
 //   5 latLast: G sorted last-word hashes   6 latStart: G+1 phrase ranges per last word
 //   7 phOff: P+1; phrase p's words are phWords[phOff[p]..phOff[p+1]]   8 phWords   9 phList: P
-// first[c] is 1 when a CJK entry may start with the unit c.
+//   10 latBits: 128 words, a bit set over the low 12 bits of the last-word hashes (most words
+//      end no phrase: one bit test spares them the binary search)
+//   11 firstBits: 2048 words, bit c set when a CJK entry may start with the unit c (bit 0 of
+//      classes as a bit set: 8 KiB stay in the L1 cache where the 64 KiB table does not)
+// classes[c]: bit 0 when a CJK entry may start with the unit c, bit 1 when c is a word unit
+// (a letter, digit or mark below U+2E80).
 const int RING = 8;
+const int SECTIONS = 12;
 
 inline uint32_t pair_hash(int32_t a, int32_t b) {
   return ((static_cast<uint32_t>(a) * 0x9e3779b1u) ^ (static_cast<uint32_t>(b + 1) * 0x85ebca6bu)) >> 16;
@@ -344,64 +354,66 @@ inline uint32_t pair_hash(int32_t a, int32_t b) {
 thread_local std::vector<char16_t> phrase_buf;
 
 napi_value PhraseCount(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
+  size_t argc = 4;
+  napi_value argv[4];
   CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
-  Arr text, kinds, first_a, tables, out;
+  Arr text, classes_a, tables, out;
   bool ok_text = false;
   napi_valuetype vt0 = napi_undefined;
-  if (argc >= 5) CHECK(napi_typeof(env, argv[0], &vt0));
+  if (argc >= 4) CHECK(napi_typeof(env, argv[0], &vt0));
   if (vt0 == napi_string) {
     // a string is copied once into a per-thread buffer (no Uint16Array needed on the JS side)
+    std::vector<char16_t>& buf = phrase_buf;
     size_t n = 0;
     CHECK(napi_get_value_string_utf16(env, argv[0], nullptr, 0, &n));
-    if (phrase_buf.size() < n + 1) phrase_buf.resize(n + 1);
-    CHECK(napi_get_value_string_utf16(env, argv[0], phrase_buf.data(), n + 1, &n));
-    text.p = phrase_buf.data();
+    if (buf.size() < n + 1) buf.resize(n + 1);
+    CHECK(napi_get_value_string_utf16(env, argv[0], buf.data(), n + 1, &n));
+    text.p = buf.data();
     text.len = n;
     ok_text = true;
-  } else if (argc >= 5) {
+  } else if (argc >= 4) {
     ok_text = typed(env, argv[0], napi_uint16_array, &text);
   }
-  if (!ok_text || !typed(env, argv[1], napi_uint8_array, &kinds) || kinds.len != 65536 ||
-      !typed(env, argv[2], napi_uint8_array, &first_a) || first_a.len != 65536 || !typed(env, argv[3], napi_int32_array, &tables) || tables.len < 10 ||
-      !typed(env, argv[4], napi_int32_array, &out)) {
-    napi_throw_type_error(env, nullptr, "phraseCount(text: string | Uint16Array, kinds: Uint8Array(65536), first: Uint8Array(65536), tables: Int32Array, out: Int32Array)");
+  if (!ok_text || !typed(env, argv[1], napi_uint8_array, &classes_a) || classes_a.len != 65536 || !typed(env, argv[2], napi_int32_array, &tables) ||
+      tables.len < SECTIONS || !typed(env, argv[3], napi_int32_array, &out) || out.len > 32) {
+    napi_throw_type_error(env, nullptr, "phraseCount(text: string | Uint16Array, classes: Uint8Array(65536), tables: Int32Array, out: Int32Array(<= 32))");
     return nullptr;
   }
   const int32_t* tb = static_cast<const int32_t*>(tables.p);
-  int32_t sec[11];
-  for (int k = 0; k < 10; k++) sec[k] = tb[k];
-  sec[10] = static_cast<int32_t>(tables.len);
-  for (int k = 0; k < 10; k++)
-    if (sec[k] < 10 || sec[k] > sec[k + 1]) {
+  int32_t sec[SECTIONS + 1];
+  for (int k = 0; k < SECTIONS; k++) sec[k] = tb[k];
+  sec[SECTIONS] = static_cast<int32_t>(tables.len);
+  for (int k = 0; k < SECTIONS; k++)
+    if (sec[k] < SECTIONS || sec[k] > sec[k + 1]) {
       napi_throw_type_error(env, nullptr, "phraseCount: malformed tables");
       return nullptr;
     }
   auto size = [&](int k) { return static_cast<size_t>(sec[k + 1] - sec[k]); };
-  if (size(0) != 2048 || size(1) != 65537 || size(6) != size(5) + 1 || size(2) != size(4) + 1 || size(7) != size(9) + 1) {
+  if (size(0) != 2048 || size(1) != 65537 || size(6) != size(5) + 1 || size(2) != size(4) + 1 || size(7) != size(9) + 1 || size(10) != 128 || size(11) != 2048) {
     napi_throw_type_error(env, nullptr, "phraseCount: table sizes do not match");
     return nullptr;
   }
-  const uint8_t* first = static_cast<const uint8_t*>(first_a.p);
+  const uint8_t* cls = static_cast<const uint8_t*>(classes_a.p);
   const int32_t *pair = tb + sec[0], *cjk_start = tb + sec[1], *cjk_off = tb + sec[2], *cjk_units = tb + sec[3], *cjk_list = tb + sec[4],
-                *lat_last = tb + sec[5], *lat_start = tb + sec[6], *ph_off = tb + sec[7], *ph_words = tb + sec[8], *ph_list = tb + sec[9];
+                *lat_last = tb + sec[5], *lat_start = tb + sec[6], *ph_off = tb + sec[7], *ph_words = tb + sec[8], *ph_list = tb + sec[9],
+                *lat_bits = tb + sec[10], *first_bits = tb + sec[11];
   const size_t groups = size(5);
   const bool has_latin = groups > 0;
-  const bool has_cjk = size(4) > 0;
   const uint16_t* s = static_cast<const uint16_t*>(text.p);
-  const uint8_t* kt = static_cast<const uint8_t*>(kinds.p);
   int32_t* o = static_cast<int32_t*>(out.p);
   const size_t lists = out.len;
   for (size_t l = 0; l < lists; l++) o[l] = 0;
   const size_t len = text.len;
   int32_t ring[RING];
-  long nw = 0;
+  size_t nw = 0;
   uint32_t h = FNV_OFF;
   bool in_word = false;
   auto bit = [&](uint32_t x) { return (static_cast<uint32_t>(pair[x >> 5]) >> (x & 31)) & 1u; };
-  auto check = [&]() {
-    const int32_t last = ring[(nw - 1) % RING];
+  // the word whose hash is hw ends (h and in_word stay in registers in the loop: the caller resets them)
+  auto end_word = [&](uint32_t hw) {
+    const int32_t last = static_cast<int32_t>((hw & 0x3fffffffu) | 0x40000000u);
+    ring[nw++ % RING] = last;
+    if (!((static_cast<uint32_t>(lat_bits[(last >> 5) & 127]) >> (last & 31)) & 1u)) return;
     // binary search of the last word among the groups
     size_t lo = 0, hi = groups;
     while (lo < hi) {
@@ -410,11 +422,11 @@ napi_value PhraseCount(napi_env env, napi_callback_info info) {
       else hi = mid;
     }
     if (lo >= groups || lat_last[lo] != last) return;
-    uint32_t seen = 0;  // lists already counted at this position (lists < 32)
+    uint32_t seen = 0;  // lists already counted at this position (lists <= 32)
     for (int32_t p = lat_start[lo]; p < lat_start[lo + 1]; p++) {
       const int32_t plen = ph_off[p + 1] - ph_off[p];
       const int32_t list = ph_list[p];
-      if (plen > nw || (seen >> list & 1u)) continue;
+      if (static_cast<size_t>(plen) > nw || (seen >> list & 1u)) continue;
       bool ok = true;
       for (int32_t j = 0; j < plen - 1; j++)
         if (ring[(nw - plen + j) % RING] != ph_words[ph_off[p] + j]) {
@@ -426,22 +438,10 @@ napi_value PhraseCount(napi_env env, napi_callback_info info) {
       seen |= 1u << list;
     }
   };
-  auto end_word = [&]() {
-    ring[nw++ % RING] = static_cast<int32_t>((h & 0x3fffffffu) | 0x40000000u);
-    check();
-    h = FNV_OFF;
-    in_word = false;
-  };
   for (size_t i = 0; i <= len; i++) {
     const uint32_t c = i < len ? s[i] : 32;
-    if (c >= 97 && c <= 122 && !first[c]) {
-      if (has_latin) {
-        h = (h ^ c) * FNV_PRIME;
-        in_word = true;
-      }
-      continue;
-    }
-    if (has_cjk && first[c]) {
+    const uint32_t cl = c < 0x2e80 ? cls[c] : (static_cast<uint32_t>(first_bits[c >> 5]) >> (c & 31)) & 1u;
+    if (cl & 1) {
       const int32_t next = i + 1 < len ? static_cast<int32_t>(s[i + 1]) : -1;
       if (bit(pair_hash(static_cast<int32_t>(c), next)) || bit(pair_hash(static_cast<int32_t>(c), -1))) {
         const uint32_t key = c >= 65 && c <= 90 ? c + 32 : c;
@@ -466,18 +466,23 @@ napi_value PhraseCount(napi_env env, napi_callback_info info) {
           }
         }
         if (hit || c >= 0x2e80) {
-          if (in_word) end_word();
+          if (in_word) {
+            end_word(h);
+            h = FNV_OFF;
+            in_word = false;
+          }
           continue;
         }
       }
     }
     if (!has_latin) continue;
-    const uint8_t k = kt[c];
-    if (c < 0x2e80 && (k == Letter || k == Digit || k == Mark)) {
+    if (cl & 2) {
       h = (h ^ (c >= 65 && c <= 90 ? c + 32 : c)) * FNV_PRIME;
       in_word = true;
     } else if (in_word) {
-      end_word();
+      end_word(h);
+      h = FNV_OFF;
+      in_word = false;
     }
   }
   return nullptr;

@@ -28,7 +28,7 @@ export interface NativeKernels {
   /** out = [repeated character n-grams, n-grams] over the units above 32 of the first maxChars */
   charRepetition(text: Uint16Array, n: number, maxChars: number, out: Int32Array): void;
   /** the PhraseMatcher's scan over its flattened tables (src/factory/filter/matcher.ts); out[list] = matches */
-  phraseCount(text: string | Uint16Array, kinds: Uint8Array, first: Uint8Array, tables: Int32Array, out: Int32Array): void;
+  phraseCount(text: string | Uint16Array, classes: Uint8Array, tables: Int32Array, out: Int32Array): void;
   /** out[k] = units of script k (scripts table) among the first maxChars units of text; Han extension surrogate pairs count once as script 1 */
   scriptCensus(text: string, maxChars: number, scripts: Uint8Array, out: Int32Array): void;
   /** the SIMD level the CPU dispatch chose: avx512f, avx2 or generic */

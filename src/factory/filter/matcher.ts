@@ -75,6 +75,18 @@ export class PhraseMatcher {
   }
 
   private flat?: Int32Array;
+  private classes?: Uint8Array;
+  /** Per code unit: bit 0 when a CJK entry may start with it, bit 1 when it is a word unit (letter, digit, mark below U+2E80). */
+  private classTable(): Uint8Array {
+    if (this.classes) return this.classes;
+    const kt = kindTable();
+    const t = new Uint8Array(65536);
+    for (let c = 0; c < 65536; c++) {
+      const k = kt[c]!;
+      t[c] = this.first[c]! | (c < 0x2e80 && (k === K.Letter || k === K.Digit || k === K.Mark) ? 2 : 0);
+    }
+    return (this.classes = t);
+  }
   /** The tables flattened into one array for the native scan (layout documented at phraseCount in native/text.cc). */
   private flatten(): Int32Array {
     if (this.flat) return this.flat;
@@ -101,9 +113,13 @@ export class PhraseMatcher {
       }
       latStart.push(phList.length);
     }
-    const sections: ArrayLike<number>[] = [pair, cjkStart, off, units, list, lasts, latStart, phOff, phWords, phList];
-    const flat = new Int32Array(10 + sections.reduce((a, x) => a + x.length, 0));
-    let at = 10;
+    const latBits = new Int32Array(128);
+    for (const last of lasts) latBits[(last >>> 5) & 127]! |= 1 << (last & 31);
+    const firstBits = new Int32Array(2048);
+    for (let c = 0; c < 65536; c++) if (this.first[c]) firstBits[c >>> 5]! |= 1 << (c & 31);
+    const sections: ArrayLike<number>[] = [pair, cjkStart, off, units, list, lasts, latStart, phOff, phWords, phList, latBits, firstBits];
+    const flat = new Int32Array(sections.length + sections.reduce((a, x) => a + x.length, 0));
+    let at = sections.length;
     sections.forEach((x, k) => {
       flat[k] = at;
       flat.set(x, at);
@@ -118,7 +134,7 @@ export class PhraseMatcher {
     const kt = kindTable();
     const nk = textKernels.native;
     if (nk && this.lists <= 32) {
-      nk.phraseCount(text, kt, this.first, this.flatten(), out);
+      nk.phraseCount(text, this.classTable(), this.flatten(), out);
       return out;
     }
     const s = typeof text === 'string' ? toU16(text) : text;
