@@ -7,6 +7,9 @@
 #include <stdint.h>
 #include <string.h>
 #include <vector>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace {
 
@@ -67,6 +70,43 @@ struct Table {
     }
   }
 };
+
+// A set of 32-bit keys, four bytes a slot (half the memory of the counting table: a 20,000-unit
+// document's character n-grams stay in the L2 cache); 0 marks a free slot, so key 0 is a flag.
+struct KeySet {
+  uint32_t* t;
+  uint32_t mask;
+  bool zero;
+  // whether key was in the set; adds it when not
+  inline bool insert(uint32_t key) {
+    if (key == 0) {
+      const bool had = zero;
+      zero = true;
+      return had;
+    }
+    uint32_t x = key * 0x9e3779b1u;
+    uint32_t i = (x ^ (x >> 15)) & mask;
+    for (;;) {
+      const uint32_t e = t[i];
+      if (e == key) return true;
+      if (e == 0) {
+        t[i] = key;
+        return false;
+      }
+      i = (i + 1) & mask;
+    }
+  }
+};
+
+thread_local std::vector<uint32_t> set_slots;
+
+KeySet empty_set(std::vector<uint32_t>& slots, size_t expected) {
+  size_t cap = 256;
+  while (cap < expected * 2) cap <<= 1;
+  if (slots.size() < cap) slots.resize(cap);
+  memset(slots.data(), 0, cap * sizeof(uint32_t));
+  return KeySet{slots.data(), static_cast<uint32_t>(cap - 1), false};
+}
 
 // An empty table for `expected` keys (at most half full), reusing the vector's memory.
 Table empty_table(std::vector<Slot>& slots, size_t expected) {
@@ -274,15 +314,14 @@ napi_value NgramDupChars(napi_env env, napi_callback_info info) {
   const size_t m = ngram_keys(static_cast<const uint32_t*>(ids.p), ids.len, n, scratch_keys);
   double repeated = 0;
   if (m > 0) {
-    const Table tb = empty_table(counter_slots, m);
+    KeySet seen = empty_set(set_slots, m);
     const uint32_t* keys = scratch_keys.data();
     size_t i = 0;
     while (i < m) {
-      if (tb.get(keys[i]) > 0) {
+      if (seen.insert(keys[i])) {
         for (size_t j = i; j < i + n; j++) repeated += l[j];
         i += n;
       } else {
-        tb.add(keys[i]);
         i++;
       }
     }
@@ -319,11 +358,11 @@ napi_value CharRepetition(napi_env env, napi_callback_info info) {
   o[1] = 0;
   if (m >= 2 * static_cast<size_t>(n)) {
     const size_t k = ngram_keys(codes, m, n, scratch_keys);
-    const Table tb = empty_table(counter_slots, k);
+    KeySet seen = empty_set(set_slots, k);
     int32_t dup = 0;
     const uint32_t* keys = scratch_keys.data();
     for (size_t i = 0; i < k; i++)
-      if (tb.add(keys[i]) > 1) dup++;
+      if (seen.insert(keys[i])) dup++;
     o[0] = dup;
     o[1] = static_cast<int32_t>(k);
   }
@@ -488,6 +527,189 @@ napi_value PhraseCount(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// lineStats(text: Uint16Array, width, out: Float64Array(13)): the line and paragraph figures of the
+// document rules (lineStatsRef in src/factory/filter/features.ts, indices LS): lines (split at
+// '\n'), non-empty lines (something other than JavaScript whitespace) and among them: bullet
+// starts, ellipsis ends, terminal punctuation ends, display width of the trimmed line <= width,
+// their length, duplicates of an earlier line and their length; paragraphs (split at
+// \n[ \t]*\n, trimmed, empty ones left out), duplicates, their length, all their length.
+inline bool js_space(uint32_t c) {
+  return c == 32 || (c >= 9 && c <= 13) || c == 0xa0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200a) || c == 0x2028 || c == 0x2029 || c == 0x202f ||
+         c == 0x205f || c == 0x3000 || c == 0xfeff;
+}
+
+inline bool bullet(uint32_t c) {
+  switch (c) {
+    case 0x2022: case 0x2d: case 0x2023: case 0x25e6: case 0x2043: case 0x2219: case 0x2a: case 0xb7:
+    case 0x25cf: case 0x25aa: case 0x25a0: case 0x25a1: case 0x25c6: case 0x25c7: case 0x25cb:
+      return true;
+    default:
+      return false;
+  }
+}
+
+inline bool terminal(uint32_t c) {
+  switch (c) {
+    case '.': case '!': case '?': case 0x3002: case 0xff01: case 0xff1f: case 0x2026: case '"': case '\'':
+    case 0x201d: case 0x2019: case 0x300d: case 0x300f: case ')': case 0xff09:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// A hash of a span of code units, four at a time (equality is decided by comparing the units).
+inline uint32_t span_hash(const uint16_t* p, uint32_t len) {
+  uint64_t h = 0x9e3779b97f4a7c15ull ^ len;
+  uint32_t k = 0;
+  for (; k + 4 <= len; k += 4) {
+    uint64_t v;
+    memcpy(&v, p + k, 8);
+    h = (h ^ v) * 0xff51afd7ed558ccdull;
+    h ^= h >> 29;
+  }
+  for (; k < len; k++) h = (h ^ p[k]) * 0xc4ceb9fe1a85ec53ull;
+  h ^= h >> 32;
+  return static_cast<uint32_t>(h);
+}
+
+// The first i >= from with s[i] == '\n', or n (eight units at a time where SSE2 is there).
+inline uint32_t find_newline(const uint16_t* s, uint32_t from, uint32_t n) {
+  uint32_t i = from;
+#if defined(__SSE2__)
+  const __m128i nl = _mm_set1_epi16('\n');
+  for (; i + 8 <= n; i += 8) {
+    const int m = _mm_movemask_epi8(_mm_cmpeq_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i)), nl));
+    if (m) return i + (static_cast<uint32_t>(__builtin_ctz(static_cast<unsigned>(m))) >> 1);
+  }
+#endif
+  while (i < n && s[i] != '\n') i++;
+  return i;
+}
+
+// Exact duplicates among spans of one text: a span equal to an earlier one (same units) counts.
+struct SpanSet {
+  struct Span {
+    uint32_t hash, start, len;
+  };
+  std::vector<int32_t> slots;  // index into spans + 1, 0 when free
+  std::vector<Span> spans;
+  uint32_t mask = 0;
+  void reset(size_t expected) {
+    size_t cap = 64;
+    while (cap < expected * 2) cap <<= 1;
+    if (slots.size() < cap) slots.resize(cap);
+    memset(slots.data(), 0, cap * sizeof(int32_t));
+    mask = static_cast<uint32_t>(cap - 1);
+    spans.clear();
+  }
+  // true when s[start, start+len) equals a span added before; adds it otherwise
+  bool seen(const uint16_t* s, uint32_t start, uint32_t len) {
+    const uint32_t h = span_hash(s + start, len);
+    uint32_t i = (h * 0x9e3779b1u) >> 7 & mask;
+    for (;;) {
+      const int32_t at = slots[i];
+      if (at == 0) {
+        if ((spans.size() + 1) * 2 > mask + 1) {  // grow (rehash every span)
+          const uint32_t cap = (mask + 1) * 2;
+          slots.assign(cap, 0);
+          mask = cap - 1;
+          for (size_t e = 0; e < spans.size(); e++) {
+            uint32_t j = (spans[e].hash * 0x9e3779b1u) >> 7 & mask;
+            while (slots[j]) j = (j + 1) & mask;
+            slots[j] = static_cast<int32_t>(e + 1);
+          }
+          i = (h * 0x9e3779b1u) >> 7 & mask;
+          while (slots[i]) i = (i + 1) & mask;
+        }
+        spans.push_back(Span{h, start, len});
+        slots[i] = static_cast<int32_t>(spans.size());
+        return false;
+      }
+      const Span& e = spans[at - 1];
+      if (e.hash == h && e.len == len && memcmp(s + e.start, s + start, len * sizeof(uint16_t)) == 0) return true;
+      i = (i + 1) & mask;
+    }
+  }
+};
+
+thread_local SpanSet line_set, para_set;
+
+napi_value LineStats(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  Arr text, out_a;
+  double width = 0;
+  if (argc < 3 || !typed(env, argv[0], napi_uint16_array, &text) || napi_get_value_double(env, argv[1], &width) != napi_ok ||
+      !typed(env, argv[2], napi_float64_array, &out_a) || out_a.len < 13) {
+    napi_throw_type_error(env, nullptr, "lineStats(text: Uint16Array, width: number, out: Float64Array(13))");
+    return nullptr;
+  }
+  const uint16_t* s = static_cast<const uint16_t*>(text.p);
+  const uint32_t n = static_cast<uint32_t>(text.len);
+  double lines = 1, non_empty = 0, bullets = 0, ell = 0, term = 0, shorts = 0, chars = 0, dup_lines = 0, dup_line_chars = 0;
+  SpanSet& ls = line_set;
+  ls.reset(64);
+  uint32_t start = 0;
+  for (uint32_t i = find_newline(s, 0, n);; i = find_newline(s, i + 1, n)) {
+    if (i < n) lines++;
+    // the line s[start, i)
+    uint32_t a = start, b = i;
+    while (a < b && js_space(s[a])) a++;
+    if (a < b) {
+      while (b > a && js_space(s[b - 1])) b--;
+      const uint32_t len = i - start;
+      non_empty++;
+      chars += len;
+      if (bullet(s[a])) bullets++;
+      if (s[b - 1] == 0x2026 || (b - a >= 3 && s[b - 1] == '.' && s[b - 2] == '.' && s[b - 3] == '.')) ell++;
+      if (terminal(s[b - 1])) term++;
+      uint32_t wide = 0;  // units counted twice (CJK and above); a loop the compiler vectorises
+      for (uint32_t k = a; k < b; k++) wide += s[k] >= 0x2e80;
+      if (static_cast<double>(b - a + wide) <= width) shorts++;
+      if (ls.seen(s, start, len)) {
+        dup_lines++;
+        dup_line_chars += len;
+      }
+    }
+    if (i >= n) break;
+    start = i + 1;
+  }
+  double paras = 0, dup_paras = 0, dup_para_chars = 0, para_chars = 0;
+  SpanSet& ps = para_set;
+  ps.reset(16);
+  auto para = [&](uint32_t a, uint32_t b) {
+    while (a < b && js_space(s[a])) a++;
+    while (b > a && js_space(s[b - 1])) b--;
+    if (a == b) return;
+    paras++;
+    para_chars += b - a;
+    if (ps.seen(s, a, b - a)) {
+      dup_paras++;
+      dup_para_chars += b - a;
+    }
+  };
+  start = 0;
+  uint32_t i = 0;
+  while ((i = find_newline(s, i, n)) < n) {
+    uint32_t j = i + 1;
+    while (j < n && (s[j] == ' ' || s[j] == '\t')) j++;
+    if (j < n && s[j] == '\n') {
+      para(start, i);
+      start = j + 1;
+      i = j + 1;
+    } else {
+      i = j;  // no separator can start among the spaces and tabs
+    }
+  }
+  para(start, n);
+  double* o = static_cast<double*>(out_a.p);
+  const double figures[13] = {lines, non_empty, bullets, ell, term, shorts, chars, dup_lines, dup_line_chars, paras, dup_paras, dup_para_chars, para_chars};
+  for (int f = 0; f < 13; f++) o[f] = figures[f];
+  return nullptr;
+}
+
 // scriptCensus(text: string, maxChars, scripts: Uint8Array(65536), out: Int32Array(12)): out[k] = units of
 // script k among the first maxChars units of text (src/factory/preprocess/langid.ts); a high surrogate
 // of the Han extension planes (D840-D87E) counts as Han and takes its low surrogate with it.
@@ -531,7 +753,7 @@ void register_text_kernels(napi_env env, napi_value exports) {
   const struct {
     const char* name;
     napi_callback cb;
-  } fns[] = {{"docScan", DocScan}, {"ngramTop", NgramTop}, {"ngramDupChars", NgramDupChars}, {"charRepetition", CharRepetition}, {"phraseCount", PhraseCount}, {"scriptCensus", ScriptCensus}};
+  } fns[] = {{"docScan", DocScan}, {"ngramTop", NgramTop}, {"ngramDupChars", NgramDupChars}, {"charRepetition", CharRepetition}, {"phraseCount", PhraseCount}, {"lineStats", LineStats}, {"scriptCensus", ScriptCensus}};
   for (const auto& f : fns) {
     napi_value fn;
     if (napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &fn) != napi_ok) return;

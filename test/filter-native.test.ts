@@ -42,6 +42,8 @@ function figures(text: string, lang: string, lists: ReturnType<typeof defaultLis
   out.rep3 = f.charRepetition(3, 500);
   out.lists = Array.from(lists.words.count(f.u16));
   out.extra = Array.from(extra.count(text));
+  out.lineStats = Array.from(f.lineStats(30));
+  out.lineStats7 = Array.from(f.lineStats(7));
   out.language = identifyLanguage(text);
   out.languageHead = identifyLanguage(text, 7);
   return out;
@@ -50,7 +52,7 @@ function figures(text: string, lang: string, lists: ReturnType<typeof defaultLis
 function adversarial(): string[] {
   const r = rng(7);
   const pick = (s: string) => s[Math.floor(r() * s.length)]!;
-  const alphabet = 'abcXYZ09 .\'’-#{}…\n\t\r,。！？「」中文字测试繁體😀\u{20000}\ud800\udc00\udbff\u0301\u3000\u00a0ΩЖ免费加微信赌博';
+  const alphabet = 'abcXYZ09 .\'’-#{}…\n\n\n\t\r,。！？「」•*·中文字测试繁體😀\u{20000}\ud800\udc00\udbff\u0301\u3000\u00a0ΩЖ免费加微信赌博';
   const out = [
     '',
     ' ',
@@ -68,6 +70,15 @@ function adversarial(): string[] {
     '{{template}} ### heading ### ……… ...',
     '\u{20000}\u{20001}中文 and English 한국어 ひらがな Русский',
     'abcdef\ud840',
+    // lines and paragraphs: blank lines with spaces and tabs, duplicates after trimming or not,
+    // bullets behind whitespace, ellipses behind whitespace, CRLF, runs of blank lines
+    'a\n\nb\n \t\nb\n\n\nc\n\t\n\n  b  \n\nb',
+    ' • one\n\u3000- two\n* three …  \n·four...\t\n... \n..\n  \n\n',
+    'same line\r\nsame line\r\nsame line\nsame line \n same line\n\n\n\nsame line',
+    '第一段。\n\n第二段！\n \n第一段。\n\u00a0\n\u2028第三段”\n\n\n',
+    '\n\n\n',
+    '\n \n\t\n',
+    'x\n',
   ];
   for (let k = 0; k < 300; k++) {
     let s = '';

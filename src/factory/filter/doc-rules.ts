@@ -4,7 +4,7 @@
  * Data-Juicer defaults (../shared/reference/pipeline-anchors.md); every rule is
  * Chinese-aware. `scope` limits a rule to Chinese ('zh') or non-Chinese ('latin') text.
  */
-import { DocFeatures, displayWidth, endsTerminal, wordHash } from './features.js';
+import { LS, wordHash, type DocFeatures } from './features.js';
 import { loadWordList } from './wordlists.js';
 import { PhraseMatcher } from './matcher.js';
 
@@ -38,8 +38,6 @@ export function defaultLists(files: { stopwords?: string[]; toxic?: string[]; ad
   };
 }
 
-const BULLET = /^\s*[•\-‣◦⁃∙*·●▪■□◆◇○]/;
-const ELLIPSIS_END = /(\.\.\.|…)\s*$/;
 const SENTENCE_END = /[.!?。！？]+(?=\s|$|[”"」』’')）])|[。！？]/g;
 const URL = /\b(?:https?:\/\/|www\.)[^\s<>"'）)】]+/gi;
 const HTML_RESIDUE = /<\/?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>]{0,200})?>|&(?:nbsp|amp|lt|gt|quot|#\d{2,5}|#x[0-9a-f]{2,4});/gi;
@@ -54,6 +52,12 @@ function count(re: RegExp, s: string, enough = Infinity): number {
   return n;
 }
 
+/** part / whole of the line figures, 0 when there is no whole (as the Gopher figures over empty lists) */
+function frac(f: DocFeatures, part: LS, whole: LS): number {
+  const st = f.lineStats();
+  return st[whole]! > 0 ? st[part]! / st[whole]! : 0;
+}
+
 export const DOC_RULES: DocRule[] = [
   { name: 'doc.min_words', scope: 'all', params: { min: 50 }, about: 'fewer word units (Han characters or words) than min (Gopher)', fires: (f, p) => f.unitCount < p.min! },
   { name: 'doc.max_words', scope: 'all', params: { max: 100000 }, about: 'more word units than max (Gopher)', fires: (f, p) => f.unitCount > p.max! },
@@ -61,8 +65,8 @@ export const DOC_RULES: DocRule[] = [
   { name: 'doc.mean_word_length', scope: 'latin', params: { min: 3, max: 10 }, about: 'mean word length outside [min, max] characters (Gopher)', fires: (f, p) => { const m = f.unitChars / Math.max(1, f.unitCount); return m < p.min! || m > p.max!; } },
   { name: 'doc.hash_ratio', scope: 'all', params: { max: 0.1 }, about: "'#' per word above max (Gopher)", fires: (f, p) => f.hashes / Math.max(1, f.unitCount) > p.max! },
   { name: 'doc.ellipsis_ratio', scope: 'all', params: { max: 0.1 }, about: "'...' and '…' per word above max (Gopher)", fires: (f, p) => f.ellipses / Math.max(1, f.unitCount) > p.max! },
-  { name: 'doc.bullet_lines', scope: 'all', params: { max: 0.9 }, about: 'fraction of lines starting with a bullet above max (Gopher)', fires: (f, p) => { const l = f.nonEmptyLines; return l.length > 0 && l.filter((x) => BULLET.test(x)).length / l.length > p.max!; } },
-  { name: 'doc.ellipsis_lines', scope: 'all', params: { max: 0.3 }, about: 'fraction of lines ending with an ellipsis above max (Gopher)', fires: (f, p) => { const l = f.nonEmptyLines; return l.length > 0 && l.filter((x) => ELLIPSIS_END.test(x)).length / l.length > p.max!; } },
+  { name: 'doc.bullet_lines', scope: 'all', params: { max: 0.9 }, about: 'fraction of lines starting with a bullet above max (Gopher)', fires: (f, p) => frac(f, LS.Bullet, LS.NonEmpty) > p.max! },
+  { name: 'doc.ellipsis_lines', scope: 'all', params: { max: 0.3 }, about: 'fraction of lines ending with an ellipsis above max (Gopher)', fires: (f, p) => frac(f, LS.EllipsisEnd, LS.NonEmpty) > p.max! },
   { name: 'doc.alpha_words', scope: 'all', params: { min: 0.8 }, about: 'fraction of words with a letter or Han character below min (Gopher)', fires: (f, p) => f.tokenTotal > 0 && f.tokenAlpha / f.tokenTotal < p.min! },
   { name: 'doc.stop_words', scope: 'all', params: { min: 2 }, about: 'fewer than min distinct stop words (Gopher; Chinese function words for zh)', fires: (f, p, L) => {
     if (f.isZh) {
@@ -72,10 +76,10 @@ export const DOC_RULES: DocRule[] = [
     }
     return f.distinctIn(L.stopEn, p.min!) < p.min!;
   } },
-  { name: 'doc.dup_lines', scope: 'all', params: { max: 0.3 }, about: 'fraction of duplicate lines above max (Gopher)', fires: (f, p) => DocFeatures.duplicates(f.nonEmptyLines).frac > p.max! },
-  { name: 'doc.dup_paragraphs', scope: 'all', params: { max: 0.3 }, about: 'fraction of duplicate paragraphs above max (Gopher)', fires: (f, p) => DocFeatures.duplicates(f.paragraphs).frac > p.max! },
-  { name: 'doc.dup_line_chars', scope: 'all', params: { max: 0.2 }, about: 'characters in duplicate lines above max (Gopher)', fires: (f, p) => DocFeatures.duplicates(f.nonEmptyLines).charFrac > p.max! },
-  { name: 'doc.dup_paragraph_chars', scope: 'all', params: { max: 0.2 }, about: 'characters in duplicate paragraphs above max (Gopher)', fires: (f, p) => DocFeatures.duplicates(f.paragraphs).charFrac > p.max! },
+  { name: 'doc.dup_lines', scope: 'all', params: { max: 0.3 }, about: 'fraction of duplicate lines above max (Gopher)', fires: (f, p) => frac(f, LS.DupLines, LS.NonEmpty) > p.max! },
+  { name: 'doc.dup_paragraphs', scope: 'all', params: { max: 0.3 }, about: 'fraction of duplicate paragraphs above max (Gopher)', fires: (f, p) => frac(f, LS.DupParas, LS.Paras) > p.max! },
+  { name: 'doc.dup_line_chars', scope: 'all', params: { max: 0.2 }, about: 'characters in duplicate lines above max (Gopher)', fires: (f, p) => frac(f, LS.DupLineChars, LS.NonEmptyChars) > p.max! },
+  { name: 'doc.dup_paragraph_chars', scope: 'all', params: { max: 0.2 }, about: 'characters in duplicate paragraphs above max (Gopher)', fires: (f, p) => frac(f, LS.DupParaChars, LS.ParaChars) > p.max! },
   { name: 'doc.top_2gram', scope: 'all', params: { max: 0.2 }, about: 'characters covered by the most frequent 2-gram above max (Gopher)', fires: (f, p) => f.topNgramExceeds(2, p.max!) },
   { name: 'doc.top_3gram', scope: 'all', params: { max: 0.18 }, about: 'characters covered by the most frequent 3-gram above max (Gopher)', fires: (f, p) => f.topNgramExceeds(3, p.max!) },
   { name: 'doc.top_4gram', scope: 'all', params: { max: 0.16 }, about: 'characters covered by the most frequent 4-gram above max (Gopher)', fires: (f, p) => f.topNgramExceeds(4, p.max!) },
@@ -90,13 +94,13 @@ export const DOC_RULES: DocRule[] = [
   } },
   { name: 'doc.char_repetition', scope: 'all', params: { n: 10, max: 0.5 }, about: 'fraction of repeated character n-grams above max (Data-Juicer, ChineseWebText)', fires: (f, p) => f.charRepetition(p.n!) > p.max! },
   { name: 'doc.cjk_ratio', scope: 'zh', params: { min: 0.3 }, about: 'Chinese document whose Han characters are below min of its non-space characters (ChineseWebText)', fires: (f, p) => f.hanChars / Math.max(1, f.nonSpaceChars) < p.min! },
-  { name: 'doc.avg_line_length', scope: 'all', params: { min: 10 }, about: 'mean line length below min characters (ChineseWebText)', fires: (f, p) => { const l = f.nonEmptyLines; return l.length > 0 && l.reduce((a, x) => a + x.length, 0) / l.length < p.min!; } },
+  { name: 'doc.avg_line_length', scope: 'all', params: { min: 10 }, about: 'mean line length below min characters (ChineseWebText)', fires: (f, p) => { const st = f.lineStats(); return st[LS.NonEmpty]! > 0 && st[LS.NonEmptyChars]! / st[LS.NonEmpty]! < p.min!; } },
   { name: 'doc.lorem_ipsum', scope: 'all', params: {}, about: "placeholder text 'lorem ipsum' (C4)", fires: (f) => LOREM.test(f.text) },
   { name: 'doc.curly_brace', scope: 'all', params: { max: 0.01 }, about: "'{' per character above max: code or template residue (C4 drops any '{')", fires: (f, p) => f.braces / Math.max(1, f.text.length) > p.max! },
   { name: 'doc.min_sentences', scope: 'all', params: { min: 3 }, about: 'fewer sentences than min (C4 uses 5)', fires: (f, p) => count(SENTENCE_END, f.text, p.min!) < p.min! },
-  { name: 'doc.terminal_punct_lines', scope: 'all', params: { min: 0.12 }, about: 'fraction of lines ending in terminal punctuation below min (FineWeb)', fires: (f, p) => { const l = f.nonEmptyLines; return l.length > 0 && l.filter(endsTerminal).length / l.length < p.min!; } },
-  { name: 'doc.short_lines', scope: 'all', params: { width: 30, max: 0.67 }, about: 'fraction of lines narrower than width (CJK counts 2) above max (FineWeb)', fires: (f, p) => { const l = f.nonEmptyLines; return l.length > 3 && l.filter((x) => displayWidth(x.trim()) <= p.width!).length / l.length > p.max!; } },
-  { name: 'doc.newline_ratio', scope: 'all', params: { max: 0.3 }, about: 'newlines per word unit above max (FineWeb)', fires: (f, p) => (f.lines.length - 1) / Math.max(1, f.unitCount) > p.max! },
+  { name: 'doc.terminal_punct_lines', scope: 'all', params: { min: 0.12 }, about: 'fraction of lines ending in terminal punctuation below min (FineWeb)', fires: (f, p) => { const st = f.lineStats(); return st[LS.NonEmpty]! > 0 && st[LS.Terminal]! / st[LS.NonEmpty]! < p.min!; } },
+  { name: 'doc.short_lines', scope: 'all', params: { width: 30, max: 0.67 }, about: 'fraction of lines narrower than width (CJK counts 2) above max (FineWeb)', fires: (f, p) => { const st = f.lineStats(p.width!); return st[LS.NonEmpty]! > 3 && st[LS.Short]! / st[LS.NonEmpty]! > p.max!; } },
+  { name: 'doc.newline_ratio', scope: 'all', params: { max: 0.3 }, about: 'newlines per word unit above max (FineWeb)', fires: (f, p) => (f.lineStats()[LS.Lines]! - 1) / Math.max(1, f.unitCount) > p.max! },
   { name: 'doc.toxic_words', scope: 'all', params: { max: 0.0045 }, about: 'toxic / adult / gambling terms per word unit above max (Data-Juicer flagged words)', fires: (f, p, L) => f.listHits(L.words)[0]! / Math.max(1, f.unitCount) > p.max! },
   { name: 'doc.ad_words', scope: 'all', params: { max: 0.01 }, about: 'advertising phrases per word unit above max', fires: (f, p, L) => f.listHits(L.words)[1]! / Math.max(1, f.unitCount) > p.max! },
   { name: 'doc.url_ratio', scope: 'all', params: { max: 0.2 }, about: 'characters inside URLs above max (NeMo Curator)', fires: (f, p) => { URL.lastIndex = 0; let n = 0; for (let m = URL.exec(f.text); m; m = URL.exec(f.text)) n += m[0].length; URL.lastIndex = 0; return n / Math.max(1, f.text.length) > p.max!; } },

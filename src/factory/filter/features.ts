@@ -47,6 +47,71 @@ export function displayWidth(s: string): number {
   return w;
 }
 
+const BULLET = /^\s*[•\-‣◦⁃∙*·●▪■□◆◇○]/;
+const ELLIPSIS_END = /(\.\.\.|…)\s*$/;
+
+/** Indices of the line and paragraph figures (lineStats). */
+export const enum LS {
+  /** text.split('\n').length */
+  Lines = 0,
+  /** lines with something other than whitespace; the figures below count these lines */
+  NonEmpty,
+  /** starting with a bullet after leading whitespace */
+  Bullet,
+  /** ending with '...' or '…' before trailing whitespace */
+  EllipsisEnd,
+  /** ending with terminal punctuation (endsTerminal) */
+  Terminal,
+  /** display width of the trimmed line at most `width` */
+  Short,
+  /** their length in code units */
+  NonEmptyChars,
+  /** equal to an earlier non-empty line, and their length */
+  DupLines,
+  DupLineChars,
+  /** paragraphs: split at blank lines (\n[ \t]*\n), trimmed, empty ones left out */
+  Paras,
+  DupParas,
+  DupParaChars,
+  ParaChars,
+  Count,
+}
+
+function dupFigures(items: string[], out: Float64Array, at: number): void {
+  const seen = new Set<string>();
+  let dup = 0;
+  let dupChars = 0;
+  for (const it of items) {
+    if (seen.has(it)) {
+      dup++;
+      dupChars += it.length;
+    } else seen.add(it);
+  }
+  out[at] = dup;
+  out[at + 1] = dupChars;
+}
+
+/**
+ * The line and paragraph figures of the document rules (the reference of the native
+ * lineStats): written to out (LS.Count entries), from the expressions the rules were written with.
+ */
+export function lineStatsRef(text: string, width: number, out: Float64Array): void {
+  const lines = text.split('\n');
+  const l = lines.filter((x) => x.trim().length > 0);
+  const paras = text.split(/\n[ \t]*\n/).map((x) => x.trim()).filter(Boolean);
+  out[LS.Lines] = lines.length;
+  out[LS.NonEmpty] = l.length;
+  out[LS.Bullet] = l.filter((x) => BULLET.test(x)).length;
+  out[LS.EllipsisEnd] = l.filter((x) => ELLIPSIS_END.test(x)).length;
+  out[LS.Terminal] = l.filter(endsTerminal).length;
+  out[LS.Short] = l.filter((x) => displayWidth(x.trim()) <= width).length;
+  out[LS.NonEmptyChars] = l.reduce((a, x) => a + x.length, 0);
+  dupFigures(l, out, LS.DupLines);
+  out[LS.Paras] = paras.length;
+  dupFigures(paras, out, LS.DupParas);
+  out[LS.ParaChars] = paras.reduce((a, x) => a + x.length, 0);
+}
+
 export const enum K {
   Other = 0,
   Letter = 1,
@@ -224,7 +289,6 @@ export class DocFeatures {
   readonly u16: Uint16Array;
   private _lines?: string[];
   private _nonEmpty?: string[];
-  private _paras?: string[];
 
   constructor(readonly text: string, readonly language: string) {
     const t = kindTable();
@@ -274,14 +338,27 @@ export class DocFeatures {
     return (this._nonEmpty ??= this.lines.filter((l) => l.trim().length > 0));
   }
 
-  get paragraphs(): string[] {
-    return (this._paras ??= this.text.split(/\n[ \t]*\n/).map((x) => x.trim()).filter(Boolean));
-  }
-
   private _hits?: Int32Array;
   /** Word-list matches in the text (one pass for all lists of the matcher, cached). */
   listHits(m: { count(s: string | Uint16Array): Int32Array }): Int32Array {
     return (this._hits ??= m.count(this.u16));
+  }
+
+  private _lineStats?: Float64Array;
+  private _lineWidth = -1;
+  /**
+   * The line and paragraph figures (indexed by LS), lines of display width <= width counted as
+   * short (without a width: the figures already computed, whatever their width, or width 30).
+   */
+  lineStats(width?: number): Float64Array {
+    if (this._lineStats && (width === undefined || this._lineWidth === width)) return this._lineStats;
+    width ??= 30;
+    const out = (this._lineStats ??= new Float64Array(LS.Count));
+    this._lineWidth = width;
+    const nk = textKernels.native;
+    if (nk) nk.lineStats(this.u16, width, out);
+    else lineStatsRef(this.text, width, out);
+    return out;
   }
 
   /** Number of distinct ids of `set` among the units (stops counting at `enough`). */
@@ -425,21 +502,5 @@ export class DocFeatures {
     let dup = 0;
     for (let i = 0; i < keys.length; i++) if (counter.add(keys[i]!) > 1) dup++;
     return dup / keys.length;
-  }
-
-  /** Duplicate elements: fraction of elements that repeat an earlier one, and fraction of their characters. */
-  static duplicates(items: string[]): { frac: number; charFrac: number } {
-    const seen = new Set<string>();
-    let dup = 0;
-    let dupChars = 0;
-    let chars = 0;
-    for (const it of items) {
-      chars += it.length;
-      if (seen.has(it)) {
-        dup++;
-        dupChars += it.length;
-      } else seen.add(it);
-    }
-    return { frac: items.length ? dup / items.length : 0, charFrac: chars ? dupChars / chars : 0 };
   }
 }
