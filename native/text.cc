@@ -710,6 +710,45 @@ napi_value LineStats(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// charRun(text: string, run): whether some unit above U+0020 repeats run times in a row
+// (hasCharRunRef in src/factory/filter/cut-rules.ts).
+thread_local std::vector<char16_t> run_buf;
+
+napi_value CharRun(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  napi_valuetype vt = napi_undefined;
+  uint32_t run = 0;
+  if (argc >= 2) CHECK(napi_typeof(env, argv[0], &vt));
+  if (vt != napi_string || napi_get_value_uint32(env, argv[1], &run) != napi_ok) {
+    napi_throw_type_error(env, nullptr, "charRun(text: string, run: number)");
+    return nullptr;
+  }
+  std::vector<char16_t>& buf = run_buf;
+  size_t n = 0;
+  CHECK(napi_get_value_string_utf16(env, argv[0], nullptr, 0, &n));
+  if (buf.size() < n + 1) buf.resize(n + 1);
+  CHECK(napi_get_value_string_utf16(env, argv[0], buf.data(), n + 1, &n));
+  const char16_t* s = buf.data();
+  bool found = false;
+  uint32_t cur = 1;
+  for (size_t i = 1; i < n; i++) {
+    const char16_t c = s[i];
+    if (c == s[i - 1] && c > 32) {
+      if (++cur >= run) {
+        found = true;
+        break;
+      }
+    } else {
+      cur = 1;
+    }
+  }
+  napi_value r;
+  CHECK(napi_get_boolean(env, found, &r));
+  return r;
+}
+
 // scriptCensus(text: string, maxChars, scripts: Uint8Array(65536), out: Int32Array(12)): out[k] = units of
 // script k among the first maxChars units of text (src/factory/preprocess/langid.ts); a high surrogate
 // of the Han extension planes (D840-D87E) counts as Han and takes its low surrogate with it.
@@ -753,7 +792,7 @@ void register_text_kernels(napi_env env, napi_value exports) {
   const struct {
     const char* name;
     napi_callback cb;
-  } fns[] = {{"docScan", DocScan}, {"ngramTop", NgramTop}, {"ngramDupChars", NgramDupChars}, {"charRepetition", CharRepetition}, {"phraseCount", PhraseCount}, {"lineStats", LineStats}, {"scriptCensus", ScriptCensus}};
+  } fns[] = {{"docScan", DocScan}, {"ngramTop", NgramTop}, {"ngramDupChars", NgramDupChars}, {"charRepetition", CharRepetition}, {"phraseCount", PhraseCount}, {"lineStats", LineStats}, {"charRun", CharRun}, {"scriptCensus", ScriptCensus}};
   for (const auto& f : fns) {
     napi_value fn;
     if (napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &fn) != napi_ok) return;

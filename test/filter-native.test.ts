@@ -9,6 +9,7 @@ import { PhraseMatcher } from '../src/factory/filter/matcher.js';
 import { DocumentFilter } from '../src/factory/filter/steps.js';
 import { identifyLanguage } from '../src/factory/preprocess/langid.js';
 import { defaultLists } from '../src/factory/filter/doc-rules.js';
+import { hasCharRunRef } from '../src/factory/filter/cut-rules.js';
 import { chineseDocs, englishDocs } from '../src/demo/corpus.js';
 import { rng } from '../src/core/hash.js';
 import { sharedTexts, tmp, demoRecipe, outputDigest } from './helpers.js';
@@ -18,6 +19,11 @@ import { join } from 'node:path';
 
 const nativeKernels = textKernels.native;
 const SKIP = nativeKernels ? false : 'native addon not built (or ZIYA_NO_NATIVE=1): nothing to compare the references with';
+
+/** the character-run test with whichever implementation is switched on */
+function hasCharRun(text: string, run: number): boolean {
+  return textKernels.native ? textKernels.native.charRun(text, run) : hasCharRunRef(text, run);
+}
 
 function withKernels<T>(useNative: boolean, f: () => T): T {
   const saved = textKernels.native;
@@ -44,6 +50,7 @@ function figures(text: string, lang: string, lists: ReturnType<typeof defaultLis
   out.extra = Array.from(extra.count(text));
   out.lineStats = Array.from(f.lineStats(30));
   out.lineStats7 = Array.from(f.lineStats(7));
+  out.charRuns = [1, 2, 3, 10].map((run) => hasCharRun(text, run));
   out.language = identifyLanguage(text);
   out.languageHead = identifyLanguage(text, 7);
   return out;
@@ -79,6 +86,7 @@ function adversarial(): string[] {
     '\n\n\n',
     '\n \n\t\n',
     'x\n',
+    '哈哈哈哈哈哈哈哈哈哈', 'aaaaaaaaa', '=========\n=', '  \u3000\u3000\u3000', 'ab'.repeat(20) + 'bbbbbbbbbb',
   ];
   for (let k = 0; k < 300; k++) {
     let s = '';

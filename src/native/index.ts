@@ -31,6 +31,7 @@ export interface NativeKernels {
   phraseCount(text: string | Uint16Array, classes: Uint8Array, tables: Int32Array, out: Int32Array): void;
   /** out[k] = units of script k (scripts table) among the first maxChars units of text; Han extension surrogate pairs count once as script 1 */
   lineStats(text: Uint16Array, width: number, out: Float64Array): void;
+  charRun(text: string, run: number): boolean;
   scriptCensus(text: string, maxChars: number, scripts: Uint8Array, out: Int32Array): void;
   /** the SIMD level the CPU dispatch chose: avx512f, avx2 or generic */
   simd: string;

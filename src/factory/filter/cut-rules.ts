@@ -2,7 +2,7 @@
  * Paragraph and line/sentence rules: they cut the offending part out of a
  * document instead of dropping all of it.
  */
-import { displayWidth, TERMINAL } from './features.js';
+import { displayWidth, TERMINAL, textKernels } from './features.js';
 import { loadWordList } from './wordlists.js';
 import { PhraseMatcher } from './matcher.js';
 import type { Params } from './doc-rules.js';
@@ -56,7 +56,7 @@ export const PARA_RULES: ParaRule[] = [
   { name: 'para.toxic', params: { minHits: 1 }, about: 'paragraph with toxic, adult or gambling terms', fires: (_s, p, hits) => hits[2]! >= p.minHits! },
   { name: 'para.javascript', params: {}, about: "mentions of 'javascript' (C4) or script residue", fires: (s) => JS.test(s) },
   { name: 'para.duplicate', params: { minWidth: 20 }, about: 'a paragraph repeating an earlier one in the same document', fires: (s, p, _hits, seen) => {
-    if (displayWidth(s) < p.minWidth!) return false;
+    if (s.length < p.minWidth! && displayWidth(s) < p.minWidth!) return false; // displayWidth(s) >= s.length
     const k = needsCollapse(s) ? s.replace(/\s+/g, ' ').trim() : s.trim();
     if (seen.has(k)) return true;
     seen.add(k);
@@ -70,10 +70,16 @@ export interface LineRule {
   about: string;
   /** Returns the line with its offending part removed ('' to drop it), or the line unchanged. */
   apply(line: string, p: Params, ctx: { multiLine: boolean }): string;
+  /**
+   * Optional, once per document: false only when the rule cannot change any line of `text` as it
+   * stands (a line an earlier rule changed is always tested). Spares per-line work on clean text.
+   */
+  mayFire?(text: string, p: Params): boolean;
 }
 
 const CITATION = /\[(?:\d{1,3}(?:[,–-]\d{1,3})*|edit|citation needed|编辑|来源请求|需要引用|注 ?\d+)\]/gi;
-const UI_LINE = /^(?:click here|read more|continue reading|see more|show more|load more|log ?in|sign ?in|sign ?up|register|subscribe|print|share|tweet|reply|report|back|next|previous|home|menu|search|阅读全文|阅读更多|查看更多|展开全文|点击查看|点击这里|登录|注册|订阅|打印|分享|回复|举报|返回|首页|搜索|加载更多)\s*[>»›:：]*$/i;
+const UI_WORDS_SOURCE = 'click here|read more|continue reading|see more|show more|load more|log ?in|sign ?in|sign ?up|register|subscribe|print|share|tweet|reply|report|back|next|previous|home|menu|search|阅读全文|阅读更多|查看更多|展开全文|点击查看|点击这里|登录|注册|订阅|打印|分享|回复|举报|返回|首页|搜索|加载更多';
+export const UI_LINE = new RegExp(`^(?:${UI_WORDS_SOURCE})\\s*[>»›:：]*$`, 'i');
 const META_LINE = /^(?:(?:posted|published|updated|written) (?:on|by)|author:|tags?:|categor(?:y|ies):|filed under|发布时间|发布日期|更新时间|来源[:：]|作者[:：]|编辑[:：]|责任编辑|浏览次数|阅读量|点击数|标签[:：]|关键词[:：]|\d{4}[-/年]\d{1,2}[-/月]\d{1,2}日?(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?$)/i;
 
 /** Longest run of non-space characters outside CJK text. */
@@ -88,22 +94,45 @@ function longestRun(l: string): number {
   return best;
 }
 
-/** True when some character (other than a space) repeats `run` times in a row. */
-function hasCharRun(l: string, run: number): boolean {
+/** True when some unit above U+0020 repeats `run` times in a row (the reference of the native charRun). */
+export function hasCharRunRef(l: string, run: number): boolean {
   let cur = 1;
+  let prev = l.length ? l.charCodeAt(0) : -1;
   for (let i = 1; i < l.length; i++) {
     const c = l.charCodeAt(i);
-    if (c === l.charCodeAt(i - 1) && c > 32) {
+    if (c === prev && c > 32) {
       if (++cur >= run) return true;
-    } else cur = 1;
+    } else {
+      cur = 1;
+      prev = c;
+    }
   }
   return false;
 }
 
+function hasCharRun(l: string, run: number): boolean {
+  const nk = textKernels.native;
+  return nk ? nk.charRun(l, run) : hasCharRunRef(l, run);
+}
+
+/** Lower-cased first units of UI_LINE's alternatives: a line can only match when its first non-space unit is one. */
+const UI_FIRST = new Set(UI_WORDS_SOURCE.split('|').map((w) => w.charCodeAt(0)));
+
+/** UI_LINE.test(l.trim()), without trimming lines whose first unit no alternative starts with (/i folds ASCII letters only). */
+export function isUiLine(l: string): boolean {
+  const i = l.search(NON_SPACE);
+  if (i < 0) return false;
+  let c = l.charCodeAt(i);
+  if (c >= 65 && c <= 90) c += 32;
+  return UI_FIRST.has(c) && UI_LINE.test(l.trim());
+}
+const NON_SPACE = /\S/;
+
 export const LINE_RULES: LineRule[] = [
   { name: 'line.citation_marks', params: {}, about: 'citation and edit marks: [1], [edit], [citation needed], [编辑]', apply: (l) => (l.includes('[') && CITATION.test(l) ? ((CITATION.lastIndex = 0), l.replace(CITATION, '')) : l) },
-  { name: 'line.ui_text', params: {}, about: "interface text on its own line: 'Read more', '阅读全文', 'Log in'", apply: (l) => (UI_LINE.test(l.trim()) ? '' : l) },
-  { name: 'line.meta_info', params: { maxWidth: 80 }, about: 'post metadata lines: dates, 发布时间, 来源, 责任编辑, Posted by', apply: (l, p) => (displayWidth(l) <= p.maxWidth! && META_LINE.test(l.trim()) ? '' : l) },
+  { name: 'line.ui_text', params: {}, about: "interface text on its own line: 'Read more', '阅读全文', 'Log in'", apply: (l) => (isUiLine(l) ? '' : l) },
+  // displayWidth(l) >= l.length: a line longer than maxWidth units is not measured
+  { name: 'line.meta_info', params: { maxWidth: 80 }, about: 'post metadata lines: dates, 发布时间, 来源, 责任编辑, Posted by', apply: (l, p) => (l.length <= p.maxWidth! && displayWidth(l) <= p.maxWidth! && META_LINE.test(l.trim()) ? '' : l) },
   { name: 'line.short_no_punct', params: { minWords: 3, minHan: 5 }, about: 'line with fewer than minWords words (minHan Han characters) and no terminal punctuation (C4)', apply: (l, p, ctx) => {
     if (!ctx.multiLine) return l;
     const t = l.trim();
@@ -116,5 +145,5 @@ export const LINE_RULES: LineRule[] = [
   { name: 'sentence.char_run', params: { run: 10 }, about: 'sentence with the same character run times or more in a row (哈哈哈哈…, !!!!…)', apply: (l, p) => {
     if (!hasCharRun(l, p.run!)) return l;
     return l.split(/(?<=[。！？.!?])/).filter((s) => !hasCharRun(s, p.run!)).join('');
-  } },
+  }, mayFire: (text, p) => hasCharRun(text, p.run!) },
 ];

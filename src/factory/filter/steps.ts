@@ -120,6 +120,9 @@ export class ParagraphFilter implements DocStep {
   }
 }
 
+/** a unit other than whitespace: exactly when s.trim() is not empty */
+const NON_SPACE = /\S/;
+
 export class SentenceFilter implements DocStep {
   readonly rules: readonly string[];
   private active: { rule: LineRule; p: Params }[];
@@ -131,13 +134,19 @@ export class SentenceFilter implements DocStep {
   private minChars: number;
   process(doc: Document, ctx: StepContext): Document | Drop {
     const lines = doc.text.split('\n');
-    const multiLine = lines.filter((l) => l.trim()).length > 1;
+    let nonEmpty = 0;
+    for (let i = 0; i < lines.length && nonEmpty < 2; i++) if (NON_SPACE.test(lines[i]!)) nonEmpty++;
+    const multiLine = nonEmpty > 1;
+    const active = this.active;
+    const may = active.map(({ rule, p }) => !rule.mayFire || rule.mayFire(doc.text, p));
     let changed = false;
     const out: string[] = [];
     for (const line of lines) {
       let l = line;
-      for (const { rule, p } of this.active) {
+      for (let k = 0; k < active.length; k++) {
         if (!l) break;
+        if (!may[k] && l === line) continue;
+        const { rule, p } = active[k]!;
         const r = rule.apply(l, p, { multiLine });
         if (r !== l) {
           const removed = r === '' ? l : l.length - r.length > 0 ? diffRemoved(l, r) : '';
