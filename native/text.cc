@@ -749,6 +749,43 @@ napi_value CharRun(napi_env env, napi_callback_info info) {
   return r;
 }
 
+// unitPositions(text: string, table: Uint8Array(65536), out: Int32Array): the number of units c of
+// text with table[c] != 0; the first out.length of their positions are written to out
+// (unitPositionsRef in src/factory/filter/features.ts).
+thread_local std::vector<char16_t> pos_buf;
+
+napi_value UnitPositions(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  napi_valuetype vt = napi_undefined;
+  Arr table, out;
+  if (argc >= 3) CHECK(napi_typeof(env, argv[0], &vt));
+  if (vt != napi_string || !typed(env, argv[1], napi_uint8_array, &table) || table.len != 65536 || !typed(env, argv[2], napi_int32_array, &out)) {
+    napi_throw_type_error(env, nullptr, "unitPositions(text: string, table: Uint8Array(65536), out: Int32Array)");
+    return nullptr;
+  }
+  std::vector<char16_t>& buf = pos_buf;
+  size_t n = 0;
+  CHECK(napi_get_value_string_utf16(env, argv[0], nullptr, 0, &n));
+  if (buf.size() < n + 1) buf.resize(n + 1);
+  CHECK(napi_get_value_string_utf16(env, argv[0], buf.data(), n + 1, &n));
+  const char16_t* s = buf.data();
+  const uint8_t* t = static_cast<const uint8_t*>(table.p);
+  int32_t* o = static_cast<int32_t*>(out.p);
+  const size_t cap = out.len;
+  size_t count = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (t[s[i]]) {
+      if (count < cap) o[count] = static_cast<int32_t>(i);
+      count++;
+    }
+  }
+  napi_value r;
+  CHECK(napi_create_double(env, static_cast<double>(count), &r));
+  return r;
+}
+
 // scriptCensus(text: string, maxChars, scripts: Uint8Array(65536), out: Int32Array(12)): out[k] = units of
 // script k among the first maxChars units of text (src/factory/preprocess/langid.ts); a high surrogate
 // of the Han extension planes (D840-D87E) counts as Han and takes its low surrogate with it.
@@ -792,7 +829,7 @@ void register_text_kernels(napi_env env, napi_value exports) {
   const struct {
     const char* name;
     napi_callback cb;
-  } fns[] = {{"docScan", DocScan}, {"ngramTop", NgramTop}, {"ngramDupChars", NgramDupChars}, {"charRepetition", CharRepetition}, {"phraseCount", PhraseCount}, {"lineStats", LineStats}, {"charRun", CharRun}, {"scriptCensus", ScriptCensus}};
+  } fns[] = {{"docScan", DocScan}, {"ngramTop", NgramTop}, {"ngramDupChars", NgramDupChars}, {"charRepetition", CharRepetition}, {"phraseCount", PhraseCount}, {"lineStats", LineStats}, {"charRun", CharRun}, {"unitPositions", UnitPositions}, {"scriptCensus", ScriptCensus}};
   for (const auto& f : fns) {
     napi_value fn;
     if (napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &fn) != napi_ok) return;

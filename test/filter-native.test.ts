@@ -4,7 +4,8 @@
 // npm packages and ../shared/data and on adversarial strings.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DocFeatures, textKernels } from '../src/factory/filter/features.js';
+import { DocFeatures, textKernels, unitPositions, isHanCode } from '../src/factory/filter/features.js';
+import { specialTable } from '../src/factory/preprocess/charclass.js';
 import { PhraseMatcher } from '../src/factory/filter/matcher.js';
 import { DocumentFilter } from '../src/factory/filter/steps.js';
 import { identifyLanguage } from '../src/factory/preprocess/langid.js';
@@ -19,6 +20,8 @@ import { join } from 'node:path';
 
 const nativeKernels = textKernels.native;
 const SKIP = nativeKernels ? false : 'native addon not built (or ZIYA_NO_NATIVE=1): nothing to compare the references with';
+
+const hanTable = new Uint8Array(65536).map((_, c) => (isHanCode(c) ? 1 : 0));
 
 /** the character-run test with whichever implementation is switched on */
 function hasCharRun(text: string, run: number): boolean {
@@ -51,6 +54,8 @@ function figures(text: string, lang: string, lists: ReturnType<typeof defaultLis
   out.lineStats = Array.from(f.lineStats(30));
   out.lineStats7 = Array.from(f.lineStats(7));
   out.charRuns = [1, 2, 3, 10].map((run) => hasCharRun(text, run));
+  out.special = Array.from(unitPositions(text, specialTable()));
+  out.hanPositions = Array.from(unitPositions(text, hanTable));
   out.language = identifyLanguage(text);
   out.languageHead = identifyLanguage(text, 7);
   return out;

@@ -1,14 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Normalize, NORMALIZE_DEFAULTS } from '../src/factory/preprocess/normalize.js';
-import { CC, charTable, specialChars } from '../src/factory/preprocess/charclass.js';
+import { Normalize, NORMALIZE_DEFAULTS, normalizeText } from '../src/factory/preprocess/normalize.js';
+import { CC, charTable, specialChars, specialTable } from '../src/factory/preprocess/charclass.js';
+import { textKernels } from '../src/factory/filter/features.js';
 import { Encoding, ENCODING_DEFAULTS, repairGbkMojibake, repairLatinMojibake } from '../src/factory/preprocess/encoding.js';
 import { TraditionalToSimplified } from '../src/factory/preprocess/t2s.js';
 import { identifyLanguage, LanguageId } from '../src/factory/preprocess/langid.js';
 import { HtmlExtract } from '../src/factory/preprocess/html.js';
 import { isDrop, type Drop } from '../src/core/step.js';
 import type { Document } from '../src/core/document.js';
-import { ctx, doc } from './helpers.js';
+import { ctx, doc, sharedTexts } from './helpers.js';
 
 const text = (r: Document | Drop) => {
   assert.ok(!isDrop(r), `dropped by ${(r as Drop).rule}`);
@@ -108,4 +109,33 @@ test('the normaliser starts at the first unit the table does not keep: its patte
   assert.equal((out as Document).text, 'plain ascii text, nothing to do\nsecond line');
   const out2 = n.process(doc('前面没有特殊字符ＡＢＣ\u200b１２３😀尾'), c);
   assert.equal((out2 as Document).text, '前面没有特殊字符ABC123尾');
+});
+
+test('the normaliser visiting only the units that need a look equals a visit of every unit', () => {
+  const everyUnit = new Uint8Array(65536).fill(1);
+  const special = specialTable();
+  const re = specialChars();
+  for (let c = 0; c < 65536; c++) if (Boolean(special[c]) !== re.test(String.fromCharCode(c))) assert.fail(`U+${c.toString(16)}: table and pattern differ`);
+  const r = (() => { let x = 11; return () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 2 ** 32); })();
+  const parts = ['a', 'Z', ' ', '\n', '\t', '\r', '\r\n', '\u0000', '\u0007', '\u007f', '\u0085', '\u00a0', '\u00ad', '\u200b', '\u202e', '\ufeff', '\ue000', '\uf8ff',
+    '\ufe0f', '\u20e3', '😀', '🇨🇳', '\u{e0041}', '\u{f0000}', '\u{2f800}', '\u{20000}', '\ud800', '\udc00', '\u2500', '\u2800', '\ufff0', 'Ａ', '１', '＃', '，', '。',
+    '\u3000', '\u2003', '\u2028', '\u2029', 'e\u0301', '\uf900', '中', '文', ' \n', '\n\n\n', '©', '™'];
+  const texts: string[] = ['', ' ', '\r', '😀', 'plain text'];
+  for (let k = 0; k < 3000; k++) {
+    let t = '';
+    const len = Math.floor(r() ** 2 * 60);
+    for (let j = 0; j < len; j++) t += parts[Math.floor(r() * parts.length)];
+    texts.push(t);
+  }
+  texts.push(...sharedTexts(300).map((x) => x.text));
+  const configs = [NORMALIZE_DEFAULTS, { ...NORMALIZE_DEFAULTS, removeEmoji: false, foldFullWidth: false, removeControl: false }];
+  const saved = textKernels.native;
+  try {
+    for (const kernels of saved ? [saved, null] : [null]) {
+      textKernels.native = kernels;
+      for (const cfg of configs) for (const t of texts) assert.deepEqual(normalizeText(t, cfg, special), normalizeText(t, cfg, everyUnit), JSON.stringify(t));
+    }
+  } finally {
+    textKernels.native = saved;
+  }
 });

@@ -32,6 +32,7 @@ export interface NativeKernels {
   /** out[k] = units of script k (scripts table) among the first maxChars units of text; Han extension surrogate pairs count once as script 1 */
   lineStats(text: Uint16Array, width: number, out: Float64Array): void;
   charRun(text: string, run: number): boolean;
+  unitPositions(text: string, table: Uint8Array, out: Int32Array): number;
   scriptCensus(text: string, maxChars: number, scripts: Uint8Array, out: Int32Array): void;
   /** the SIMD level the CPU dispatch chose: avx512f, avx2 or generic */
   simd: string;

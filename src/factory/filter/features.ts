@@ -41,6 +41,34 @@ export function toU16(s: string): Uint16Array {
   return u;
 }
 
+/**
+ * The number of units c of s with table[c] != 0, their first out.length positions written to
+ * out (the reference of the native unitPositions).
+ */
+export function unitPositionsRef(s: string, table: Uint8Array, out: Int32Array): number {
+  let count = 0;
+  for (let i = 0; i < s.length; i++) {
+    if (table[s.charCodeAt(i)]) {
+      if (count < out.length) out[count] = i;
+      count++;
+    }
+  }
+  return count;
+}
+
+let positions = new Int32Array(1024);
+/** Positions of the units of s marked in table (a view valid until the next call). */
+export function unitPositions(s: string, table: Uint8Array): Int32Array {
+  const nk = textKernels.native;
+  const f = nk ? nk.unitPositions : unitPositionsRef;
+  let n = f(s, table, positions);
+  if (n > positions.length) {
+    positions = new Int32Array(n * 2);
+    n = f(s, table, positions);
+  }
+  return positions.subarray(0, n);
+}
+
 export function displayWidth(s: string): number {
   let w = 0;
   for (let i = 0; i < s.length; i++) w += s.charCodeAt(i) >= 0x2e80 ? 2 : 1;

@@ -43,6 +43,21 @@ export function isHan(c: number): boolean {
 /** Chinese / CJK punctuation that ends a sentence or clause. */
 export const CJK_TERMINAL = new Set(['。', '！', '？', '…', '」', '』', '”', '；']);
 
+/** Whether the normaliser has to look at the unit x: not kept as it is by the table (\t and \n are), or a high surrogate. */
+function needsLook(t: Uint8Array, x: number): boolean {
+  return (t[x] !== CC.Keep && x !== 9 && x !== 10) || (x >= 0xd800 && x <= 0xdbff);
+}
+
+let specialT: Uint8Array | null = null;
+/** specialChars() as a table: 1 for the units it matches. */
+export function specialTable(): Uint8Array {
+  if (specialT) return specialT;
+  const t = charTable();
+  const out = new Uint8Array(65536);
+  for (let c = 0; c < 65536; c++) if (needsLook(t, c)) out[c] = 1;
+  return (specialT = out);
+}
+
 let special: RegExp | null = null;
 /**
  * Matches the first code unit the normaliser has to look at: anything not kept as it is by the
@@ -52,7 +67,7 @@ export function specialChars(): RegExp {
   if (special) return special;
   const t = charTable();
   const hex = (c: number) => '\\u' + c.toString(16).padStart(4, '0');
-  const needs = (x: number) => (t[x] !== CC.Keep && x !== 9 && x !== 10) || (x >= 0xd800 && x <= 0xdbff);
+  const needs = (x: number) => needsLook(t, x);
   const ranges: string[] = [];
   let c = 0;
   while (c < 65536) {

@@ -1,7 +1,8 @@
 import type { Document } from '../../core/document.js';
 import type { DocStep, StepContext, Drop } from '../../core/step.js';
 import { drop } from '../../core/step.js';
-import { CC, charTable, specialChars } from './charclass.js';
+import { CC, charTable, specialTable } from './charclass.js';
+import { unitPositions } from '../filter/features.js';
 
 export interface NormalizeConfig {
   removeControl: boolean;
@@ -30,101 +31,113 @@ export class Normalize implements DocStep {
   constructor(readonly name: string, private cfg: NormalizeConfig) {}
 
   process(doc: Document, ctx: StepContext): Document | Drop {
-    const t = charTable();
-    const s = doc.text;
-    const cfg = this.cfg;
-    const out: string[] = [];
-    let runStart = 0;
-    const removed: string[][] = [[], [], [], [], [], []];
-    let nfc = false;
-    let changed = false;
-    const cut = (i: number, len: number, bucket: number) => {
-      if (i > runStart) out.push(s.slice(runStart, i));
-      removed[bucket]!.push(s.slice(i, i + len));
-      runStart = i + len;
-      changed = true;
-    };
-    // the units before the first one the table does not keep are all passed over: start there
-    const first = s.search(specialChars());
-    for (let i = first < 0 ? s.length : first; i < s.length; i++) {
-      const c = s.charCodeAt(i);
-      if (c < 0x80) {
-        if (c >= 32 || c === 10 || c === 9) continue;
-        if (c === 13) {
-          // \r\n -> \n, lone \r -> \n
-          if (i > runStart) out.push(s.slice(runStart, i));
-          if (s.charCodeAt(i + 1) !== 10) out.push('\n');
-          runStart = i + 1;
-          changed = true;
-          continue;
-        }
-        if (cfg.removeControl) cut(i, 1, 0);
-        continue;
-      }
-      if (c >= 0xd800 && c <= 0xdbff) {
-        const cp = s.codePointAt(i)!;
-        const len = cp > 0xffff ? 2 : 1;
-        if ((cp >= 0x1f000 && cp <= 0x1faff) || (cp >= 0x1f1e6 && cp <= 0x1f1ff)) {
-          if (cfg.removeEmoji) cut(i, len, 3);
-        } else if (cp >= 0xe0000 && cp <= 0xe007f) {
-          if (cfg.removeFormat) cut(i, len, 1);
-        } else if (cp >= 0xf0000) {
-          if (cfg.removePrivateUse) cut(i, len, 2);
-        } else if (cp >= 0x2f800 && cp <= 0x2fa1f) nfc = true;
-        i += len - 1;
-        continue;
-      }
-      const k = t[c]!;
-      switch (k) {
-        case CC.Keep:
-          break;
-        case CC.Control:
-          if (cfg.removeControl) cut(i, 1, 0);
-          break;
-        case CC.Format:
-          if (cfg.removeFormat) cut(i, 1, 1);
-          break;
-        case CC.PrivateUse:
-          if (cfg.removePrivateUse) cut(i, 1, 2);
-          break;
-        case CC.Emoji:
-          if (cfg.removeEmoji) cut(i, 1, 3);
-          break;
-        case CC.Junk:
-          if (cfg.removeJunkSymbols) cut(i, 1, 4);
-          break;
-        case CC.FoldWidth:
-          if (cfg.foldFullWidth) {
-            if (i > runStart) out.push(s.slice(runStart, i));
-            out.push(String.fromCharCode(c - 0xfee0));
-            runStart = i + 1;
-            changed = true;
-          }
-          break;
-        case CC.Space:
-          if (i > runStart) out.push(s.slice(runStart, i));
-          out.push(c === 0x2028 || c === 0x2029 || c === 0x85 ? '\n' : ' ');
-          runStart = i + 1;
-          changed = true;
-          break;
-        case CC.NeedsNfc:
-          nfc = true;
-          break;
-      }
-    }
-    let text = s;
-    if (changed) {
-      if (runStart < s.length) out.push(s.slice(runStart));
-      text = out.join('');
-    }
-    if (nfc) text = text.normalize('NFC');
-    if (this.cfg.collapseBlankLines && (text.includes('\n\n\n') || /[ \t]\n/.test(text))) {
-      text = text.replace(/[ \t]+\n/g, '\n').replace(/\n{3,}/g, '\n\n');
-    }
-    text = text.trim();
+    const { text, removed } = normalizeText(doc.text, this.cfg, specialTable());
     for (let b = 0; b < 5; b++) if (removed[b]!.length) ctx.cut(RULES[b]!, doc, removed[b]!.join(''));
     if (!text) return drop('normalize.empty');
     if (text === doc.text) return doc;
     return { ...doc, text };
   }
+}
+
+/**
+ * The normalised text and what each of the five removal rules took out of it. Only the units
+ * marked in `look` are examined (every other unit is kept as it is): specialTable() marks
+ * exactly the units that need a look; a table marking every unit examines them all, one by one.
+ */
+export function normalizeText(s: string, cfg: NormalizeConfig, lookTable: Uint8Array): { text: string; removed: string[][] } {
+  const t = charTable();
+  const out: string[] = [];
+  let runStart = 0;
+  const removed: string[][] = [[], [], [], [], [], []];
+  let nfc = false;
+  let changed = false;
+  const cut = (i: number, len: number, bucket: number) => {
+    if (i > runStart) out.push(s.slice(runStart, i));
+    removed[bucket]!.push(s.slice(i, i + len));
+    runStart = i + len;
+    changed = true;
+  };
+  // only the units the table does not keep as they are need a look (every other unit is passed
+  // over): visit their positions, in order, skipping those a surrogate pair already took
+  const look = unitPositions(s, lookTable);
+  let next = 0;
+  for (let q = 0; q < look.length; q++) {
+    const i = look[q]!;
+    if (i < next) continue;
+    next = i + 1;
+    const c = s.charCodeAt(i);
+    if (c < 0x80) {
+      if (c >= 32 || c === 10 || c === 9) continue;
+      if (c === 13) {
+        // \r\n -> \n, lone \r -> \n
+        if (i > runStart) out.push(s.slice(runStart, i));
+        if (s.charCodeAt(i + 1) !== 10) out.push('\n');
+        runStart = i + 1;
+        changed = true;
+        continue;
+      }
+      if (cfg.removeControl) cut(i, 1, 0);
+      continue;
+    }
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const cp = s.codePointAt(i)!;
+      const len = cp > 0xffff ? 2 : 1;
+      if ((cp >= 0x1f000 && cp <= 0x1faff) || (cp >= 0x1f1e6 && cp <= 0x1f1ff)) {
+        if (cfg.removeEmoji) cut(i, len, 3);
+      } else if (cp >= 0xe0000 && cp <= 0xe007f) {
+        if (cfg.removeFormat) cut(i, len, 1);
+      } else if (cp >= 0xf0000) {
+        if (cfg.removePrivateUse) cut(i, len, 2);
+      } else if (cp >= 0x2f800 && cp <= 0x2fa1f) nfc = true;
+      next = i + len;
+      continue;
+    }
+    const k = t[c]!;
+    switch (k) {
+      case CC.Keep:
+        break;
+      case CC.Control:
+        if (cfg.removeControl) cut(i, 1, 0);
+        break;
+      case CC.Format:
+        if (cfg.removeFormat) cut(i, 1, 1);
+        break;
+      case CC.PrivateUse:
+        if (cfg.removePrivateUse) cut(i, 1, 2);
+        break;
+      case CC.Emoji:
+        if (cfg.removeEmoji) cut(i, 1, 3);
+        break;
+      case CC.Junk:
+        if (cfg.removeJunkSymbols) cut(i, 1, 4);
+        break;
+      case CC.FoldWidth:
+        if (cfg.foldFullWidth) {
+          if (i > runStart) out.push(s.slice(runStart, i));
+          out.push(String.fromCharCode(c - 0xfee0));
+          runStart = i + 1;
+          changed = true;
+        }
+        break;
+      case CC.Space:
+        if (i > runStart) out.push(s.slice(runStart, i));
+        out.push(c === 0x2028 || c === 0x2029 || c === 0x85 ? '\n' : ' ');
+        runStart = i + 1;
+        changed = true;
+        break;
+      case CC.NeedsNfc:
+        nfc = true;
+        break;
+    }
+  }
+  let text = s;
+  if (changed) {
+    if (runStart < s.length) out.push(s.slice(runStart));
+    text = out.join('');
+  }
+  if (nfc) text = text.normalize('NFC');
+  if (cfg.collapseBlankLines && (text.includes('\n\n\n') || /[ \t]\n/.test(text))) {
+    text = text.replace(/[ \t]+\n/g, '\n').replace(/\n{3,}/g, '\n\n');
+  }
+  return { text: text.trim(), removed };
 }

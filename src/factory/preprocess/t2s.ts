@@ -2,6 +2,7 @@
 import type { Document } from '../../core/document.js';
 import type { DocStep, StepContext } from '../../core/step.js';
 import { toSimplified } from './opencc.js';
+import { unitPositions } from '../filter/features.js';
 
 export interface T2SConfig {
   /** OpenCC source variant: 't' (OpenCC standard), 'tw', 'twp' (Taiwan phrases), 'hk'. */
@@ -35,10 +36,7 @@ export class TraditionalToSimplified implements DocStep {
 
   /** Number of characters that look Traditional. */
   traditionalCount(s: string): number {
-    let n = 0;
-    const t = this.table;
-    for (let i = 0; i < s.length; i++) n += t[s.charCodeAt(i)]!;
-    return n;
+    return unitPositions(s, this.table).length;
   }
 
   process(doc: Document, ctx: StepContext): Document {
