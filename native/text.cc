@@ -786,6 +786,33 @@ napi_value UnitPositions(napi_env env, napi_callback_info info) {
   return r;
 }
 
+// classCounts(text: string, table: Uint8Array(65536), out: Int32Array): out[k] = the number of units c
+// of text with table[c] == k, for k < out.length (classCountsRef in src/factory/filter/features.ts).
+napi_value ClassCounts(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  napi_valuetype vt = napi_undefined;
+  Arr table, out;
+  if (argc >= 3) CHECK(napi_typeof(env, argv[0], &vt));
+  if (vt != napi_string || !typed(env, argv[1], napi_uint8_array, &table) || table.len != 65536 || !typed(env, argv[2], napi_int32_array, &out)) {
+    napi_throw_type_error(env, nullptr, "classCounts(text: string, table: Uint8Array(65536), out: Int32Array)");
+    return nullptr;
+  }
+  std::vector<char16_t>& buf = pos_buf;
+  size_t n = 0;
+  CHECK(napi_get_value_string_utf16(env, argv[0], nullptr, 0, &n));
+  if (buf.size() < n + 1) buf.resize(n + 1);
+  CHECK(napi_get_value_string_utf16(env, argv[0], buf.data(), n + 1, &n));
+  const char16_t* s = buf.data();
+  const uint8_t* t = static_cast<const uint8_t*>(table.p);
+  int32_t counts[256] = {0};
+  for (size_t i = 0; i < n; i++) counts[t[s[i]]]++;
+  int32_t* o = static_cast<int32_t*>(out.p);
+  for (size_t k = 0; k < out.len; k++) o[k] = k < 256 ? counts[k] : 0;
+  return nullptr;
+}
+
 // scriptCensus(text: string, maxChars, scripts: Uint8Array(65536), out: Int32Array(12)): out[k] = units of
 // script k among the first maxChars units of text (src/factory/preprocess/langid.ts); a high surrogate
 // of the Han extension planes (D840-D87E) counts as Han and takes its low surrogate with it.
@@ -829,7 +856,7 @@ void register_text_kernels(napi_env env, napi_value exports) {
   const struct {
     const char* name;
     napi_callback cb;
-  } fns[] = {{"docScan", DocScan}, {"ngramTop", NgramTop}, {"ngramDupChars", NgramDupChars}, {"charRepetition", CharRepetition}, {"phraseCount", PhraseCount}, {"lineStats", LineStats}, {"charRun", CharRun}, {"unitPositions", UnitPositions}, {"scriptCensus", ScriptCensus}};
+  } fns[] = {{"docScan", DocScan}, {"ngramTop", NgramTop}, {"ngramDupChars", NgramDupChars}, {"charRepetition", CharRepetition}, {"phraseCount", PhraseCount}, {"lineStats", LineStats}, {"charRun", CharRun}, {"unitPositions", UnitPositions}, {"classCounts", ClassCounts}, {"scriptCensus", ScriptCensus}};
   for (const auto& f : fns) {
     napi_value fn;
     if (napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &fn) != napi_ok) return;

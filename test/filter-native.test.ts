@@ -4,7 +4,8 @@
 // npm packages and ../shared/data and on adversarial strings.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DocFeatures, textKernels, unitPositions, isHanCode } from '../src/factory/filter/features.js';
+import { DocFeatures, textKernels, unitPositions, isHanCode, classCounts, kindTable } from '../src/factory/filter/features.js';
+import { censusTable } from '../src/factory/preprocess/encoding.js';
 import { specialTable } from '../src/factory/preprocess/charclass.js';
 import { PhraseMatcher } from '../src/factory/filter/matcher.js';
 import { DocumentFilter } from '../src/factory/filter/steps.js';
@@ -56,6 +57,11 @@ function figures(text: string, lang: string, lists: ReturnType<typeof defaultLis
   out.charRuns = [1, 2, 3, 10].map((run) => hasCharRun(text, run));
   out.special = Array.from(unitPositions(text, specialTable()));
   out.hanPositions = Array.from(unitPositions(text, hanTable));
+  for (const [name, table, k] of [['census', censusTable(), 4], ['kinds', kindTable(), 8], ['kinds5', kindTable(), 5]] as const) {
+    const counts = new Int32Array(k);
+    classCounts(text, table, counts);
+    out[name] = Array.from(counts);
+  }
   out.language = identifyLanguage(text);
   out.languageHead = identifyLanguage(text, 7);
   return out;

@@ -33,6 +33,7 @@ export interface NativeKernels {
   lineStats(text: Uint16Array, width: number, out: Float64Array): void;
   charRun(text: string, run: number): boolean;
   unitPositions(text: string, table: Uint8Array, out: Int32Array): number;
+  classCounts(text: string, table: Uint8Array, out: Int32Array): void;
   scriptCensus(text: string, maxChars: number, scripts: Uint8Array, out: Int32Array): void;
   /** the SIMD level the CPU dispatch chose: avx512f, avx2 or generic */
   simd: string;

@@ -28,6 +28,8 @@ export interface ParaRule {
   about: string;
   /** true: cut this paragraph. `hits` are the word-list matches of the paragraph; `seen` holds paragraphs already kept. */
   fires(para: string, p: Params, hits: Int32Array, seen: Set<string>): boolean;
+  /** Optional, once per document: false only when no paragraph of `text` can fire (each is a part of it). */
+  mayFire?(text: string, p: Params): boolean;
 }
 
 const NAV_SEP = /\s*(?:\||»|›|>|·|\/|｜|→|>>)\s*/g;
@@ -48,13 +50,13 @@ export const PARA_RULES: ParaRule[] = [
     const items = s.split(NAV_SEP).map((x) => x.trim()).filter(Boolean);
     if (items.length < p.minItems!) return false;
     return items.every((x) => displayWidth(x) <= p.maxItemWidth!) && !/[。.!?！？]$/.test(s);
-  } },
+  }, mayFire: (text) => NAV_CHARS.test(text) },
   { name: 'para.advertising', params: { minHits: 2, maxWidthSingle: 120 }, about: 'advertising: several ad phrases, or one in a short paragraph', fires: (s, p, hits) => {
     const n = hits[1]!;
     return n >= p.minHits! || (n === 1 && displayWidth(s) <= p.maxWidthSingle!);
   } },
   { name: 'para.toxic', params: { minHits: 1 }, about: 'paragraph with toxic, adult or gambling terms', fires: (_s, p, hits) => hits[2]! >= p.minHits! },
-  { name: 'para.javascript', params: {}, about: "mentions of 'javascript' (C4) or script residue", fires: (s) => JS.test(s) },
+  { name: 'para.javascript', params: {}, about: "mentions of 'javascript' (C4) or script residue", fires: (s) => JS.test(s), mayFire: (text) => JS.test(text) },
   { name: 'para.duplicate', params: { minWidth: 20 }, about: 'a paragraph repeating an earlier one in the same document', fires: (s, p, _hits, seen) => {
     if (s.length < p.minWidth! && displayWidth(s) < p.minWidth!) return false; // displayWidth(s) >= s.length
     const k = needsCollapse(s) ? s.replace(/\s+/g, ' ').trim() : s.trim();

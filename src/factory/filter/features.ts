@@ -56,6 +56,22 @@ export function unitPositionsRef(s: string, table: Uint8Array, out: Int32Array):
   return count;
 }
 
+/** out[k] = the number of units c of s with table[c] === k, for k < out.length (the reference of the native classCounts). */
+export function classCountsRef(s: string, table: Uint8Array, out: Int32Array): void {
+  out.fill(0);
+  for (let i = 0; i < s.length; i++) {
+    const k = table[s.charCodeAt(i)]!;
+    if (k < out.length) out[k]!++;
+  }
+}
+
+/** classCounts with whichever implementation is switched on. */
+export function classCounts(s: string, table: Uint8Array, out: Int32Array): void {
+  const nk = textKernels.native;
+  if (nk) nk.classCounts(s, table, out);
+  else classCountsRef(s, table, out);
+}
+
 let positions = new Int32Array(1024);
 /** Positions of the units of s marked in table (a view valid until the next call). */
 export function unitPositions(s: string, table: Uint8Array): Int32Array {
@@ -318,7 +334,12 @@ export class DocFeatures {
   private _lines?: string[];
   private _nonEmpty?: string[];
 
-  constructor(readonly text: string, readonly language: string) {
+  /**
+   * transient: ids and lens are views of per-thread scratch buffers, valid until the next
+   * DocFeatures is built (for a caller that is done with these features before then, as the
+   * document filter is); otherwise they are copies.
+   */
+  constructor(readonly text: string, readonly language: string, opts: { transient?: boolean } = {}) {
     const t = kindTable();
     const s = toU16(text);
     this.u16 = s;
@@ -328,8 +349,8 @@ export class DocFeatures {
       scratchLens = new Uint16Array(n * 2);
     }
     const u = (textKernels.native ? textKernels.native.docScan : docScanRef)(s, t, scratchIds, scratchLens, scanStats);
-    this.ids = scratchIds.slice(0, u);
-    this.lens = scratchLens.slice(0, u);
+    this.ids = opts.transient ? scratchIds.subarray(0, u) : scratchIds.slice(0, u);
+    this.lens = opts.transient ? scratchLens.subarray(0, u) : scratchLens.slice(0, u);
     this.unitCount = u;
     const st = scanStats;
     this.unitChars = st[0]!;
@@ -443,8 +464,13 @@ export class DocFeatures {
    * when that bound is under max.
    */
   topNgramExceeds(n: number, max: number): boolean {
+    const w = n * this.ngramScale;
+    const chars = Math.max(1, this.unitChars);
     for (const [m, count] of this.topCounts) {
-      if (m < n && (count * this.maxWindow(n * this.ngramScale)) / Math.max(1, this.unitChars) <= max) return false;
+      if (m >= n) continue;
+      // n units span at most n times the longest unit: that bound first, the exact window if needed
+      if ((count * w * this.longestUnit) / chars <= max) return false;
+      if ((count * this.maxWindow(w)) / chars <= max) return false;
     }
     return this.topNgramFraction(n) > max;
   }

@@ -17,6 +17,12 @@ export interface WordListFiles {
   boilerplate?: string[];
 }
 
+/**
+ * The once-per-document shortcuts of the paragraph and sentence filters (exact: they only skip
+ * work whose outcome is known). Tests switch them off to compare the outputs.
+ */
+export const filterShortcuts = { on: true };
+
 function resolveRules<R extends { name: string; params: Params }>(all: R[], overrides: Record<string, RuleOverride> = {}, where: string): { rule: R; p: Params }[] {
   const known = new Set(all.map((r) => r.name));
   for (const k of Object.keys(overrides)) if (!known.has(k)) throw new Error(`${where}: unknown rule "${k}" (known: ${[...known].join(', ')})`);
@@ -57,7 +63,7 @@ export class DocumentFilter implements DocStep {
   /** All rules that fire, in order (no short-circuit: the report needs marginal and overlap figures). */
   firing(doc: Document): string[] {
     const zh = isZhDoc(doc);
-    const f = new DocFeatures(doc.text, zh ? 'zh' : (doc.meta.language ?? 'en'));
+    const f = new DocFeatures(doc.text, zh ? 'zh' : (doc.meta.language ?? 'en'), { transient: true });
     const fired: string[] = [];
     for (const { rule, p } of this.active) {
       if (rule.scope === 'zh' && !zh) continue;
@@ -94,6 +100,14 @@ export class ParagraphFilter implements DocStep {
     const seen = new Set<string>();
     const kept: string[] = [];
     let changed = false;
+    // once per document: word lists without a match in the whole text match in no paragraph
+    // (CJK entries are substrings, Latin phrases runs of whole words, and a paragraph is a
+    // trimmed part of the text between line breaks); rules that cannot fire anywhere are skipped
+    const on = filterShortcuts.on;
+    const docHits = on ? this.lists.words.count(doc.text) : new Int32Array(this.lists.words.lists);
+    const anyHit = !on || docHits.some((x) => x > 0);
+    const active = this.active;
+    const may = active.map(({ rule, p }) => !on || !rule.mayFire || rule.mayFire(doc.text, p));
     for (const para of parts) {
       const t = para.trim();
       if (!t) {
@@ -101,8 +115,10 @@ export class ParagraphFilter implements DocStep {
         continue;
       }
       let cutBy: string | null = null;
-      const hits = this.lists.words.count(t);
-      for (const { rule, p } of this.active) {
+      const hits = anyHit ? this.lists.words.count(t) : docHits;
+      for (let k = 0; k < active.length; k++) {
+        if (!may[k]) continue;
+        const { rule, p } = active[k]!;
         if (rule.fires(t, p, hits, seen)) {
           cutBy = rule.name;
           break;
@@ -138,7 +154,8 @@ export class SentenceFilter implements DocStep {
     for (let i = 0; i < lines.length && nonEmpty < 2; i++) if (NON_SPACE.test(lines[i]!)) nonEmpty++;
     const multiLine = nonEmpty > 1;
     const active = this.active;
-    const may = active.map(({ rule, p }) => !rule.mayFire || rule.mayFire(doc.text, p));
+    const on = filterShortcuts.on;
+    const may = active.map(({ rule, p }) => !on || !rule.mayFire || rule.mayFire(doc.text, p));
     let changed = false;
     const out: string[] = [];
     for (const line of lines) {

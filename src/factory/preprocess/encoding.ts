@@ -4,6 +4,7 @@
  * text that was decoded as Windows-1252/Latin-1 or as GBK, is reversed where
  * the bytes survived, and rejected where they did not.
  */
+import { classCounts } from '../filter/features.js';
 import type { Document } from '../../core/document.js';
 import { drop, type DocStep, type Drop, type StepContext } from '../../core/step.js';
 
@@ -33,6 +34,17 @@ function gbkMarkerTable(): Uint8Array {
   for (const ch of GBK_MARKERS) markerTable[ch.charCodeAt(0)] = 1;
   return markerTable;
 }
+let census3: Uint8Array | null = null;
+/** The encoding check's census classes: 1 U+FFFD, 2 a Latin-1 lead byte (U+00C2-U+00F4), 3 a GBK-mojibake marker, else 0. */
+export function censusTable(): Uint8Array {
+  if (census3) return census3;
+  const marks = gbkMarkerTable();
+  const t = new Uint8Array(65536);
+  for (let c = 0xc2; c < 65536; c++) t[c] = c === 0xfffd ? 1 : c <= 0xf4 ? 2 : marks[c] ? 3 : 0;
+  return (census3 = t);
+}
+const census = new Int32Array(4);
+
 const utf8Fatal = new TextDecoder('utf-8', { fatal: true });
 
 function latinRunBytes(run: string): Uint8Array | null {
@@ -115,17 +127,10 @@ export class Encoding implements DocStep {
     let text = doc.text;
     const len = Math.max(1, text.length);
     // one pass: replacement characters, Latin-1 lead bytes, GBK-mojibake marker characters
-    const marks = gbkMarkerTable();
-    let nRepl = 0;
-    let latinLead = 0;
-    let gbk = 0;
-    for (let i = 0; i < text.length; i++) {
-      const c = text.charCodeAt(i);
-      if (c < 0xc2) continue;
-      if (c === 0xfffd) nRepl++;
-      else if (c <= 0xf4) latinLead++;
-      else if (marks[c]) gbk++;
-    }
+    classCounts(text, censusTable(), census);
+    const nRepl = census[1]!;
+    const latinLead = census[2]!;
+    const gbk = census[3]!;
     if (nRepl) {
       if (nRepl / len > this.cfg.maxInvalidRatio) return drop('encoding.invalid_utf8');
       const removed = '\ufffd'.repeat(nRepl);
