@@ -813,6 +813,66 @@ napi_value ClassCounts(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// latinVotes(text: string, maxChars, kinds: Uint8Array(65536), keys: Int32Array, bits: Int32Array,
+// maxWords, out: Int32Array): language ID's function-word vote over the first maxChars units
+// (identifyLanguage in src/factory/preprocess/langid.ts): words are runs of letters, marks and
+// apostrophes (ASCII lower-cased, FNV-hashed as wordHash); each word whose hash is in the
+// open-addressed table keys (0 = free slot, size a power of two) adds one to out[b] for every bit
+// b of its bits entry. Returns the number of words seen (at most maxWords).
+napi_value LatinVotes(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  napi_valuetype vt = napi_undefined;
+  Arr kinds, keys_a, bits_a, out;
+  uint32_t max_chars = 0, max_words = 0;
+  if (argc >= 7) CHECK(napi_typeof(env, argv[0], &vt));
+  if (vt != napi_string || napi_get_value_uint32(env, argv[1], &max_chars) != napi_ok || !typed(env, argv[2], napi_uint8_array, &kinds) || kinds.len != 65536 ||
+      !typed(env, argv[3], napi_int32_array, &keys_a) || !typed(env, argv[4], napi_int32_array, &bits_a) || keys_a.len != bits_a.len || keys_a.len == 0 ||
+      (keys_a.len & (keys_a.len - 1)) != 0 || napi_get_value_uint32(env, argv[5], &max_words) != napi_ok || !typed(env, argv[6], napi_int32_array, &out) || out.len > 32) {
+    napi_throw_type_error(env, nullptr, "latinVotes(text: string, maxChars, kinds: Uint8Array(65536), keys: Int32Array(2^k), bits: Int32Array(2^k), maxWords, out: Int32Array(<= 32))");
+    return nullptr;
+  }
+  std::vector<char16_t>& buf = pos_buf;
+  size_t n = 0;
+  CHECK(napi_get_value_string_utf16(env, argv[0], nullptr, 0, &n));
+  if (buf.size() < n + 1) buf.resize(n + 1);
+  CHECK(napi_get_value_string_utf16(env, argv[0], buf.data(), n + 1, &n));
+  if (n > max_chars) n = max_chars;
+  const char16_t* s = buf.data();
+  const uint8_t* kt = static_cast<const uint8_t*>(kinds.p);
+  const uint32_t* keys = static_cast<const uint32_t*>(keys_a.p);
+  const int32_t* bits = static_cast<const int32_t*>(bits_a.p);
+  const uint32_t mask = static_cast<uint32_t>(keys_a.len - 1);
+  int32_t* o = static_cast<int32_t*>(out.p);
+  const size_t langs = out.len;
+  for (size_t b = 0; b < langs; b++) o[b] = 0;
+  uint32_t words = 0;
+  uint32_t h = FNV_OFF;
+  bool in_word = false;
+  for (size_t i = 0; i <= n && words < max_words; i++) {
+    const uint32_t c = i < n ? s[i] : 32;
+    const uint8_t k = kt[c];
+    if (k == Letter || k == Mark || c == 39 || c == 0x2019) {
+      h = (h ^ (c >= 65 && c <= 90 ? c + 32 : c)) * FNV_PRIME;
+      in_word = true;
+    } else if (in_word) {
+      words++;
+      const uint32_t key = (h & 0x3fffffffu) | 0x40000000u;
+      uint32_t j = (key * 0x9e3779b1u) >> 11 & mask;
+      while (keys[j] != 0 && keys[j] != key) j = (j + 1) & mask;
+      if (keys[j] == key)
+        for (size_t b = 0; b < langs; b++)
+          if (bits[j] >> b & 1) o[b]++;
+      h = FNV_OFF;
+      in_word = false;
+    }
+  }
+  napi_value r;
+  CHECK(napi_create_uint32(env, words, &r));
+  return r;
+}
+
 // scriptCensus(text: string, maxChars, scripts: Uint8Array(65536), out: Int32Array(12)): out[k] = units of
 // script k among the first maxChars units of text (src/factory/preprocess/langid.ts); a high surrogate
 // of the Han extension planes (D840-D87E) counts as Han and takes its low surrogate with it.
@@ -856,7 +916,7 @@ void register_text_kernels(napi_env env, napi_value exports) {
   const struct {
     const char* name;
     napi_callback cb;
-  } fns[] = {{"docScan", DocScan}, {"ngramTop", NgramTop}, {"ngramDupChars", NgramDupChars}, {"charRepetition", CharRepetition}, {"phraseCount", PhraseCount}, {"lineStats", LineStats}, {"charRun", CharRun}, {"unitPositions", UnitPositions}, {"classCounts", ClassCounts}, {"scriptCensus", ScriptCensus}};
+  } fns[] = {{"docScan", DocScan}, {"ngramTop", NgramTop}, {"ngramDupChars", NgramDupChars}, {"charRepetition", CharRepetition}, {"phraseCount", PhraseCount}, {"lineStats", LineStats}, {"charRun", CharRun}, {"unitPositions", UnitPositions}, {"classCounts", ClassCounts}, {"latinVotes", LatinVotes}, {"scriptCensus", ScriptCensus}};
   for (const auto& f : fns) {
     napi_value fn;
     if (napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &fn) != napi_ok) return;

@@ -9,7 +9,7 @@ import { censusTable } from '../src/factory/preprocess/encoding.js';
 import { specialTable } from '../src/factory/preprocess/charclass.js';
 import { PhraseMatcher } from '../src/factory/filter/matcher.js';
 import { DocumentFilter } from '../src/factory/filter/steps.js';
-import { identifyLanguage } from '../src/factory/preprocess/langid.js';
+import { identifyLanguage, functionWordVotes } from '../src/factory/preprocess/langid.js';
 import { defaultLists } from '../src/factory/filter/doc-rules.js';
 import { hasCharRunRef } from '../src/factory/filter/cut-rules.js';
 import { chineseDocs, englishDocs } from '../src/demo/corpus.js';
@@ -62,6 +62,9 @@ function figures(text: string, lang: string, lists: ReturnType<typeof defaultLis
     classCounts(text, table, counts);
     out[name] = Array.from(counts);
   }
+  const votes = new Int32Array(12);
+  out.words = functionWordVotes(text, votes);
+  out.votes = Array.from(votes);
   out.language = identifyLanguage(text);
   out.languageHead = identifyLanguage(text, 7);
   return out;
@@ -97,6 +100,9 @@ function adversarial(): string[] {
     '\n\n\n',
     '\n \n\t\n',
     'x\n',
+    "Le chat est sur la table et il dort dans le jardin avec les enfants qu'il aime.",
+    'Der Hund und die Katze sind in dem Haus, das auf dem Berg steht.',
+    'the of and '.repeat(1200),
     '哈哈哈哈哈哈哈哈哈哈', 'aaaaaaaaa', '=========\n=', '  \u3000\u3000\u3000', 'ab'.repeat(20) + 'bbbbbbbbbb',
   ];
   for (let k = 0; k < 300; k++) {

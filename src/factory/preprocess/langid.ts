@@ -30,6 +30,51 @@ LANGS.forEach((lang, b) => {
   for (const w of PROFILES[lang]!.split(' ')) profileBits.set(wordHash(w), (profileBits.get(wordHash(w)) ?? 0) | (1 << b));
 });
 
+/** profileBits as an open-addressed table for the native vote (slot = Fibonacci hash of the word hash; 0 = free) */
+const profileTable = (() => {
+  let size = 1;
+  while (size < profileBits.size * 4) size <<= 1;
+  const keys = new Int32Array(size);
+  const bits = new Int32Array(size);
+  for (const [key, b] of profileBits) {
+    let j = (Math.imul(key, 0x9e3779b1) >>> 11) & (size - 1);
+    while (keys[j] !== 0) j = (j + 1) & (size - 1);
+    keys[j] = key;
+    bits[j] = b;
+  }
+  return { keys, bits };
+})();
+
+/** The function-word vote (reference of the native latinVotes): counts[b] += 1 per profile word of language b; returns the words seen. */
+export function latinVotesRef(s: string, kt: Uint8Array, maxWords: number, counts: Int32Array): number {
+  counts.fill(0);
+  let words = 0;
+  let h = 0x811c9dc5;
+  let inWord = false;
+  for (let i = 0; i <= s.length && words < maxWords; i++) {
+    const c = i < s.length ? s.charCodeAt(i) : 32;
+    const k = kt[c]!;
+    if (k === K.Letter || k === K.Mark || c === 39 || c === 0x2019) {
+      h = Math.imul(h ^ (c >= 65 && c <= 90 ? c + 32 : c), 0x01000193);
+      inWord = true;
+    } else if (inWord) {
+      words++;
+      const bits = profileBits.get((h & 0x3fffffff) | 0x40000000);
+      if (bits) for (let b = 0; b < counts.length; b++) if (bits & (1 << b)) counts[b]!++;
+      h = 0x811c9dc5;
+      inWord = false;
+    }
+  }
+  return words;
+}
+
+/** The function-word vote over s (up to 3,000 words) with whichever implementation is switched on: counts per language (LANGS order), words seen. */
+export function functionWordVotes(s: string, counts: Int32Array): number {
+  const nk = textKernels.native;
+  const kt = kindTable();
+  return nk ? nk.latinVotes(s, s.length, kt, profileTable.keys, profileTable.bits, 3000, counts) : latinVotesRef(s, kt, 3000, counts);
+}
+
 let scripts: Uint8Array | null = null;
 /** Script of every BMP code unit: 0 none, 1 Han, 2 kana, 3 Hangul, 4 Latin, 5 Cyrillic, 6 Greek, 7 Arabic, 8 Hebrew, 9 Indic, 10 Thai, 11 other letters. */
 function scriptTable(): Uint8Array {
@@ -90,24 +135,8 @@ export function identifyLanguage(text: string, maxChars = 8000): LangGuess {
   for (const [lang, n] of scripts) if (n / 4.5 >= 0.5 * total) return { language: lang, score: n / 4.5 / total };
   if (latinUnits < 0.5 * total) return { language: 'unknown', score: 0 };
   // Latin script: vote with function words
-  const counts = new Array<number>(LANGS.length).fill(0);
-  let words = 0;
-  let h = 0x811c9dc5;
-  let inWord = false;
-  for (let i = 0; i <= s.length && words < 3000; i++) {
-    const c = i < s.length ? s.charCodeAt(i) : 32;
-    const k = c < 65536 ? kt[c]! : K.Other;
-    if (k === K.Letter || k === K.Mark || c === 39 || c === 0x2019) {
-      h = Math.imul(h ^ (c >= 65 && c <= 90 ? c + 32 : c), 0x01000193);
-      inWord = true;
-    } else if (inWord) {
-      words++;
-      const bits = profileBits.get((h & 0x3fffffff) | 0x40000000);
-      if (bits) for (let b = 0; b < LANGS.length; b++) if (bits & (1 << b)) counts[b]!++;
-      h = 0x811c9dc5;
-      inWord = false;
-    }
-  }
+  const counts = new Int32Array(LANGS.length);
+  const words = functionWordVotes(s, counts);
   let best = 'en';
   let bestN = 0;
   counts.forEach((n, b) => {
