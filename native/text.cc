@@ -873,6 +873,135 @@ napi_value LatinVotes(napi_env env, napi_callback_info info) {
   return r;
 }
 
+// openccConvert(text: string, gate: Uint8Array(65536), direct: Uint16Array(65536), tables: Int32Array):
+// one dictionary group of the OpenCC converter (convertGroup in src/factory/preprocess/opencc.ts,
+// its reference): the converted text, or null when nothing changed. tables[0..8] are the offsets of:
+//   0 singleKeys: S sorted code points   1 singleValOff: S+1   2 singleVals (units)
+//   3 phraseKeys: P sorted (first unit * 65536 + second unit, unsigned)   4 phraseStart: P+1
+//   5 entKeyOff: E+1   6 entKeyUnits   7 entValOff: E+1   8 entValUnits
+// (a phrase key's entries are longest first, as the reference tries them).
+thread_local std::vector<char16_t> cc_out;
+
+napi_value OpenccConvert(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  napi_valuetype vt = napi_undefined;
+  Arr gate_a, direct_a, tables;
+  if (argc >= 4) CHECK(napi_typeof(env, argv[0], &vt));
+  if (vt != napi_string || !typed(env, argv[1], napi_uint8_array, &gate_a) || gate_a.len != 65536 || !typed(env, argv[2], napi_uint16_array, &direct_a) ||
+      direct_a.len != 65536 || !typed(env, argv[3], napi_int32_array, &tables) || tables.len < 9) {
+    napi_throw_type_error(env, nullptr, "openccConvert(text: string, gate: Uint8Array(65536), direct: Uint16Array(65536), tables: Int32Array)");
+    return nullptr;
+  }
+  const int32_t* tb = static_cast<const int32_t*>(tables.p);
+  int32_t sec[10];
+  for (int k = 0; k < 9; k++) sec[k] = tb[k];
+  sec[9] = static_cast<int32_t>(tables.len);
+  for (int k = 0; k < 9; k++)
+    if (sec[k] < 9 || sec[k] > sec[k + 1]) {
+      napi_throw_type_error(env, nullptr, "openccConvert: malformed tables");
+      return nullptr;
+    }
+  auto size = [&](int k) { return static_cast<size_t>(sec[k + 1] - sec[k]); };
+  if (size(1) != size(0) + 1 || size(4) != size(3) + 1 || size(5) != size(7) || size(5) < 1) {
+    napi_throw_type_error(env, nullptr, "openccConvert: table sizes do not match");
+    return nullptr;
+  }
+  const int32_t *single_keys = tb + sec[0], *single_off = tb + sec[1], *single_vals = tb + sec[2], *ent_key_off = tb + sec[5], *ent_key = tb + sec[6],
+                *ent_val_off = tb + sec[7], *ent_val = tb + sec[8], *phrase_start = tb + sec[4];
+  const uint32_t* phrase_keys = reinterpret_cast<const uint32_t*>(tb + sec[3]);
+  const size_t n_single = size(0), n_phrase = size(3);
+  const uint8_t* gate = static_cast<const uint8_t*>(gate_a.p);
+  const uint16_t* direct = static_cast<const uint16_t*>(direct_a.p);
+
+  std::vector<char16_t>& buf = pos_buf;
+  size_t n = 0;
+  CHECK(napi_get_value_string_utf16(env, argv[0], nullptr, 0, &n));
+  if (buf.size() < n + 1) buf.resize(n + 1);
+  CHECK(napi_get_value_string_utf16(env, argv[0], buf.data(), n + 1, &n));
+  const char16_t* s = buf.data();
+  napi_value result;
+  size_t i = 0;
+  while (i < n && gate[s[i]] == 0) i++;
+  if (i == n) {
+    CHECK(napi_get_null(env, &result));
+    return result;
+  }
+  std::vector<char16_t>& out = cc_out;
+  out.clear();
+  out.insert(out.end(), s, s + i);
+  bool changed = false;
+  auto high = [](uint32_t c) { return c >= 0xd800 && c <= 0xdbff; };
+  while (i < n) {
+    const uint32_t c = s[i];
+    const uint8_t g = gate[c];
+    if (g == 0 && !high(c)) {
+      out.push_back(static_cast<char16_t>(c));
+      i++;
+      continue;
+    }
+    uint32_t cp = c;
+    size_t width = 1;
+    if (high(c) && i + 1 < n) {
+      const uint32_t d = s[i + 1];
+      if (d >= 0xdc00 && d <= 0xdfff) cp = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+      width = 2;  // as the reference: a high surrogate takes the next unit along, paired or not
+    }
+    if (g == 2 && i + 1 < n) {
+      const uint32_t key = c * 65536u + s[i + 1];
+      size_t lo = 0, hi = n_phrase;
+      while (lo < hi) {
+        const size_t mid = (lo + hi) >> 1;
+        if (phrase_keys[mid] < key) lo = mid + 1;
+        else hi = mid;
+      }
+      if (lo < n_phrase && phrase_keys[lo] == key) {
+        bool hit = false;
+        for (int32_t e = phrase_start[lo]; e < phrase_start[lo + 1]; e++) {
+          const size_t kl = static_cast<size_t>(ent_key_off[e + 1] - ent_key_off[e]);
+          if (i + kl > n) continue;
+          bool eq = true;
+          for (size_t q = 0; q < kl; q++)
+            if (s[i + q] != static_cast<char16_t>(ent_key[ent_key_off[e] + q])) {
+              eq = false;
+              break;
+            }
+          if (!eq) continue;
+          for (int32_t q = ent_val_off[e]; q < ent_val_off[e + 1]; q++) out.push_back(static_cast<char16_t>(ent_val[q]));
+          i += kl;
+          changed = true;
+          hit = true;
+          break;
+        }
+        if (hit) continue;
+      }
+    }
+    const uint16_t d = width == 1 ? direct[c] : 0;
+    if (d != 0) {
+      out.push_back(static_cast<char16_t>(d));
+      if (d != c) changed = true;
+    } else {
+      size_t lo = 0, hi = n_single;
+      while (lo < hi) {
+        const size_t mid = (lo + hi) >> 1;
+        if (static_cast<uint32_t>(single_keys[mid]) < cp) lo = mid + 1;
+        else hi = mid;
+      }
+      if (lo < n_single && static_cast<uint32_t>(single_keys[lo]) == cp) {
+        for (int32_t q = single_off[lo]; q < single_off[lo + 1]; q++) out.push_back(static_cast<char16_t>(single_vals[q]));
+        changed = true;
+      } else {
+        out.insert(out.end(), s + i, s + i + width);
+      }
+    }
+    i += width;
+  }
+  if (!changed) CHECK(napi_get_null(env, &result));
+  else CHECK(napi_create_string_utf16(env, out.data(), out.size(), &result));
+  return result;
+}
+
 // scriptCensus(text: string, maxChars, scripts: Uint8Array(65536), out: Int32Array(12)): out[k] = units of
 // script k among the first maxChars units of text (src/factory/preprocess/langid.ts); a high surrogate
 // of the Han extension planes (D840-D87E) counts as Han and takes its low surrogate with it.
@@ -916,7 +1045,7 @@ void register_text_kernels(napi_env env, napi_value exports) {
   const struct {
     const char* name;
     napi_callback cb;
-  } fns[] = {{"docScan", DocScan}, {"ngramTop", NgramTop}, {"ngramDupChars", NgramDupChars}, {"charRepetition", CharRepetition}, {"phraseCount", PhraseCount}, {"lineStats", LineStats}, {"charRun", CharRun}, {"unitPositions", UnitPositions}, {"classCounts", ClassCounts}, {"latinVotes", LatinVotes}, {"scriptCensus", ScriptCensus}};
+  } fns[] = {{"docScan", DocScan}, {"ngramTop", NgramTop}, {"ngramDupChars", NgramDupChars}, {"charRepetition", CharRepetition}, {"phraseCount", PhraseCount}, {"lineStats", LineStats}, {"charRun", CharRun}, {"unitPositions", UnitPositions}, {"classCounts", ClassCounts}, {"latinVotes", LatinVotes}, {"openccConvert", OpenccConvert}, {"scriptCensus", ScriptCensus}};
   for (const auto& f : fns) {
     napi_value fn;
     if (napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &fn) != napi_ok) return;

@@ -10,6 +10,7 @@ import { specialTable } from '../src/factory/preprocess/charclass.js';
 import { PhraseMatcher } from '../src/factory/filter/matcher.js';
 import { DocumentFilter } from '../src/factory/filter/steps.js';
 import { identifyLanguage, functionWordVotes } from '../src/factory/preprocess/langid.js';
+import { toSimplified } from '../src/factory/preprocess/opencc.js';
 import { defaultLists } from '../src/factory/filter/doc-rules.js';
 import { hasCharRunRef } from '../src/factory/filter/cut-rules.js';
 import { chineseDocs, englishDocs } from '../src/demo/corpus.js';
@@ -65,6 +66,7 @@ function figures(text: string, lang: string, lists: ReturnType<typeof defaultLis
   const votes = new Int32Array(12);
   out.words = functionWordVotes(text, votes);
   out.votes = Array.from(votes);
+  out.simplified = (['t', 'tw', 'twp', 'hk'] as const).map((from) => toSimplified(from)(text));
   out.language = identifyLanguage(text);
   out.languageHead = identifyLanguage(text, 7);
   return out;
@@ -100,6 +102,10 @@ function adversarial(): string[] {
     '\n\n\n',
     '\n \n\t\n',
     'x\n',
+    '這個軟體的資料庫裡面有許多繁體中文字，臺灣的電腦網路發達。滑鼠、記憶體、程式設計、網際網路、乾燥、乾隆。',
+    '香港的巴士和的士很多，雪櫃裡有朱古力。\ud840\udc00\ud840發\udc00後',
+    '\ud840',
+    '發',
     "Le chat est sur la table et il dort dans le jardin avec les enfants qu'il aime.",
     'Der Hund und die Katze sind in dem Haus, das auf dem Berg steht.',
     'the of and '.repeat(1200),

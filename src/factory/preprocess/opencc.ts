@@ -7,6 +7,7 @@
  * character. Tests check it against opencc-js on real Traditional text.
  */
 import * as OpenCC from 'opencc-js';
+import { textKernels } from '../filter/features.js';
 
 type Dict = string | [string, string][];
 
@@ -17,6 +18,8 @@ interface Group {
   direct: Uint16Array;
   single: Map<number, string>;
   phrases: Map<number, [string, string][]>;
+  /** the tables flattened for the native converter, built on first use */
+  flat?: Int32Array;
 }
 
 function entries(d: Dict): [string, string][] {
@@ -59,7 +62,48 @@ function buildGroup(dicts: Dict[]): Group {
 
 let buf = new Uint16Array(1 << 16);
 
+/** The group's single and phrase tables flattened for the native converter (layout at openccConvert in native/text.cc). */
+function flatTables(g: Group): Int32Array {
+  if (g.flat) return g.flat;
+  const singles = [...g.single.entries()].sort((a, b) => a[0] - b[0]);
+  const singleKeys = singles.map(([k]) => k);
+  const singleOff: number[] = [0];
+  const singleVals: number[] = [];
+  for (const [, v] of singles) {
+    for (let q = 0; q < v.length; q++) singleVals.push(v.charCodeAt(q));
+    singleOff.push(singleVals.length);
+  }
+  const phraseKeys = [...g.phrases.keys()].sort((a, b) => a - b);
+  const phraseStart: number[] = [0];
+  const keyOff: number[] = [0], keyUnits: number[] = [], valOff: number[] = [0], valUnits: number[] = [];
+  for (const k of phraseKeys) {
+    for (const [key, val] of g.phrases.get(k)!) {
+      for (let q = 0; q < key.length; q++) keyUnits.push(key.charCodeAt(q));
+      keyOff.push(keyUnits.length);
+      for (let q = 0; q < val.length; q++) valUnits.push(val.charCodeAt(q));
+      valOff.push(valUnits.length);
+    }
+    phraseStart.push(keyOff.length - 1);
+  }
+  const sections: ArrayLike<number>[] = [singleKeys, singleOff, singleVals, phraseKeys, phraseStart, keyOff, keyUnits, valOff, valUnits];
+  const flat = new Int32Array(sections.length + sections.reduce((a, x) => a + x.length, 0));
+  let at = sections.length;
+  sections.forEach((x, k) => {
+    flat[k] = at;
+    flat.set(x, at); // phrase keys above 2^31 wrap: the kernel reads them unsigned
+    at += x.length;
+  });
+  return (g.flat = flat);
+}
+
 function convertGroup(g: Group, s: string): string {
+  const nk = textKernels.native;
+  if (nk) return nk.openccConvert(s, g.gate, g.direct, flatTables(g)) ?? s;
+  return convertGroupRef(g, s);
+}
+
+/** One dictionary group over s (the reference of the native openccConvert). */
+function convertGroupRef(g: Group, s: string): string {
   const n = s.length;
   // find the first position that may change; most text needs no conversion at all
   let i = 0;
