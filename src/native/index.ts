@@ -34,6 +34,7 @@ export interface NativeKernels {
   charRun(text: string, run: number): boolean;
   unitPositions(text: string, table: Uint8Array, out: Int32Array): number;
   classCounts(text: string, table: Uint8Array, out: Int32Array): void;
+  copyUnits(text: string, out: Uint16Array): number;
   openccConvert(text: string, gate: Uint8Array, direct: Uint16Array, tables: Int32Array): string | null;
   latinVotes(text: string, maxChars: number, kinds: Uint8Array, keys: Int32Array, bits: Int32Array, maxWords: number, out: Int32Array): number;
   scriptCensus(text: string, maxChars: number, scripts: Uint8Array, out: Int32Array): void;

@@ -201,6 +201,7 @@ export function wordHash(s: string): number {
 
 const counter = new IntCounter();
 /** Scratch buffers reused across documents (one document is analysed at a time per thread). */
+let scratchU16 = new Uint16Array(1 << 16);
 let scratchIds = new Int32Array(1 << 16);
 let scratchLens = new Uint16Array(1 << 16);
 let scratchKeys = new Int32Array(1 << 16);
@@ -335,13 +336,20 @@ export class DocFeatures {
   private _nonEmpty?: string[];
 
   /**
-   * transient: ids and lens are views of per-thread scratch buffers, valid until the next
+   * transient: u16, ids and lens are views of per-thread scratch buffers, valid until the next
    * DocFeatures is built (for a caller that is done with these features before then, as the
    * document filter is); otherwise they are copies.
    */
   constructor(readonly text: string, readonly language: string, opts: { transient?: boolean } = {}) {
     const t = kindTable();
-    const s = toU16(text);
+    const nk = textKernels.native;
+    let s: Uint16Array;
+    if (nk) {
+      // one native copy into a scratch array (Buffer.from(text, 'utf16le') costs several times more)
+      if (scratchU16.length <= text.length) scratchU16 = new Uint16Array(text.length * 2 + 1);
+      nk.copyUnits(text, scratchU16);
+      s = opts.transient ? scratchU16.subarray(0, text.length) : scratchU16.slice(0, text.length);
+    } else s = toU16(text);
     this.u16 = s;
     const n = s.length;
     if (scratchIds.length < n) {
