@@ -8,6 +8,7 @@ import { readShard, type ShardSpec, type ReadEvent } from '../src/io/readers.js'
 import { ShardedWriter } from '../src/io/writers.js';
 import { ParquetDocWriter } from '../src/io/parquet.js';
 import { decodeBytes } from '../src/io/decode.js';
+import { textKernels } from '../src/native/index.js';
 import { htmlToText } from '../src/io/html.js';
 import { makePlan } from '../src/factory/plan.js';
 import { parseRecipe } from '../src/factory/recipe.js';
@@ -214,4 +215,43 @@ test('shared dolma WARC files yield HTML documents', { skip: !existsSync(join(SH
   const ds = docs(await collect({ files: [join(SHARED, 'dolma-testdata/tests/data/warc/sample-0000.warc.gz')], format: 'warc' }));
   assert.ok(ds.length > 5, `${ds.length} docs`);
   assert.ok(ds.some((x) => x.meta.contentType === 'text/html'));
+});
+
+test('the native UTF-8 decoder gives what Buffer gives on valid UTF-8 and refuses everything else', { skip: !textKernels.native && 'native addon not built' }, () => {
+  const nk = textKernels.native!;
+  const fatal = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  const valid = (b: Uint8Array) => {
+    try {
+      fatal.decode(b);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const cases: Uint8Array[] = [
+    Buffer.from(''), Buffer.from('plain ascii, eight+ bytes long'), Buffer.from('\ufeffBOM kept'), Buffer.from('中文 and English 😀 \u{10ffff} é ’'),
+    // overlong forms, surrogates, above U+10FFFF, stray and missing continuation bytes, truncated ends
+    Buffer.from([0xc0, 0x80]), Buffer.from([0xc1, 0xbf]), Buffer.from([0xe0, 0x80, 0x80]), Buffer.from([0xe0, 0x9f, 0xbf]), Buffer.from([0xed, 0xa0, 0x80]),
+    Buffer.from([0xed, 0x9f, 0xbf]), Buffer.from([0xf0, 0x8f, 0xbf, 0xbf]), Buffer.from([0xf0, 0x90, 0x80, 0x80]), Buffer.from([0xf4, 0x8f, 0xbf, 0xbf]),
+    Buffer.from([0xf4, 0x90, 0x80, 0x80]), Buffer.from([0xf5, 0x80, 0x80, 0x80]), Buffer.from([0x80]), Buffer.from([0x61, 0xe4, 0xb8]), Buffer.from([0xe4, 0xb8, 0xad, 0xe4]),
+    Buffer.from([0xe4, 0x41, 0xad]), Buffer.from([0xff]), Buffer.from('\ufffd literal'),
+  ];
+  const r = (() => { let x = 3; return () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 2 ** 32); })();
+  const pieces = [[0x61], [0x20], [0x7f], [0xc2, 0xa9], [0xdf, 0xbf], [0xe4, 0xb8, 0xad], [0xef, 0xbf, 0xbd], [0xf0, 0x9f, 0x98, 0x80], [0xf4, 0x8f, 0xbf, 0xbf], [0x80], [0xc3], [0xe4, 0xb8], [0xed, 0xa0, 0x80], [0xfe]];
+  for (let k = 0; k < 20000; k++) {
+    const bytes: number[] = [];
+    const len = Math.floor(r() * 24);
+    const clean = r() < 0.5; // half of them valid only, so that both answers are common
+    for (let j = 0; j < len; j++) bytes.push(...pieces[Math.floor(r() * (clean ? 9 : pieces.length))]!);
+    cases.push(Uint8Array.from(bytes));
+  }
+  let decoded = 0;
+  for (const b of cases) {
+    const got = nk.decodeUtf8(b);
+    if (valid(b)) {
+      assert.equal(got, Buffer.from(b).toString('utf8'), JSON.stringify([...b]));
+      decoded++;
+    } else assert.equal(got, null, JSON.stringify([...b]));
+  }
+  assert.ok(decoded > 5000 && decoded < cases.length - 5000, String(decoded));
 });

@@ -1,4 +1,5 @@
 /** Byte-to-text decoding with encoding detection: UTF-8 first, then GB18030, then lossy UTF-8. */
+import { textKernels } from '../native/index.js';
 
 const utf8Fatal = new TextDecoder('utf-8', { fatal: true });
 const utf8Lossy = new TextDecoder('utf-8');
@@ -28,8 +29,10 @@ export function decodeBytes(b: Uint8Array, declared?: string): Decoded {
       }
     }
   }
-  // fast path: Buffer's UTF-8 decoder; a replacement character means invalid bytes (or a literal U+FFFD)
-  const fast = Buffer.isBuffer(b) ? b.toString('utf8') : Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8');
+  // fast path: the native decoder (null: not valid UTF-8), else Buffer's UTF-8 decoder; a
+  // replacement character means invalid bytes (or a literal U+FFFD)
+  const nk = textKernels.native;
+  const fast = (nk ? nk.decodeUtf8(b) : null) ?? (Buffer.isBuffer(b) ? b.toString('utf8') : Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8'));
   if (!fast.includes('\ufffd')) return { text: fast, encoding: 'utf-8', invalidBytes: 0 };
   try {
     return { text: utf8Fatal.decode(b), encoding: 'utf-8', invalidBytes: 0 };

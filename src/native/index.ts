@@ -29,14 +29,23 @@ export interface NativeKernels {
   charRepetition(text: Uint16Array, n: number, maxChars: number, out: Int32Array): void;
   /** the PhraseMatcher's scan over its flattened tables (src/factory/filter/matcher.ts); out[list] = matches */
   phraseCount(text: string | Uint16Array, classes: Uint8Array, tables: Int32Array, out: Int32Array): void;
-  /** out[k] = units of script k (scripts table) among the first maxChars units of text; Han extension surrogate pairs count once as script 1 */
+  /** the line and paragraph figures of the document rules (indices LS in src/factory/filter/features.ts), short lines by display width <= width */
   lineStats(text: Uint16Array, width: number, out: Float64Array): void;
+  /** whether some unit above U+0020 repeats run times in a row (the sentence filter's character runs) */
   charRun(text: string, run: number): boolean;
+  /** the number of units c of text with table[c] != 0; their first out.length positions are written to out */
   unitPositions(text: string, table: Uint8Array, out: Int32Array): number;
+  /** out[k] = the number of units c of text with table[c] === k, for k < out.length */
   classCounts(text: string, table: Uint8Array, out: Int32Array): void;
+  /** text's UTF-16 code units written to out when they fit (out.length > text.length); returns text.length */
   copyUnits(text: string, out: Uint16Array): number;
+  /** the text of valid UTF-8 bytes (as Buffer.toString gives it), null when they are not valid UTF-8 */
+  decodeUtf8(bytes: Uint8Array): string | null;
+  /** one OpenCC dictionary group over text (src/factory/preprocess/opencc.ts); null when nothing changed */
   openccConvert(text: string, gate: Uint8Array, direct: Uint16Array, tables: Int32Array): string | null;
+  /** language ID's function-word vote over the first maxChars units (src/factory/preprocess/langid.ts); returns the words seen */
   latinVotes(text: string, maxChars: number, kinds: Uint8Array, keys: Int32Array, bits: Int32Array, maxWords: number, out: Int32Array): number;
+  /** out[k] = units of script k (scripts table) among the first maxChars units of text; Han extension surrogate pairs count once as script 1 */
   scriptCensus(text: string, maxChars: number, scripts: Uint8Array, out: Int32Array): void;
   /** the SIMD level the CPU dispatch chose: avx512f, avx2 or generic */
   simd: string;
@@ -56,4 +65,10 @@ function load(): NativeKernels | null {
 }
 
 export const native: NativeKernels | null = load();
+
+/**
+ * The native text kernels when the addon has them; null runs the TypeScript references. Tests
+ * switch between the two and compare them document by document.
+ */
+export const textKernels: { native: NativeKernels | null } = { native: native && typeof native.docScan === 'function' ? native : null };
 export const nativePath = join('build', 'Release', 'ziya_native.node');

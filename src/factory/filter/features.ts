@@ -5,13 +5,9 @@
  * display width (CJK counts 2), and terminal punctuation includes 。！？….
  */
 import { IntCounter } from './ngrams.js';
-import { native, type NativeKernels } from '../../native/index.js';
+import { textKernels } from '../../native/index.js';
 
-/**
- * The native text kernels (native/text.cc) when the addon is built; null runs the TypeScript
- * references below. Tests switch between the two and compare them document by document.
- */
-export const textKernels: { native: NativeKernels | null } = { native: native && typeof native.docScan === 'function' ? native : null };
+export { textKernels } from '../../native/index.js';
 
 export const TERMINAL = /[.!?。！？…"'”’」』)）]$/;
 const TERMINAL_UNITS = new Set([...'.!?。！？…"\'”’」』)）'].map((c) => c.charCodeAt(0)));
