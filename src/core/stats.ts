@@ -90,21 +90,34 @@ function langBucket(doc: Document, text: string): string {
   return 'other';
 }
 
-/** Keep the k examples with the smallest key per language; deterministic and mergeable. */
-export function offerExample(list: Example[], ex: Example, k = EXAMPLES_PER_RULE_LANG): void {
+/**
+ * Where an example with this key and language goes among the k kept per language (smallest keys
+ * win; deterministic and mergeable): list.length to append, the index it replaces, or -1.
+ */
+function exampleSlot(list: Example[], key: number, language: string, k: number): number {
   let same = 0;
   let worst = -1;
   for (let i = 0; i < list.length; i++) {
-    if (list[i]!.language !== ex.language) continue;
+    if (list[i]!.language !== language) continue;
     same++;
     if (worst < 0 || list[i]!.key > list[worst]!.key) worst = i;
   }
-  if (same < k) list.push(ex);
-  else if (worst >= 0 && ex.key < list[worst]!.key) list[worst] = ex;
+  if (same < k) return list.length;
+  return worst >= 0 && key < list[worst]!.key ? worst : -1;
 }
 
-export function exampleFor(rule: string, doc: Document, text: string): Example {
-  return { key: fnv1a(rule + '\u0000' + doc.id), id: doc.id, language: langBucket(doc, text), text: excerpt(text, 400) };
+/** Keep the k examples with the smallest key per language; deterministic and mergeable. */
+export function offerExample(list: Example[], ex: Example, k = EXAMPLES_PER_RULE_LANG): void {
+  const at = exampleSlot(list, ex.key, ex.language, k);
+  if (at >= 0) list[at] = ex;
+}
+
+/** Offers the example of `text` for rule and doc, building its excerpt only when it is kept. */
+function offerExampleFor(list: Example[], rule: string, doc: Document, text: string): void {
+  const key = fnv1a(rule + '\u0000' + doc.id);
+  const language = langBucket(doc, text);
+  const at = exampleSlot(list, key, language, EXAMPLES_PER_RULE_LANG);
+  if (at >= 0) list[at] = { key, id: doc.id, language, text: excerpt(text, 400) };
 }
 
 export function recordDrop(step: StepStats, rule: string, fired: readonly string[], doc: Document, chars: number): void {
@@ -117,7 +130,7 @@ export function recordDrop(step: StepStats, rule: string, fired: readonly string
     if (fired.length === 1) fr.marginal++;
     for (const g of fired) if (g !== f) fr.overlap[g] = (fr.overlap[g] ?? 0) + 1;
   }
-  offerExample(r.examples, exampleFor(rule, doc, doc.text));
+  offerExampleFor(r.examples, rule, doc, doc.text);
 }
 
 export function recordCut(step: StepStats, rule: string, doc: Document, removed: string, seen: Set<string>, chars?: number): void {
@@ -127,7 +140,7 @@ export function recordCut(step: StepStats, rule: string, doc: Document, removed:
     seen.add(rule);
   }
   r.charsCut += chars ?? charCount(removed);
-  if (removed) offerExample(r.examples, exampleFor(rule, doc, removed));
+  if (removed) offerExampleFor(r.examples, rule, doc, removed);
 }
 
 function mergeRule(a: RuleStats, b: RuleStats): void {

@@ -44,11 +44,17 @@ export interface Pipeline {
   /** samples the corpus steps took in the decision pass */
   samples?: Record<string, unknown[]>;
   shard: number;
+  /** per step: its context (built once) and the rules that cut the current document (cleared per document) */
+  ctxs: StepContext[];
+  cutRules: Set<string>[];
 }
 
 export function buildPipeline(recipe: Recipe, pass = 0, globals: unknown[] = [], shard = 0): Pipeline {
   const steps = recipe.steps.map((s) => buildStep(s));
-  const p: Pipeline = { steps, stats: steps.map((s) => emptyStep(s.name, s.rules)), pass, globals, shard };
+  const stats = steps.map((s) => emptyStep(s.name, s.rules));
+  const cutRules = steps.map(() => new Set<string>());
+  const ctxs = steps.map((_, i): StepContext => ({ cut: (rule, d, removed, chars) => recordCut(stats[i]!, rule, d, removed, cutRules[i]!, chars) }));
+  const p: Pipeline = { steps, stats, pass, globals, shard, ctxs, cutRules };
   const corpus = steps.filter(isCorpusStep);
   if (pass < corpus.length) p.observed = corpus[pass]!.begin();
   return p;
@@ -68,8 +74,9 @@ export function runDoc(p: Pipeline, doc: Document, order = 0): { doc: Document }
   for (let i = 0; i < p.steps.length; i++) {
     const step = p.steps[i]!;
     const st = p.stats[i]!;
-    const seen = new Set<string>();
-    const ctx: StepContext = { cut: (rule, d, removed, chars) => recordCut(st, rule, d, removed, seen, chars) };
+    const cutRules = p.cutRules[i]!;
+    if (cutRules.size) cutRules.clear();
+    const ctx = p.ctxs[i]!;
     if (isCorpusStep(step) && corpusNo === p.pass && p.observed !== undefined) {
       // observation pass: the document stops here
       step.observe(cur, p.observed, order);
