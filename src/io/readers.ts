@@ -7,7 +7,7 @@ import { basename, extname } from 'node:path';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import { type Document, type Quarantined, excerpt } from '../core/document.js';
 import { decodeBytes, looksBinary } from './decode.js';
-import { byteChunks, lines, TruncatedInputError } from './streams.js';
+import { byteChunks, LineSplitter, TruncatedInputError, type Line } from './streams.js';
 import { warcRecords, splitHttp } from './warc.js';
 import { sniffHtmlCharset } from './html.js';
 
@@ -88,6 +88,13 @@ export async function* readShard(spec: ShardSpec, opts: ReaderOptions, progress:
   }
 }
 
+/** The lines of a chunk stream, one array per chunk (and one for the last line). */
+async function* lineBatches(chunks: AsyncIterable<Uint8Array>, maxBytes: number, firstLine: number): AsyncGenerator<Line[]> {
+  const sp = new LineSplitter(maxBytes, firstLine);
+  for await (const raw of chunks) yield sp.push(raw);
+  yield sp.end();
+}
+
 async function* readJsonl(file: string, key: string, spec: ShardSpec, opts: ReaderOptions, progress: ReadProgress): AsyncGenerator<ReadEvent> {
   const ranged = spec.start !== undefined;
   let chunks = byteChunks(file, { start: spec.start, end: undefined, onRaw: (n) => (progress.bytes += n) });
@@ -97,8 +104,9 @@ async function* readJsonl(file: string, key: string, spec: ShardSpec, opts: Read
   const end = spec.end ?? Infinity;
   let any = false;
   try {
-    for await (const ln of lines(chunks, opts.maxRecordBytes, spec.firstLine ?? 1)) {
-      if (ranged && pos >= end) break;
+    // lines a chunk at a time (one asynchronous step per chunk, not per line)
+    outer: for await (const batch of lineBatches(chunks, opts.maxRecordBytes, spec.firstLine ?? 1)) for (const ln of batch) {
+      if (ranged && pos >= end) break outer;
       pos += ln.length + 1;
       any = true;
       if (ln.bytes === null) {
@@ -136,8 +144,9 @@ async function* readJsonl(file: string, key: string, spec: ShardSpec, opts: Read
       const idv = rec[opts.idKey];
       const id = typeof idv === 'string' || typeof idv === 'number' ? String(idv) : `${key}:${ln.line}`;
       const meta: Record<string, unknown> = typeof rec.meta === 'object' && rec.meta !== null ? { ...(rec.meta as object) } : {};
-      for (const [k, v] of Object.entries(rec)) {
-        if (k !== opts.textKey && k !== opts.idKey && k !== 'meta' && meta[k] === undefined) meta[k] = v;
+      // own keys of a parsed object, in order (for-in: no entries array per record)
+      for (const k in rec) {
+        if (k !== opts.textKey && k !== opts.idKey && k !== 'meta' && meta[k] === undefined) meta[k] = rec[k];
       }
       meta.source = opts.source ?? (typeof meta.source === 'string' ? meta.source : key);
       meta.record = `${key}:${ln.line}`;

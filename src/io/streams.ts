@@ -77,49 +77,67 @@ export interface Line {
   length: number;
 }
 
-/** Splits a chunk stream into lines with bounded memory: lines over maxBytes are skipped and reported. */
-export async function* lines(chunks: AsyncIterable<Uint8Array>, maxBytes: number, firstLine = 1): AsyncGenerator<Line> {
-  let parts: Buffer[] = [];
-  let partLen = 0;
-  let skipping = false;
-  let lineNo = firstLine;
-  for await (const raw of chunks) {
+/**
+ * Splits chunks into lines with bounded memory, synchronously: push() returns the lines a chunk
+ * completes, end() the last one; lines over maxBytes are skipped (never buffered) and reported.
+ */
+export class LineSplitter {
+  private parts: Buffer[] = [];
+  private partLen = 0;
+  private skipping = false;
+  private lineNo: number;
+  constructor(private maxBytes: number, firstLine = 1) {
+    this.lineNo = firstLine;
+  }
+  push(raw: Uint8Array): Line[] {
+    const out: Line[] = [];
     const chunk = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
     let pos = 0;
     while (pos < chunk.length) {
       const nl = chunk.indexOf(10, pos);
       const end = nl < 0 ? chunk.length : nl;
       const seg = chunk.subarray(pos, end);
-      partLen += seg.length;
-      if (!skipping) {
-        if (partLen > maxBytes) {
-          skipping = true;
-          parts = [];
-        } else if (seg.length) parts.push(seg);
+      this.partLen += seg.length;
+      if (!this.skipping) {
+        if (this.partLen > this.maxBytes) {
+          this.skipping = true;
+          this.parts = [];
+        } else if (seg.length) this.parts.push(seg);
       }
       if (nl < 0) break;
       // end of line
-      if (skipping) yield { line: lineNo, bytes: null, length: partLen };
+      if (this.skipping) out.push({ line: this.lineNo, bytes: null, length: this.partLen });
       else {
-        let b = parts.length === 1 ? parts[0]! : Buffer.concat(parts, partLen);
+        let b = this.parts.length === 1 ? this.parts[0]! : this.parts.length === 0 ? EMPTY : Buffer.concat(this.parts, this.partLen);
         if (b.length && b[b.length - 1] === 13) b = b.subarray(0, b.length - 1);
-        yield { line: lineNo, bytes: b, length: partLen };
+        out.push({ line: this.lineNo, bytes: b, length: this.partLen });
       }
-      lineNo++;
-      parts = [];
-      partLen = 0;
-      skipping = false;
+      this.lineNo++;
+      this.parts = [];
+      this.partLen = 0;
+      this.skipping = false;
       pos = nl + 1;
     }
     // keep copies of partial segments: the chunk buffer may be reused by the stream
-    if (!skipping && parts.length) parts = [Buffer.concat(parts)];
+    if (!this.skipping && this.parts.length) this.parts = [Buffer.concat(this.parts)];
+    return out;
   }
-  if (partLen > 0) {
-    if (skipping) yield { line: lineNo, bytes: null, length: partLen };
-    else {
-      let b = Buffer.concat(parts, partLen);
-      if (b.length && b[b.length - 1] === 13) b = b.subarray(0, b.length - 1);
-      yield { line: lineNo, bytes: b, length: partLen };
-    }
+  end(): Line[] {
+    if (this.partLen === 0) return [];
+    const line = this.lineNo++;
+    const length = this.partLen;
+    if (this.skipping) return [{ line, bytes: null, length }];
+    let b = Buffer.concat(this.parts, length);
+    if (b.length && b[b.length - 1] === 13) b = b.subarray(0, b.length - 1);
+    return [{ line, bytes: b, length }];
   }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** Splits a chunk stream into lines with bounded memory: lines over maxBytes are skipped and reported. */
+export async function* lines(chunks: AsyncIterable<Uint8Array>, maxBytes: number, firstLine = 1): AsyncGenerator<Line> {
+  const sp = new LineSplitter(maxBytes, firstLine);
+  for await (const raw of chunks) yield* sp.push(raw);
+  yield* sp.end();
 }
