@@ -6,6 +6,7 @@
 #include "napi_check.h"
 #include <stdint.h>
 #include <string.h>
+#include <algorithm>
 #include <vector>
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -1132,6 +1133,145 @@ napi_value DecodeUtf8(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// jsonDocLine(out: Uint8Array, at, id: string, text: string, metaJson: string): writes
+// {"id":<id>,"text":<text>,"meta":<metaJson>}\n in UTF-8 at out[at..] and returns the new end, or -1
+// when it might not fit (nothing written then). The strings are written as JSON.stringify writes
+// them (" \ and controls escaped, \b \f \n \r \t short, lone surrogates as \udxxx; everything else
+// as it is), so the line is the bytes of JSON.stringify({ id, text, meta }) + '\n'.
+thread_local std::vector<char16_t> json_buf;
+
+size_t json_string(const char16_t* s, size_t n, uint8_t* o) {
+  static const char hex[] = "0123456789abcdef";
+  uint8_t* p = o;
+  *p++ = '"';
+  for (size_t i = 0; i < n; i++) {
+    const uint32_t c = s[i];
+    if (c < 0x80) {
+      if (c >= 0x20 && c != '"' && c != '\\') {
+        *p++ = static_cast<uint8_t>(c);
+        continue;
+      }
+      *p++ = '\\';
+      switch (c) {
+        case '"': *p++ = '"'; break;
+        case '\\': *p++ = '\\'; break;
+        case '\b': *p++ = 'b'; break;
+        case '\f': *p++ = 'f'; break;
+        case '\n': *p++ = 'n'; break;
+        case '\r': *p++ = 'r'; break;
+        case '\t': *p++ = 't'; break;
+        default:
+          *p++ = 'u';
+          *p++ = '0';
+          *p++ = '0';
+          *p++ = static_cast<uint8_t>(hex[c >> 4]);
+          *p++ = static_cast<uint8_t>(hex[c & 15]);
+      }
+    } else if (c < 0x800) {
+      *p++ = static_cast<uint8_t>(0xc0 | (c >> 6));
+      *p++ = static_cast<uint8_t>(0x80 | (c & 0x3f));
+    } else if (c >= 0xd800 && c <= 0xdfff) {
+      const uint32_t d = i + 1 < n ? s[i + 1] : 0;
+      if (c <= 0xdbff && d >= 0xdc00 && d <= 0xdfff) {
+        const uint32_t cp = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+        *p++ = static_cast<uint8_t>(0xf0 | (cp >> 18));
+        *p++ = static_cast<uint8_t>(0x80 | ((cp >> 12) & 0x3f));
+        *p++ = static_cast<uint8_t>(0x80 | ((cp >> 6) & 0x3f));
+        *p++ = static_cast<uint8_t>(0x80 | (cp & 0x3f));
+        i++;
+      } else {
+        // a lone surrogate: JSON.stringify escapes it
+        *p++ = '\\';
+        *p++ = 'u';
+        *p++ = static_cast<uint8_t>(hex[c >> 12]);
+        *p++ = static_cast<uint8_t>(hex[(c >> 8) & 15]);
+        *p++ = static_cast<uint8_t>(hex[(c >> 4) & 15]);
+        *p++ = static_cast<uint8_t>(hex[c & 15]);
+      }
+    } else {
+      *p++ = static_cast<uint8_t>(0xe0 | (c >> 12));
+      *p++ = static_cast<uint8_t>(0x80 | ((c >> 6) & 0x3f));
+      *p++ = static_cast<uint8_t>(0x80 | (c & 0x3f));
+    }
+  }
+  *p++ = '"';
+  return static_cast<size_t>(p - o);
+}
+
+napi_value JsonDocLine(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  Arr out;
+  double at_d = -1;
+  napi_valuetype t2 = napi_undefined, t3 = napi_undefined, t4 = napi_undefined;
+  if (argc >= 5) {
+    CHECK(napi_typeof(env, argv[2], &t2));
+    CHECK(napi_typeof(env, argv[3], &t3));
+    CHECK(napi_typeof(env, argv[4], &t4));
+  }
+  if (argc < 5 || !typed(env, argv[0], napi_uint8_array, &out) || napi_get_value_double(env, argv[1], &at_d) != napi_ok || at_d < 0 ||
+      at_d > static_cast<double>(out.len) || t2 != napi_string || t3 != napi_string || t4 != napi_string) {
+    napi_throw_type_error(env, nullptr, "jsonDocLine(out: Uint8Array, at, id: string, text: string, metaJson: string)");
+    return nullptr;
+  }
+  const size_t at = static_cast<size_t>(at_d);
+  size_t len[3];
+  for (int k = 0; k < 3; k++) CHECK(napi_get_value_string_utf16(env, argv[2 + k], nullptr, 0, &len[k]));
+  // worst case: 6 bytes per unit of id and text (\u00xx), 3 per unit of the (already JSON) meta
+  const size_t need = 6 * (len[0] + len[1]) + 3 * len[2] + 32;
+  napi_value r;
+  if (at + need > out.len) {
+    CHECK(napi_create_int32(env, -1, &r));
+    return r;
+  }
+  std::vector<char16_t>& buf = json_buf;
+  const size_t most = std::max(len[0], std::max(len[1], len[2]));
+  if (buf.size() < most + 1) buf.resize(most + 1);
+  uint8_t* o = static_cast<uint8_t*>(out.p) + at;
+  uint8_t* p = o;
+  auto lit = [&](const char* x) {
+    while (*x) *p++ = static_cast<uint8_t>(*x++);
+  };
+  size_t got = 0;
+  lit("{\"id\":");
+  CHECK(napi_get_value_string_utf16(env, argv[2], buf.data(), buf.size(), &got));
+  p += json_string(buf.data(), got, p);
+  lit(",\"text\":");
+  CHECK(napi_get_value_string_utf16(env, argv[3], buf.data(), buf.size(), &got));
+  p += json_string(buf.data(), got, p);
+  lit(",\"meta\":");
+  // the meta is JSON already (all but ASCII as it is): only its UTF-8 encoding is needed
+  CHECK(napi_get_value_string_utf16(env, argv[4], buf.data(), buf.size(), &got));
+  {
+    const char16_t* s = buf.data();
+    for (size_t i = 0; i < got; i++) {
+      const uint32_t c = s[i];
+      if (c < 0x80) *p++ = static_cast<uint8_t>(c);
+      else if (c < 0x800) {
+        *p++ = static_cast<uint8_t>(0xc0 | (c >> 6));
+        *p++ = static_cast<uint8_t>(0x80 | (c & 0x3f));
+      } else if (c >= 0xd800 && c <= 0xdbff && i + 1 < got && s[i + 1] >= 0xdc00 && s[i + 1] <= 0xdfff) {
+        const uint32_t cp = 0x10000 + ((c - 0xd800) << 10) + (s[i + 1] - 0xdc00);
+        *p++ = static_cast<uint8_t>(0xf0 | (cp >> 18));
+        *p++ = static_cast<uint8_t>(0x80 | ((cp >> 12) & 0x3f));
+        *p++ = static_cast<uint8_t>(0x80 | ((cp >> 6) & 0x3f));
+        *p++ = static_cast<uint8_t>(0x80 | (cp & 0x3f));
+        i++;
+      } else {
+        // (JSON.stringify escapes lone surrogates, so none reach here; U+FFFD as Buffer would write one)
+        const uint32_t v = c >= 0xd800 && c <= 0xdfff ? 0xfffd : c;
+        *p++ = static_cast<uint8_t>(0xe0 | (v >> 12));
+        *p++ = static_cast<uint8_t>(0x80 | ((v >> 6) & 0x3f));
+        *p++ = static_cast<uint8_t>(0x80 | (v & 0x3f));
+      }
+    }
+  }
+  lit("}\n");
+  CHECK(napi_create_double(env, static_cast<double>(at + (p - o)), &r));
+  return r;
+}
+
 // scriptCensus(text: string, maxChars, scripts: Uint8Array(65536), out: Int32Array(12)): out[k] = units of
 // script k among the first maxChars units of text (src/factory/preprocess/langid.ts); a high surrogate
 // of the Han extension planes (D840-D87E) counts as Han and takes its low surrogate with it.
@@ -1175,7 +1315,7 @@ void register_text_kernels(napi_env env, napi_value exports) {
   const struct {
     const char* name;
     napi_callback cb;
-  } fns[] = {{"docScan", DocScan}, {"ngramTop", NgramTop}, {"ngramDupChars", NgramDupChars}, {"charRepetition", CharRepetition}, {"phraseCount", PhraseCount}, {"lineStats", LineStats}, {"charRun", CharRun}, {"unitPositions", UnitPositions}, {"classCounts", ClassCounts}, {"latinVotes", LatinVotes}, {"openccConvert", OpenccConvert}, {"copyUnits", CopyUnits}, {"decodeUtf8", DecodeUtf8}, {"scriptCensus", ScriptCensus}};
+  } fns[] = {{"docScan", DocScan}, {"ngramTop", NgramTop}, {"ngramDupChars", NgramDupChars}, {"charRepetition", CharRepetition}, {"phraseCount", PhraseCount}, {"lineStats", LineStats}, {"charRun", CharRun}, {"unitPositions", UnitPositions}, {"classCounts", ClassCounts}, {"latinVotes", LatinVotes}, {"openccConvert", OpenccConvert}, {"copyUnits", CopyUnits}, {"decodeUtf8", DecodeUtf8}, {"jsonDocLine", JsonDocLine}, {"scriptCensus", ScriptCensus}};
   for (const auto& f : fns) {
     napi_value fn;
     if (napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &fn) != napi_ok) return;

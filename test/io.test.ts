@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync, readdirSync, existsSync } from 'node:fs';
+import { writeFileSync, readdirSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { compress } from '@mongodb-js/zstd';
@@ -254,4 +254,35 @@ test('the native UTF-8 decoder gives what Buffer gives on valid UTF-8 and refuse
     } else assert.equal(got, null, JSON.stringify([...b]));
   }
   assert.ok(decoded > 5000 && decoded < cases.length - 5000, String(decoded));
+});
+
+test('JSONL parts hold exactly the bytes of JSON.stringify, with and without the native line writer', async () => {
+  const r = (() => { let x = 17; return () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 2 ** 32); })();
+  const pieces = ['a', ' ', '"', '\\', '\n', '\r', '\t', '\b', '\f', '\u0000', '\u001f', '\u007f', 'é', '中', '’', '\u2028', '😀', '\ud800', '\udfff', '\ud83d', '</script>', '\ufeff', '\uffff'];
+  const docs = [];
+  for (let k = 0; k < 3000; k++) {
+    let text = '';
+    const len = Math.floor(r() ** 2 * 200);
+    for (let j = 0; j < len; j++) text += pieces[Math.floor(r() * pieces.length)];
+    docs.push({ id: k % 7 ? `doc-${k}` : `"quoted" ${pieces[k % pieces.length]}`, text, meta: { source: k % 3 ? 'src' : '来源 😀', n: k, nested: { s: pieces[k % pieces.length]! } } });
+  }
+  // one long document, so that a line fills more than the part's buffer at once
+  docs.push({ id: 'long', text: '长'.repeat(3_000_000), meta: { source: 'long' } });
+  const expected = docs.map((d) => JSON.stringify({ id: d.id, text: d.text, meta: d.meta }) + '\n').join('');
+  const saved = textKernels.native;
+  const outputs: string[] = [];
+  try {
+    for (const kernels of saved ? [saved, null] : [null]) {
+      textKernels.native = kernels;
+      const dir = tmp();
+      const w = new ShardedWriter(join(dir, 'out'), 'jsonl', 1 << 30);
+      for (const d of docs) await w.write(d);
+      const files = await w.close();
+      assert.equal(files.length, 1);
+      outputs.push(readFileSync(files[0]!).toString('latin1'));
+    }
+  } finally {
+    textKernels.native = saved;
+  }
+  for (const o of outputs) assert.ok(o === Buffer.from(expected, 'utf8').toString('latin1'), 'bytes differ from JSON.stringify');
 });

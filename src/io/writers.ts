@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { dirname } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Document } from '../core/document.js';
+import { textKernels } from '../native/index.js';
 
 export type OutputFormat = 'jsonl' | 'jsonl.gz' | 'jsonl.zst' | 'parquet';
 
@@ -46,37 +47,58 @@ interface PartWriter {
 
 const FLUSH_BYTES = 4 << 20;
 
-/** JSON lines, optionally compressed as independent gzip members / zstd frames of ~4 MiB (deterministic, streamable). */
+/**
+ * JSON lines, optionally compressed as independent gzip members / zstd frames of ~4 MiB
+ * (deterministic, streamable). Lines are written as UTF-8 into one buffer: by the native writer
+ * where it is built (the bytes JSON.stringify + Buffer.from give), else by those two.
+ */
 class JsonlPart implements PartWriter {
   private fd: number;
-  private pending: string[] = [];
-  private pendingBytes = 0;
+  private buf = Buffer.allocUnsafe(FLUSH_BYTES + (1 << 20));
+  private used = 0;
   private written = 0;
   constructor(path: string, private comp: 'none' | 'gzip' | 'zstd') {
     this.fd = openSync(path, 'w');
   }
   async write(doc: Document): Promise<void> {
-    const line = JSON.stringify({ id: doc.id, text: doc.text, meta: doc.meta }) + '\n';
-    this.pending.push(line);
-    this.pendingBytes += line.length;
-    if (this.pendingBytes >= FLUSH_BYTES) await this.flush();
+    const nk = textKernels.native;
+    const meta = doc.meta === undefined ? undefined : JSON.stringify(doc.meta);
+    if (nk && meta !== undefined && typeof doc.id === 'string' && typeof doc.text === 'string') {
+      let end = nk.jsonDocLine(this.buf, this.used, doc.id, doc.text, meta);
+      if (end < 0) {
+        await this.flush();
+        const need = 6 * (doc.id.length + doc.text.length) + 3 * meta.length + 32;
+        if (need > this.buf.length) this.buf = Buffer.allocUnsafe(need);
+        end = nk.jsonDocLine(this.buf, this.used, doc.id, doc.text, meta);
+        if (end < 0) throw new Error(`jsonDocLine: no room for document ${doc.id} in an empty buffer of ${this.buf.length} bytes`);
+      }
+      this.used = end;
+    } else {
+      const line = JSON.stringify({ id: doc.id, text: doc.text, meta: doc.meta }) + '\n';
+      const bytes = Buffer.byteLength(line);
+      if (this.used + bytes > this.buf.length) {
+        await this.flush();
+        if (bytes > this.buf.length) this.buf = Buffer.allocUnsafe(bytes);
+      }
+      this.used += this.buf.write(line, this.used, 'utf8');
+    }
+    if (this.used >= FLUSH_BYTES) await this.flush();
   }
   size(): number {
-    return this.written + (this.comp === 'none' ? this.pendingBytes : this.pendingBytes / 3);
+    return this.written + (this.comp === 'none' ? this.used : this.used / 3);
   }
   private async flush(): Promise<void> {
-    if (!this.pending.length) return;
-    const raw = Buffer.from(this.pending.join(''), 'utf8');
-    this.pending = [];
-    this.pendingBytes = 0;
+    if (!this.used) return;
+    const raw = this.buf.subarray(0, this.used);
     let out: Uint8Array;
     if (this.comp === 'gzip') out = gzipSync(raw, { level: 6 });
     else if (this.comp === 'zstd') {
       const { compress } = await import('@mongodb-js/zstd');
-      out = await compress(raw, 3);
+      out = await compress(Buffer.from(raw), 3);
     } else out = raw;
     writeSync(this.fd, out);
     this.written += out.length;
+    this.used = 0;
   }
   async close(): Promise<void> {
     await this.flush();

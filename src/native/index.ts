@@ -41,6 +41,8 @@ export interface NativeKernels {
   copyUnits(text: string, out: Uint16Array): number;
   /** the text of valid UTF-8 bytes (as Buffer.toString gives it), null when they are not valid UTF-8 */
   decodeUtf8(bytes: Uint8Array): string | null;
+  /** {"id":…,"text":…,"meta":<metaJson>}\n as JSON.stringify writes it, in UTF-8 at out[at..]; returns the new end, or -1 when it might not fit */
+  jsonDocLine(out: Uint8Array, at: number, id: string, text: string, metaJson: string): number;
   /** one OpenCC dictionary group over text (src/factory/preprocess/opencc.ts); null when nothing changed */
   openccConvert(text: string, gate: Uint8Array, direct: Uint16Array, tables: Int32Array): string | null;
   /** language ID's function-word vote over the first maxChars units (src/factory/preprocess/langid.ts); returns the words seen */
