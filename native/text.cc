@@ -127,6 +127,8 @@ Table empty_table(std::vector<Slot>& slots, size_t expected) {
 thread_local std::vector<Slot> counter_slots;
 thread_local std::vector<uint32_t> scratch_keys;
 thread_local std::vector<uint32_t> scratch_codes;
+// a copy of the text argument of the kernels that take a string
+thread_local std::vector<char16_t> pos_buf;
 
 // Rolling polynomial hashes of the n-grams of ids (DocFeatures.ngramKeys).
 size_t ngram_keys(const uint32_t* ids, size_t len, size_t n, std::vector<uint32_t>& out) {
@@ -722,6 +724,90 @@ napi_value LineStats(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// paraDupPossible(text: string, minWidth): whether two paragraphs of text (split as the
+// paragraph filter splits: at \n[ \t]*\n when there is one, else at every \n; trimmed; empty ones
+// left out) of display width >= minWidth are equal once runs of whitespace are one space: when
+// not, para.duplicate cannot fire (paraDupPossibleRef in src/factory/filter/cut-rules.ts).
+thread_local std::vector<char16_t> collapse_buf;
+thread_local SpanSet dup_set;
+
+napi_value ParaDupPossible(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  double min_width = 0;
+  napi_valuetype vt = napi_undefined;
+  if (argc >= 2) CHECK(napi_typeof(env, argv[0], &vt));
+  if (vt != napi_string || napi_get_value_double(env, argv[1], &min_width) != napi_ok) {
+    napi_throw_type_error(env, nullptr, "paraDupPossible(text: string, minWidth: number)");
+    return nullptr;
+  }
+  std::vector<char16_t>& tb = pos_buf;
+  size_t len = 0;
+  CHECK(napi_get_value_string_utf16(env, argv[0], nullptr, 0, &len));
+  if (tb.size() < len + 1) tb.resize(len + 1);
+  CHECK(napi_get_value_string_utf16(env, argv[0], tb.data(), len + 1, &len));
+  const uint16_t* s = reinterpret_cast<const uint16_t*>(tb.data());
+  const uint32_t n = static_cast<uint32_t>(len);
+  // blank-line mode when some \n[ \t]*\n is there
+  bool blank = false;
+  for (uint32_t i = find_newline(s, 0, n); i < n; i = find_newline(s, i + 1, n)) {
+    uint32_t j = i + 1;
+    while (j < n && (s[j] == ' ' || s[j] == '\t')) j++;
+    if (j < n && s[j] == '\n') {
+      blank = true;
+      break;
+    }
+  }
+  std::vector<char16_t>& cb = collapse_buf;
+  if (cb.size() < n + 1) cb.resize(n + 1);
+  uint32_t used = 0;
+  SpanSet& set = dup_set;
+  set.reset(16);
+  bool dup = false;
+  auto piece = [&](uint32_t a, uint32_t b) {
+    while (a < b && js_space(s[a])) a++;
+    while (b > a && js_space(s[b - 1])) b--;
+    if (a == b) return;
+    uint32_t wide = 0;
+    for (uint32_t k = a; k < b; k++) wide += s[k] >= 0x2e80;
+    if (static_cast<double>(b - a + wide) < min_width) return;
+    const uint32_t start = used;
+    for (uint32_t k = a; k < b; k++) {
+      if (js_space(s[k])) {
+        if (!js_space(s[k - 1])) cb[used++] = u' ';
+      } else {
+        cb[used++] = s[k];
+      }
+    }
+    if (set.seen(reinterpret_cast<const uint16_t*>(cb.data()), start, used - start)) dup = true;
+  };
+  uint32_t start = 0;
+  if (blank) {
+    uint32_t i = 0;
+    while (!dup && (i = find_newline(s, i, n)) < n) {
+      uint32_t j = i + 1;
+      while (j < n && (s[j] == ' ' || s[j] == '\t')) j++;
+      if (j < n && s[j] == '\n') {
+        piece(start, i);
+        start = j + 1;
+        i = j + 1;
+      } else {
+        i = j;
+      }
+    }
+  } else {
+    for (uint32_t i = find_newline(s, 0, n); !dup && i < n; i = find_newline(s, i + 1, n)) {
+      piece(start, i);
+      start = i + 1;
+    }
+  }
+  if (!dup) piece(start, n);
+  napi_value r;
+  CHECK(napi_get_boolean(env, dup, &r));
+  return r;
+}
+
 // charRun(text: string, run): whether some unit above U+0020 repeats run times in a row
 // (hasCharRunRef in src/factory/filter/cut-rules.ts).
 thread_local std::vector<char16_t> run_buf;
@@ -764,7 +850,6 @@ napi_value CharRun(napi_env env, napi_callback_info info) {
 // unitPositions(text: string, table: Uint8Array(65536), out: Int32Array): the number of units c of
 // text with table[c] != 0; the first out.length of their positions are written to out
 // (unitPositionsRef in src/factory/filter/features.ts).
-thread_local std::vector<char16_t> pos_buf;
 
 napi_value UnitPositions(napi_env env, napi_callback_info info) {
   size_t argc = 3;
@@ -1315,7 +1400,7 @@ void register_text_kernels(napi_env env, napi_value exports) {
   const struct {
     const char* name;
     napi_callback cb;
-  } fns[] = {{"docScan", DocScan}, {"ngramTop", NgramTop}, {"ngramDupChars", NgramDupChars}, {"charRepetition", CharRepetition}, {"phraseCount", PhraseCount}, {"lineStats", LineStats}, {"charRun", CharRun}, {"unitPositions", UnitPositions}, {"classCounts", ClassCounts}, {"latinVotes", LatinVotes}, {"openccConvert", OpenccConvert}, {"copyUnits", CopyUnits}, {"decodeUtf8", DecodeUtf8}, {"jsonDocLine", JsonDocLine}, {"scriptCensus", ScriptCensus}};
+  } fns[] = {{"docScan", DocScan}, {"ngramTop", NgramTop}, {"ngramDupChars", NgramDupChars}, {"charRepetition", CharRepetition}, {"phraseCount", PhraseCount}, {"lineStats", LineStats}, {"charRun", CharRun}, {"paraDupPossible", ParaDupPossible}, {"unitPositions", UnitPositions}, {"classCounts", ClassCounts}, {"latinVotes", LatinVotes}, {"openccConvert", OpenccConvert}, {"copyUnits", CopyUnits}, {"decodeUtf8", DecodeUtf8}, {"jsonDocLine", JsonDocLine}, {"scriptCensus", ScriptCensus}};
   for (const auto& f : fns) {
     napi_value fn;
     if (napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &fn) != napi_ok) return;

@@ -31,6 +31,8 @@ export interface NativeKernels {
   phraseCount(text: string | Uint16Array, classes: Uint8Array, tables: Int32Array, out: Int32Array): void;
   /** the line and paragraph figures of the document rules (indices LS in src/factory/filter/features.ts), short lines by display width <= width */
   lineStats(text: Uint16Array, width: number, out: Float64Array): void;
+  /** whether two paragraphs of display width >= minWidth are equal up to runs of whitespace (para.duplicate can fire only then) */
+  paraDupPossible(text: string, minWidth: number): boolean;
   /** whether some unit above U+0020 repeats run times in a row (the sentence filter's character runs) */
   charRun(text: string, run: number): boolean;
   /** the number of units c of text with table[c] != 0; their first out.length positions are written to out */

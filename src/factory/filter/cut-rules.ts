@@ -28,8 +28,45 @@ export interface ParaRule {
   about: string;
   /** true: cut this paragraph. `hits` are the word-list matches of the paragraph; `seen` holds paragraphs already kept. */
   fires(para: string, p: Params, hits: Int32Array, seen: Set<string>): boolean;
-  /** Optional, once per document: false only when no paragraph of `text` can fire (each is a part of it). */
-  mayFire?(text: string, p: Params): boolean;
+  /**
+   * Optional, once per document: false only when no paragraph of `text` can fire (each is a part
+   * of it). `docHits` are the word-list matches of the whole text: a list without a match there
+   * has none in any paragraph.
+   */
+  mayFire?(text: string, p: Params, docHits: Int32Array): boolean;
+}
+
+/** Splits into paragraphs (blank-line separated; single lines when the text has no blank lines). */
+export function splitParagraphs(text: string): { parts: string[]; sep: string } {
+  if (/\n[ \t]*\n/.test(text)) return { parts: text.split(/\n[ \t]*\n/), sep: '\n\n' };
+  return { parts: text.split('\n'), sep: '\n' };
+}
+
+/** The key under which para.duplicate compares a (trimmed) paragraph: runs of whitespace as one space. */
+function duplicateKey(s: string): string {
+  return needsCollapse(s) ? s.replace(/\s+/g, ' ').trim() : s.trim();
+}
+
+/**
+ * Whether two paragraphs of text of display width >= minWidth have the same duplicate key: only
+ * then can para.duplicate fire (the reference of the native paraDupPossible).
+ */
+export function paraDupPossibleRef(text: string, minWidth: number): boolean {
+  const seen = new Set<string>();
+  for (const para of splitParagraphs(text).parts) {
+    const s = para.trim();
+    if (!s || displayWidth(s) < minWidth) continue;
+    const k = duplicateKey(s);
+    if (seen.has(k)) return true;
+    seen.add(k);
+  }
+  return false;
+}
+
+/** paraDupPossible with whichever implementation is switched on. */
+export function paraDupPossible(text: string, minWidth: number): boolean {
+  const nk = textKernels.native;
+  return nk ? nk.paraDupPossible(text, minWidth) : paraDupPossibleRef(text, minWidth);
 }
 
 const NAV_SEP = /\s*(?:\||»|›|>|·|\/|｜|→|>>)\s*/g;
@@ -48,7 +85,7 @@ export function needsCollapse(s: string): boolean {
 }
 
 export const PARA_RULES: ParaRule[] = [
-  { name: 'para.boilerplate', params: { maxWidth: 300 }, about: 'short paragraph with a policy, copyright, cookie or site-chrome phrase', fires: (s, p, hits) => hits[0]! > 0 && displayWidth(s) <= p.maxWidth! },
+  { name: 'para.boilerplate', params: { maxWidth: 300 }, about: 'short paragraph with a policy, copyright, cookie or site-chrome phrase', fires: (s, p, hits) => hits[0]! > 0 && displayWidth(s) <= p.maxWidth!, mayFire: (_t, _p, docHits) => docHits[0]! > 0 },
   { name: 'para.navigation', params: { minItems: 4, maxItemWidth: 24 }, about: 'menu or breadcrumb: many short items between | » › > / separators', fires: (s, p) => {
     if (!NAV_CHARS.test(s) || displayWidth(s) > p.minItems! * (p.maxItemWidth! + 4)) return false;
     const items = s.split(NAV_SEP).map((x) => x.trim()).filter(Boolean);
@@ -58,16 +95,16 @@ export const PARA_RULES: ParaRule[] = [
   { name: 'para.advertising', params: { minHits: 2, maxWidthSingle: 120 }, about: 'advertising: several ad phrases, or one in a short paragraph', fires: (s, p, hits) => {
     const n = hits[1]!;
     return n >= p.minHits! || (n === 1 && displayWidth(s) <= p.maxWidthSingle!);
-  } },
-  { name: 'para.toxic', params: { minHits: 1 }, about: 'paragraph with toxic, adult or gambling terms', fires: (_s, p, hits) => hits[2]! >= p.minHits! },
+  }, mayFire: (_t, p, docHits) => docHits[1]! > 0 || p.minHits! <= 0 },
+  { name: 'para.toxic', params: { minHits: 1 }, about: 'paragraph with toxic, adult or gambling terms', fires: (_s, p, hits) => hits[2]! >= p.minHits!, mayFire: (_t, p, docHits) => docHits[2]! > 0 || p.minHits! <= 0 },
   { name: 'para.javascript', params: {}, about: "mentions of 'javascript' (C4) or script residue", fires: (s) => JS.test(s), mayFire: (text) => JS.test(text) },
   { name: 'para.duplicate', params: { minWidth: 20 }, about: 'a paragraph repeating an earlier one in the same document', fires: (s, p, _hits, seen) => {
     if (s.length < p.minWidth! && displayWidth(s) < p.minWidth!) return false; // displayWidth(s) >= s.length
-    const k = needsCollapse(s) ? s.replace(/\s+/g, ' ').trim() : s.trim();
+    const k = duplicateKey(s);
     if (seen.has(k)) return true;
     seen.add(k);
     return false;
-  } },
+  }, mayFire: (text, p) => paraDupPossible(text, p.minWidth!) },
 ];
 
 export interface LineRule {

@@ -3,7 +3,7 @@ import type { Document } from '../../core/document.js';
 import { drop, type DocStep, type Drop, type StepContext } from '../../core/step.js';
 import { DocFeatures, isHanCode } from './features.js';
 import { DOC_RULES, defaultLists, type DocRule, type Lists, type Params } from './doc-rules.js';
-import { PARA_RULES, LINE_RULES, defaultCutLists, type CutLists, type ParaRule, type LineRule } from './cut-rules.js';
+import { PARA_RULES, LINE_RULES, defaultCutLists, splitParagraphs, type CutLists, type ParaRule, type LineRule } from './cut-rules.js';
 
 export interface RuleOverride {
   enabled?: boolean;
@@ -78,12 +78,6 @@ export class DocumentFilter implements DocStep {
   }
 }
 
-/** Splits into paragraphs (blank-line separated; single lines when the text has no blank lines). */
-function splitParagraphs(text: string): { parts: string[]; sep: string } {
-  if (/\n[ \t]*\n/.test(text)) return { parts: text.split(/\n[ \t]*\n/), sep: '\n\n' };
-  return { parts: text.split('\n'), sep: '\n' };
-}
-
 export class ParagraphFilter implements DocStep {
   readonly rules: readonly string[];
   private active: { rule: ParaRule; p: Params }[];
@@ -96,18 +90,20 @@ export class ParagraphFilter implements DocStep {
   }
   private minChars: number;
   process(doc: Document, ctx: StepContext): Document | Drop {
-    const { parts, sep } = splitParagraphs(doc.text);
-    const seen = new Set<string>();
-    const kept: string[] = [];
-    let changed = false;
     // once per document: word lists without a match in the whole text match in no paragraph
     // (CJK entries are substrings, Latin phrases runs of whole words, and a paragraph is a
-    // trimmed part of the text between line breaks); rules that cannot fire anywhere are skipped
+    // trimmed part of the text between line breaks); rules that cannot fire anywhere are skipped,
+    // and a document where none can is returned as it is, unsplit
     const on = filterShortcuts.on;
     const docHits = on ? this.lists.words.count(doc.text) : new Int32Array(this.lists.words.lists);
     const anyHit = !on || docHits.some((x) => x > 0);
     const active = this.active;
-    const may = active.map(({ rule, p }) => !on || !rule.mayFire || rule.mayFire(doc.text, p));
+    const may = active.map(({ rule, p }) => !on || !rule.mayFire || rule.mayFire(doc.text, p, docHits));
+    if (!may.includes(true)) return doc;
+    const { parts, sep } = splitParagraphs(doc.text);
+    const seen = new Set<string>();
+    const kept: string[] = [];
+    let changed = false;
     for (const para of parts) {
       const t = para.trim();
       if (!t) {
