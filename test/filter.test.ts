@@ -279,3 +279,29 @@ test('the bounded top n-gram test equals comparing the counted fraction', () => 
   }
   assert.ok(fired > 50 && skipped > 100, `${fired} fired, ${skipped} skipped`);
 });
+
+test('the short-line rule counts words and Han units as the expressions it was written with', () => {
+  const rule = LINE_RULES.find((r) => r.name === 'line.short_no_punct')!;
+  const spec = (l: string, p: { minWords: number; minHan: number }): string => {
+    const t = l.trim();
+    if (!t || TERMINAL.test(t)) return l;
+    const han = (t.match(/[\u3400-\u9fff]/g) ?? []).length;
+    if (han > 0) return han < p.minHan && t.split(/\s+/).length < p.minWords ? '' : l;
+    return t.split(/\s+/).length < p.minWords ? '' : l;
+  };
+  const r = (() => { let x = 23; return () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 2 ** 32); })();
+  const parts = ['word', 'a', ' ', '  ', '\t', '\u3000', '\u00a0', '中', '文', '㐀', '一', '.', '。', '!', '”', ')', 'x.', '\r', '5'];
+  let cut = 0;
+  let kept = 0;
+  for (let k = 0; k < 20000; k++) {
+    let l = '';
+    const len = Math.floor(r() * 9);
+    for (let j = 0; j < len; j++) l += parts[Math.floor(r() * parts.length)];
+    const p = { minWords: Math.floor(r() * 5), minHan: Math.floor(r() * 7) };
+    const want = spec(l, p);
+    assert.equal(rule.apply(l, p, { multiLine: true }), want, `${JSON.stringify(l)} ${JSON.stringify(p)}`);
+    if (want === '' && l.trim()) cut++;
+    else kept++;
+  }
+  assert.ok(cut > 2000 && kept > 2000, `${cut} cut, ${kept} kept`);
+});

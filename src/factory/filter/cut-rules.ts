@@ -2,7 +2,7 @@
  * Paragraph and line/sentence rules: they cut the offending part out of a
  * document instead of dropping all of it.
  */
-import { displayWidth, TERMINAL, textKernels } from './features.js';
+import { displayWidth, endsTerminal, textKernels } from './features.js';
 import { loadWordList } from './wordlists.js';
 import { PhraseMatcher } from './matcher.js';
 import type { Params } from './doc-rules.js';
@@ -158,6 +158,26 @@ function hasCharRun(l: string, run: number): boolean {
   return nk ? nk.charRun(l, run) : hasCharRunRef(l, run);
 }
 
+const WS_RUN = /\s+/g;
+/** t.split(/\s+/).length < min for a trimmed, non-empty t (pieces are the whitespace runs + 1), counting no further than min. */
+function fewerWords(t: string, min: number): boolean {
+  WS_RUN.lastIndex = 0;
+  let pieces = 1;
+  while (pieces < min && WS_RUN.exec(t)) pieces++;
+  WS_RUN.lastIndex = 0;
+  return pieces < min;
+}
+
+/** Units of t in U+3400-U+9FFF, counting no further than limit. */
+function hanUnits(t: string, limit: number): number {
+  let n = 0;
+  for (let i = 0; i < t.length && n < limit; i++) {
+    const c = t.charCodeAt(i);
+    if (c >= 0x3400 && c <= 0x9fff) n++;
+  }
+  return n;
+}
+
 /** Lower-cased first units of UI_LINE's alternatives: a line can only match when its first non-space unit is one. */
 const UI_FIRST = new Set(UI_WORDS_SOURCE.split('|').map((w) => w.charCodeAt(0)));
 
@@ -172,19 +192,21 @@ export function isUiLine(l: string): boolean {
 const NON_SPACE = /\S/;
 
 export const LINE_RULES: LineRule[] = [
-  { name: 'line.citation_marks', params: {}, about: 'citation and edit marks: [1], [edit], [citation needed], [编辑]', apply: (l) => (l.includes('[') && CITATION.test(l) ? ((CITATION.lastIndex = 0), l.replace(CITATION, '')) : l) },
+  { name: 'line.citation_marks', params: {}, about: 'citation and edit marks: [1], [edit], [citation needed], [编辑]', apply: (l) => (l.includes('[') && CITATION.test(l) ? ((CITATION.lastIndex = 0), l.replace(CITATION, '')) : l), mayFire: (text) => text.includes('[') },
   { name: 'line.ui_text', params: {}, about: "interface text on its own line: 'Read more', '阅读全文', 'Log in'", apply: (l) => (isUiLine(l) ? '' : l) },
   // displayWidth(l) >= l.length: a line longer than maxWidth units is not measured
   { name: 'line.meta_info', params: { maxWidth: 80 }, about: 'post metadata lines: dates, 发布时间, 来源, 责任编辑, Posted by', apply: (l, p) => (l.length <= p.maxWidth! && displayWidth(l) <= p.maxWidth! && META_LINE.test(l.trim()) ? '' : l) },
   { name: 'line.short_no_punct', params: { minWords: 3, minHan: 5 }, about: 'line with fewer than minWords words (minHan Han characters) and no terminal punctuation (C4)', apply: (l, p, ctx) => {
     if (!ctx.multiLine) return l;
+    // as: t = l.trim(); if (!t || TERMINAL.test(t)) keep; han = Han units of t; words =
+    // t.split(/\s+/).length; cut when words < minWords and (no Han unit or han < minHan)
+    if (!NON_SPACE.test(l) || endsTerminal(l)) return l;
     const t = l.trim();
-    if (!t || TERMINAL.test(t)) return l;
-    const han = (t.match(/[\u3400-\u9fff]/g) ?? []).length;
-    if (han > 0) return han < p.minHan! && t.split(/\s+/).length < p.minWords! ? '' : l;
-    return t.split(/\s+/).length < p.minWords! ? '' : l;
+    if (!fewerWords(t, p.minWords!)) return l;
+    const han = hanUnits(t, Math.max(1, p.minHan!));
+    return han > 0 && han >= p.minHan! ? l : '';
   } },
-  { name: 'line.long_word', params: { max: 1000 }, about: 'line containing a word (non-space, non-CJK run) longer than max characters (C4)', apply: (l, p) => (l.length > p.max! && longestRun(l) > p.max! ? '' : l) },
+  { name: 'line.long_word', params: { max: 1000 }, about: 'line containing a word (non-space, non-CJK run) longer than max characters (C4)', apply: (l, p) => (l.length > p.max! && longestRun(l) > p.max! ? '' : l), mayFire: (text, p) => text.length > p.max! },
   { name: 'sentence.char_run', params: { run: 10 }, about: 'sentence with the same character run times or more in a row (哈哈哈哈…, !!!!…)', apply: (l, p) => {
     if (!hasCharRun(l, p.run!)) return l;
     return l.split(/(?<=[。！？.!?])/).filter((s) => !hasCharRun(s, p.run!)).join('');
