@@ -492,6 +492,15 @@ napi_value PhraseCount(napi_env env, napi_callback_info info) {
     }
   };
   for (size_t i = 0; i <= len; i++) {
+    if (!in_word) {
+      // outside a word, a unit from U+2E80 up that starts no CJK entry changes nothing: pass
+      // over runs of them in a tight loop (most of Chinese text)
+      while (i < len) {
+        const uint32_t d = s[i];
+        if (d < 0x2e80 || ((static_cast<uint32_t>(first_bits[d >> 5]) >> (d & 31)) & 1u)) break;
+        i++;
+      }
+    }
     const uint32_t c = i < len ? s[i] : 32;
     const uint32_t cl = c < 0x2e80 ? cls[c] : (static_cast<uint32_t>(first_bits[c >> 5]) >> (c & 31)) & 1u;
     if (cl & 1) {

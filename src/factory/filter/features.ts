@@ -203,6 +203,8 @@ let scratchLens = new Uint16Array(1 << 16);
 let scratchKeys = new Int32Array(1 << 16);
 let scratchCodes = new Int32Array(1 << 16);
 const scanStats = new Float64Array(12);
+/** the native lineStats' output (long-lived: a fresh small typed array handed to native code costs as much as the call) */
+const lineOut = new Float64Array(13);
 const pairOut = new Int32Array(2);
 
 /**
@@ -406,11 +408,14 @@ export class DocFeatures {
   lineStats(width?: number): Float64Array {
     if (this._lineStats && (width === undefined || this._lineWidth === width)) return this._lineStats;
     width ??= 30;
-    const out = (this._lineStats ??= new Float64Array(LS.Count));
     this._lineWidth = width;
     const nk = textKernels.native;
-    if (nk) nk.lineStats(this.u16, width, out);
-    else lineStatsRef(this.text, width, out);
+    if (nk) {
+      nk.lineStats(this.u16, width, lineOut);
+      return (this._lineStats = lineOut.slice());
+    }
+    const out = (this._lineStats ??= new Float64Array(LS.Count));
+    lineStatsRef(this.text, width, out);
     return out;
   }
 

@@ -7,6 +7,7 @@
 import { K, kindTable, textKernels, toU16 } from './features.js';
 
 const RING = 8;
+const nativeOut = new Int32Array(32);
 
 export class PhraseMatcher {
   /** last-word hash -> phrases (arrays of word hashes) ending with it, with their list */
@@ -130,13 +131,15 @@ export class PhraseMatcher {
 
   /** Matches of each list in s (CJK matches do not overlap; Latin phrases are counted where they end). */
   count(text: string | Uint16Array): Int32Array {
-    const out = new Int32Array(this.lists);
     const kt = kindTable();
     const nk = textKernels.native;
     if (nk && this.lists <= 32) {
-      nk.phraseCount(text, this.classTable(), this.flatten(), out);
-      return out;
+      // the kernel writes into one long-lived array: a fresh small typed array handed to native
+      // code has to be given a backing store first, which costs as much as the call itself
+      nk.phraseCount(text, this.classTable(), this.flatten(), nativeOut.subarray(0, this.lists));
+      return nativeOut.slice(0, this.lists);
     }
+    const out = new Int32Array(this.lists);
     const s = typeof text === 'string' ? toU16(text) : text;
     const ring = this.ring;
     let nw = 0;

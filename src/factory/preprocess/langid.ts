@@ -106,11 +106,15 @@ export interface LangGuess {
 }
 
 
+// long-lived arrays for the kernels (a fresh small typed array handed to native code costs as much as the call)
+const census = new Int32Array(12);
+const votes = new Int32Array(LANGS.length);
+
 export function identifyLanguage(text: string, maxChars = 8000): LangGuess {
   const s = text.length > maxChars ? text.slice(0, maxChars) : text;
   const kt = kindTable();
   const st = scriptTable();
-  const cnt = new Int32Array(12);
+  const cnt = census.fill(0);
   const nk = textKernels.native;
   if (nk) nk.scriptCensus(s, maxChars, st, cnt);
   else {
@@ -135,7 +139,7 @@ export function identifyLanguage(text: string, maxChars = 8000): LangGuess {
   for (const [lang, n] of scripts) if (n / 4.5 >= 0.5 * total) return { language: lang, score: n / 4.5 / total };
   if (latinUnits < 0.5 * total) return { language: 'unknown', score: 0 };
   // Latin script: vote with function words
-  const counts = new Int32Array(LANGS.length);
+  const counts = votes;
   const words = functionWordVotes(s, counts);
   let best = 'en';
   let bestN = 0;
