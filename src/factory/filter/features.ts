@@ -399,24 +399,21 @@ export class DocFeatures {
     return (this._hits ??= m.count(this.u16));
   }
 
-  private _lineStats?: Float64Array;
+  private _lineStats?: number[];
   private _lineWidth = -1;
   /**
    * The line and paragraph figures (indexed by LS), lines of display width <= width counted as
    * short (without a width: the figures already computed, whatever their width, or width 30).
    */
-  lineStats(width?: number): Float64Array {
+  lineStats(width?: number): readonly number[] {
     if (this._lineStats && (width === undefined || this._lineWidth === width)) return this._lineStats;
     width ??= 30;
     this._lineWidth = width;
     const nk = textKernels.native;
-    if (nk) {
-      nk.lineStats(this.u16, width, lineOut);
-      return (this._lineStats = lineOut.slice());
-    }
-    const out = (this._lineStats ??= new Float64Array(LS.Count));
-    lineStatsRef(this.text, width, out);
-    return out;
+    if (nk) nk.lineStats(this.u16, width, lineOut);
+    else lineStatsRef(this.text, width, lineOut);
+    // a plain array: a small typed array per document would need its own backing store
+    return (this._lineStats = Array.from(lineOut));
   }
 
   /** Number of distinct ids of `set` among the units (stops counting at `enough`). */
