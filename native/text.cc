@@ -345,14 +345,19 @@ napi_value NgramDupChars(napi_env env, napi_callback_info info) {
 // charRepetition(text: Uint16Array, n, maxChars, out: Int32Array(2)): out = [repeated n-grams, n-grams]
 // over the code units above 32 among the first maxChars (0 n-grams when fewer than 2n such units)
 napi_value CharRepetition(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
+  size_t argc = 5;
+  napi_value argv[5];
   CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
   Arr text, out;
   uint32_t n = 0, max_chars = 0;
+  double max = -1;
+  napi_valuetype vt4 = napi_undefined;
+  if (argc >= 5) CHECK(napi_typeof(env, argv[4], &vt4));
+  const bool early = vt4 == napi_number;
   if (argc < 4 || !typed(env, argv[0], napi_uint16_array, &text) || napi_get_value_uint32(env, argv[1], &n) != napi_ok || n == 0 ||
-      napi_get_value_uint32(env, argv[2], &max_chars) != napi_ok || !typed(env, argv[3], napi_int32_array, &out) || out.len < 2) {
-    napi_throw_type_error(env, nullptr, "charRepetition(text: Uint16Array, n >= 1, maxChars, out: Int32Array(2))");
+      napi_get_value_uint32(env, argv[2], &max_chars) != napi_ok || !typed(env, argv[3], napi_int32_array, &out) || out.len < (early ? 3u : 2u) ||
+      (early && napi_get_value_double(env, argv[4], &max) != napi_ok) || (argc >= 5 && !early && vt4 != napi_undefined)) {
+    napi_throw_type_error(env, nullptr, "charRepetition(text: Uint16Array, n >= 1, maxChars, out: Int32Array(2, or 3 with max), max?: number)");
     return nullptr;
   }
   const uint16_t* s = static_cast<const uint16_t*>(text.p);
@@ -367,15 +372,32 @@ napi_value CharRepetition(napi_env env, napi_callback_info info) {
   int32_t* o = static_cast<int32_t*>(out.p);
   o[0] = 0;
   o[1] = 0;
+  if (early) o[2] = 0;
   if (m >= 2 * static_cast<size_t>(n)) {
-    const size_t k = ngram_keys(codes, m, n, scratch_keys);
+    // the rolling keys of ngram_keys, computed as the scan goes (an early stop spares the rest)
+    const size_t k = m - n + 1;
     KeySet seen = empty_set(set_slots, k);
+    uint32_t p = 1;
+    for (size_t j = 1; j < n; j++) p *= FNV_PRIME;
+    uint32_t h = 0;
+    for (size_t j = 0; j < n; j++) h = h * FNV_PRIME + codes[j];
     int32_t dup = 0;
-    const uint32_t* keys = scratch_keys.data();
-    const size_t ahead = 8;
+    // with max: stop once dup / k > max is settled either way (dup only grows, by at most one
+    // per remaining key; dividing by the same k keeps the order, so the answer is the full one's)
+    const double kd = static_cast<double>(k);
     for (size_t i = 0; i < k; i++) {
-      if (i + ahead < k) seen.prefetch(keys[i + ahead]);
-      if (seen.insert(keys[i])) dup++;
+      if (i) h = (h - codes[i - 1] * p) * FNV_PRIME + codes[i + n - 1];
+      if (seen.insert(h)) dup++;
+      if (early && (i & 63) == 63) {
+        if (static_cast<double>(dup) / kd > max) {
+          o[2] = 1;
+          break;
+        }
+        if (static_cast<double>(dup + static_cast<int32_t>(k - i - 1)) / kd <= max) {
+          o[2] = 2;
+          break;
+        }
+      }
     }
     o[0] = dup;
     o[1] = static_cast<int32_t>(k);

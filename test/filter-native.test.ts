@@ -50,6 +50,9 @@ function figures(text: string, lang: string, lists: ReturnType<typeof defaultLis
   for (const n of [1, 2, 3, 4]) out[`top${n}`] = f.topNgramFraction(n);
   for (let n = 5; n <= 10; n++) out[`dup${n}`] = f.dupNgramFraction(n);
   out.rep10 = f.charRepetition(10);
+  // the early-stopping comparison settles as the full fraction does, at thresholds on both sides
+  out.rep10Exceeds = [0, 0.001, 0.01, 0.05, 0.1, 0.3, 0.5, 0.9].map((m) => f.charRepetitionExceeds(10, m));
+  out.rep3Exceeds = [0, 0.2, 0.5].map((m) => f.charRepetitionExceeds(3, m, 500));
   out.rep3 = f.charRepetition(3, 500);
   out.lists = Array.from(lists.words.count(f.u16));
   out.extra = Array.from(extra.count(text));

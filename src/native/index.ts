@@ -25,8 +25,8 @@ export interface NativeKernels {
   ngramTop(ids: Int32Array, n: number, out: Int32Array): void;
   /** characters (lens) in repeated n-gram occurrences, Gopher's scan */
   ngramDupChars(ids: Int32Array, lens: Uint16Array, n: number): number;
-  /** out = [repeated character n-grams, n-grams] over the units above 32 of the first maxChars */
-  charRepetition(text: Uint16Array, n: number, maxChars: number, out: Int32Array): void;
+  /** out = [repeated character n-grams, n-grams] over the units above 32 of the first maxChars; with max, the scan stops once repeated / n-grams > max is settled and out[2] = 1 (it is) or 2 (it is not), else 0 */
+  charRepetition(text: Uint16Array, n: number, maxChars: number, out: Int32Array, max?: number): void;
   /** the PhraseMatcher's scan over its flattened tables (src/factory/filter/matcher.ts); out[list] = matches */
   phraseCount(text: string | Uint16Array, classes: Uint8Array, tables: Int32Array, out: Int32Array): void;
   /** the line and paragraph figures of the document rules (indices LS in src/factory/filter/features.ts), short lines by display width <= width */

@@ -92,7 +92,7 @@ export const DOC_RULES: DocRule[] = [
     for (let n = 6; n <= 10; n++) if (f.dupNgramFraction(n) > p[`max${n}`]!) return true;
     return false;
   } },
-  { name: 'doc.char_repetition', scope: 'all', params: { n: 10, max: 0.5 }, about: 'fraction of repeated character n-grams above max (Data-Juicer, ChineseWebText)', fires: (f, p) => f.charRepetition(p.n!) > p.max! },
+  { name: 'doc.char_repetition', scope: 'all', params: { n: 10, max: 0.5 }, about: 'fraction of repeated character n-grams above max (Data-Juicer, ChineseWebText)', fires: (f, p) => f.charRepetitionExceeds(p.n!, p.max!) },
   { name: 'doc.cjk_ratio', scope: 'zh', params: { min: 0.3 }, about: 'Chinese document whose Han characters are below min of its non-space characters (ChineseWebText)', fires: (f, p) => f.hanChars / Math.max(1, f.nonSpaceChars) < p.min! },
   { name: 'doc.avg_line_length', scope: 'all', params: { min: 10 }, about: 'mean line length below min characters (ChineseWebText)', fires: (f, p) => { const st = f.lineStats(); return st[LS.NonEmpty]! > 0 && st[LS.NonEmptyChars]! / st[LS.NonEmpty]! < p.min!; } },
   { name: 'doc.lorem_ipsum', scope: 'all', params: {}, about: "placeholder text 'lorem ipsum' (C4)", fires: (f) => LOREM.test(f.text) },

@@ -206,6 +206,7 @@ const scanStats = new Float64Array(12);
 /** the native lineStats' output (long-lived: a fresh small typed array handed to native code costs as much as the call) */
 const lineOut = new Float64Array(13);
 const pairOut = new Int32Array(2);
+const tripleOut = new Int32Array(3);
 
 /**
  * The one pass of DocFeatures (the reference of the native docScan): word units (Han characters;
@@ -538,6 +539,16 @@ export class DocFeatures {
       }
     }
     return repeated / Math.max(1, this.unitChars);
+  }
+
+  /** charRepetition(n, maxChars) > max, settled without scanning the rest of the text where the native kernel can. */
+  charRepetitionExceeds(n: number, max: number, maxChars = 20000): boolean {
+    const nk = textKernels.native;
+    if (!nk) return this.charRepetition(n, maxChars) > max;
+    nk.charRepetition(this.u16, n, maxChars, tripleOut, max);
+    if (tripleOut[2] === 1) return true;
+    if (tripleOut[2] === 2) return false;
+    return (tripleOut[1] ? tripleOut[0]! / tripleOut[1]! : 0) > max;
   }
 
   /** Fraction of character n-grams (non-space) that repeat an earlier one (ChineseWebText / Data-Juicer style). */
