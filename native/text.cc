@@ -177,9 +177,35 @@ napi_value DocScan(napi_env env, napi_callback_info info) {
   size_t i = 0;
   while (i < n) {
     const uint16_t c = s[i];
-    // the kind table gives Han for U+4E00-U+9FFF (kindTable): that range first spares Chinese
-    // text a look-up in the 64 KiB table, which does not stay in the L1 cache
-    const uint8_t k = c >= 0x4e00 && c <= 0x9fff ? static_cast<uint8_t>(Han) : t[c];
+    if (c >= 0x4e00 && c <= 0x9fff) {
+      // a run of U+4E00-U+9FFF (Han in the kind table): each unit is what the general path below
+      // makes of a Han unit (a unit of length 1, a token with a letter, no '.'), counted for the
+      // whole run in registers
+      if (tok_in) {
+        if (tok_real) {
+          tok_total++;
+          if (tok_alpha) tok_alpha_n++;
+        }
+        tok_in = tok_alpha = tok_real = false;
+      }
+      size_t j = i;
+      do {
+        ids[u] = s[j];
+        lens[u++] = 1;
+        j++;
+      } while (j < n && s[j] >= 0x4e00 && s[j] <= 0x9fff);
+      const size_t run = j - i;
+      han += run;
+      non_space += run;
+      tok_total += run;
+      tok_alpha_n += run;
+      unit_chars += run;
+      if (longest < 1) longest = 1;
+      dots = 0;
+      i = j;
+      continue;
+    }
+    const uint8_t k = t[c];
     if (c == 46) {
       if (++dots == 3) ell++;
     } else {
