@@ -510,12 +510,9 @@ napi_value PhraseCount(napi_env env, napi_callback_info info) {
   uint32_t h = FNV_OFF;
   bool in_word = false;
   auto bit = [&](uint32_t x) { return (static_cast<uint32_t>(pair[x >> 5]) >> (x & 31)) & 1u; };
-  // the word whose hash is hw ends (h and in_word stay in registers in the loop: the caller resets them)
-  auto end_word = [&](uint32_t hw) {
-    const int32_t last = static_cast<int32_t>((hw & 0x3fffffffu) | 0x40000000u);
-    ring[nw++ % RING] = last;
-    if (!((static_cast<uint32_t>(lat_bits[(last >> 5) & 127]) >> (last & 31)) & 1u)) return;
-    // binary search of the last word among the groups
+  // the phrases that may end with the word last (its bit is set): binary search of the last word
+  // among the groups, then each phrase's earlier words against the ring
+  auto check_phrases = [&](int32_t last) {
     size_t lo = 0, hi = groups;
     while (lo < hi) {
       const size_t mid = (lo + hi) >> 1;
@@ -539,6 +536,15 @@ napi_value PhraseCount(napi_env env, napi_callback_info info) {
       seen |= 1u << list;
     }
   };
+  // the word whose hash is hw ends (h and in_word stay in registers in the loop: the caller resets
+  // them); most words end no phrase, which one bit test tells without a call
+#define END_WORD(hw)                                                                   \
+  do {                                                                                 \
+    const int32_t last_ = static_cast<int32_t>(((hw) & 0x3fffffffu) | 0x40000000u);    \
+    ring[nw++ % RING] = last_;                                                         \
+    if ((static_cast<uint32_t>(lat_bits[(last_ >> 5) & 127]) >> (last_ & 31)) & 1u) \
+      check_phrases(last_);                                                            \
+  } while (0)
   for (size_t i = 0; i <= len; i++) {
     if (!in_word) {
       // outside a word, a unit from U+2E80 up that starts no CJK entry changes nothing: pass
@@ -551,6 +557,21 @@ napi_value PhraseCount(napi_env env, napi_callback_info info) {
     }
     const uint32_t c = i < len ? s[i] : 32;
     const uint32_t cl = c < 0x2e80 ? cls[c] : (static_cast<uint32_t>(first_bits[c >> 5]) >> (c & 31)) & 1u;
+    if (cl == 2 && has_latin) {
+      // a word unit that starts no CJK entry, and the plain word units after it: hashed in a
+      // tight loop (the general path below does the same to each)
+      h = (h ^ (c >= 65 && c <= 90 ? c + 32 : c)) * FNV_PRIME;
+      in_word = true;
+      size_t j = i + 1;
+      while (j < len) {
+        const uint32_t d = s[j];
+        if (d >= 0x2e80 || cls[d] != 2) break;
+        h = (h ^ (d >= 65 && d <= 90 ? d + 32 : d)) * FNV_PRIME;
+        j++;
+      }
+      i = j - 1;
+      continue;
+    }
     if (cl & 1) {
       const int32_t next = i + 1 < len ? static_cast<int32_t>(s[i + 1]) : -1;
       if (bit(pair_hash(static_cast<int32_t>(c), next)) || bit(pair_hash(static_cast<int32_t>(c), -1))) {
@@ -577,7 +598,7 @@ napi_value PhraseCount(napi_env env, napi_callback_info info) {
         }
         if (hit || c >= 0x2e80) {
           if (in_word) {
-            end_word(h);
+            END_WORD(h);
             h = FNV_OFF;
             in_word = false;
           }
@@ -590,11 +611,12 @@ napi_value PhraseCount(napi_env env, napi_callback_info info) {
       h = (h ^ (c >= 65 && c <= 90 ? c + 32 : c)) * FNV_PRIME;
       in_word = true;
     } else if (in_word) {
-      end_word(h);
+      END_WORD(h);
       h = FNV_OFF;
       in_word = false;
     }
   }
+#undef END_WORD
   return nullptr;
 }
 
