@@ -286,3 +286,19 @@ test('JSONL parts hold exactly the bytes of JSON.stringify, with and without the
   }
   for (const o of outputs) assert.ok(o === Buffer.from(expected, 'utf8').toString('latin1'), 'bytes differ from JSON.stringify');
 });
+
+test('decodeBytes: a literal U+FFFD in valid UTF-8 is text, with and without the native decoder', () => {
+  const saved = textKernels.native;
+  try {
+    for (const kernels of saved ? [saved, null] : [null]) {
+      textKernels.native = kernels;
+      assert.deepEqual(decodeBytes(Buffer.from('a\ufffdb 中文')), { text: 'a\ufffdb 中文', encoding: 'utf-8', invalidBytes: 0 });
+      assert.deepEqual(decodeBytes(Buffer.from('plain')), { text: 'plain', encoding: 'utf-8', invalidBytes: 0 });
+      const lossy = decodeBytes(Buffer.from([0x61, 0xff, 0x62, 0xfe, 0x63]));
+      assert.equal(lossy.encoding, 'utf-8-lossy');
+      assert.equal(lossy.invalidBytes, 2);
+    }
+  } finally {
+    textKernels.native = saved;
+  }
+});

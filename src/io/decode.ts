@@ -29,10 +29,13 @@ export function decodeBytes(b: Uint8Array, declared?: string): Decoded {
       }
     }
   }
-  // fast path: the native decoder (null: not valid UTF-8), else Buffer's UTF-8 decoder; a
+  // fast path: the native decoder gives text only for valid UTF-8 (a literal U+FFFD in it is
+  // text, as the fatal decoder below would say); else Buffer's UTF-8 decoder, where a
   // replacement character means invalid bytes (or a literal U+FFFD)
   const nk = textKernels.native;
-  const fast = (nk ? nk.decodeUtf8(b) : null) ?? (Buffer.isBuffer(b) ? b.toString('utf8') : Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8'));
+  const valid = nk ? nk.decodeUtf8(b) : null;
+  if (valid !== null) return { text: valid, encoding: 'utf-8', invalidBytes: 0 };
+  const fast = Buffer.isBuffer(b) ? b.toString('utf8') : Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8');
   if (!fast.includes('\ufffd')) return { text: fast, encoding: 'utf-8', invalidBytes: 0 };
   try {
     return { text: utf8Fatal.decode(b), encoding: 'utf-8', invalidBytes: 0 };
