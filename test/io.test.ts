@@ -9,6 +9,7 @@ import { ShardedWriter } from '../src/io/writers.js';
 import { ParquetDocWriter } from '../src/io/parquet.js';
 import { decodeBytes } from '../src/io/decode.js';
 import { textKernels } from '../src/native/index.js';
+import { withMeta, copyOwn, type DocumentMeta } from '../src/core/document.js';
 import { htmlToText } from '../src/io/html.js';
 import { makePlan } from '../src/factory/plan.js';
 import { parseRecipe } from '../src/factory/recipe.js';
@@ -300,5 +301,21 @@ test('decodeBytes: a literal U+FFFD in valid UTF-8 is text, with and without the
     }
   } finally {
     textKernels.native = saved;
+  }
+});
+
+test('withMeta and copyOwn give what a spread gives, own "__proto__" keys included', () => {
+  const metas: DocumentMeta[] = [{ source: 's' }, { source: 's', language: 'en', extra: [1, 2] }, JSON.parse('{"source":"s","__proto__":{"x":1},"z":2}') as DocumentMeta];
+  for (const m of metas) {
+    for (const add of [{ language: 'zh', languageScore: 0.5 }, { source: 't' }, {}]) {
+      const got = withMeta(m, add);
+      const want = { ...m, ...add };
+      assert.deepEqual(Object.keys(got), Object.keys(want));
+      assert.equal(JSON.stringify(got), JSON.stringify(want));
+      assert.equal(Object.getPrototypeOf(got), Object.prototype);
+    }
+    const c = copyOwn(m);
+    assert.equal(JSON.stringify(c), JSON.stringify({ ...m }));
+    assert.equal(Object.getPrototypeOf(c), Object.prototype);
   }
 });

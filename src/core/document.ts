@@ -30,6 +30,26 @@ export interface Quarantined {
 }
 
 /** Count of characters in code points, not UTF-16 units. */
+/**
+ * meta with the fields of add set (a copy: { ...meta, ...add }, same keys in the same order).
+ * V8 (Node 20) takes a slow path when new keys follow a spread, in one literal or assigned
+ * after it (~1.5-3 us per object); Object.assign into an empty object is 10-20 times faster.
+ */
+export function withMeta(meta: DocumentMeta, add: Partial<DocumentMeta>): DocumentMeta {
+  // (an own "__proto__" key, which JSON.parse can make, would set the prototype under assign)
+  if (hasOwnProto(meta) || hasOwnProto(add)) return { ...meta, ...add };
+  return Object.assign({}, meta, add);
+}
+
+/** A copy of a plain object's own keys, as { ...o } makes it (the fast way where that is the same). */
+export function copyOwn<T extends object>(o: T): T {
+  return hasOwnProto(o) ? { ...o } : Object.assign({}, o);
+}
+
+function hasOwnProto(o: object): boolean {
+  return Object.prototype.hasOwnProperty.call(o, '__proto__');
+}
+
 export function charCount(s: string): number {
   let n = s.length;
   for (let i = 0; i < s.length; i++) {

@@ -1,4 +1,4 @@
-import type { Document } from '../../core/document.js';
+import { withMeta, type Document } from '../../core/document.js';
 import { drop, type DocStep, type Drop, type StepContext } from '../../core/step.js';
 import { extractHtml, type ExtractOptions } from '../../io/html.js';
 
@@ -14,6 +14,6 @@ export class HtmlExtract implements DocStep {
     if (!text.trim()) return drop('html.no_main_text');
     // chars: markup and boilerplate together; the example shows the boilerplate text blocks
     ctx.cut('html.boilerplate', doc, removed.join(' ¦ '), Math.max(0, doc.text.length - text.length));
-    return { ...doc, text, meta: { ...doc.meta, contentType: 'text/plain', extractedFrom: 'text/html' } };
+    return { ...doc, text, meta: withMeta(doc.meta, { contentType: 'text/plain', extractedFrom: 'text/html' }) };
   }
 }

@@ -5,7 +5,7 @@
  * against Latin words, so a Chinese page with English terms stays Chinese.
  * Agreement with fastText lid.176 is measured by bench/langid.
  */
-import type { Document } from '../../core/document.js';
+import { withMeta, type Document } from '../../core/document.js';
 import { drop, type DocStep, type Drop } from '../../core/step.js';
 import { K, kindTable, textKernels, wordHash } from '../filter/features.js';
 
@@ -165,7 +165,7 @@ export class LanguageId implements DocStep {
   }
   process(doc: Document): Document | Drop {
     const g = identifyLanguage(doc.text);
-    const out = { ...doc, meta: { ...doc.meta, language: g.language, languageScore: Math.round(g.score * 1000) / 1000 } };
+    const out = { ...doc, meta: withMeta(doc.meta, { language: g.language, languageScore: Math.round(g.score * 1000) / 1000 }) };
     if (this.keep.size && !this.keep.has(g.language)) return drop('langid.not_kept');
     if (g.score < this.cfg.minScore) return drop('langid.low_confidence');
     return out;

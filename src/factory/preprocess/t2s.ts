@@ -1,5 +1,5 @@
 /** Traditional-to-Simplified Chinese conversion with OpenCC's dictionaries, only where needed. */
-import type { Document } from '../../core/document.js';
+import { withMeta, type Document } from '../../core/document.js';
 import type { DocStep, StepContext } from '../../core/step.js';
 import { toSimplified } from './opencc.js';
 import { unitPositions } from '../filter/features.js';
@@ -44,6 +44,6 @@ export class TraditionalToSimplified implements DocStep {
     const text = this.conv(doc.text);
     if (text === doc.text) return doc;
     ctx.cut('t2s.converted', doc, `${doc.text.slice(0, 100)} → ${text.slice(0, 100)}`, 0);
-    return { ...doc, text, meta: { ...doc.meta, convertedFromTraditional: true } };
+    return { ...doc, text, meta: withMeta(doc.meta, { convertedFromTraditional: true }) };
   }
 }

@@ -8,7 +8,7 @@
  * per decade span, deterministic whatever the sharding).
  */
 import { readFileSync, existsSync } from 'node:fs';
-import type { Document } from '../../core/document.js';
+import { withMeta, type Document } from '../../core/document.js';
 import { drop, type CorpusStep, type Drop, type StepContext } from '../../core/step.js';
 import { loadModelFile } from '../../lm/load.js';
 import type { HashedModel } from '../../lm/hashed.js';
@@ -151,13 +151,13 @@ export class PerplexityBuckets implements CorpusStep<Summary, Global> {
 
   decide(doc: Document, _ctx: StepContext, g: Global, _shard: number, _order: number): Document | Drop {
     const p = this.perplexity(doc);
-    if (p === null) return { ...doc, meta: { ...doc.meta, bucket: 'unscored' } };
+    if (p === null) return { ...doc, meta: withMeta(doc.meta, { bucket: 'unscored' }) };
     const c = g.cutoffs[String(doc.meta.language)]!;
     // a document's bin edge is compared, so the split is exactly the histogram's
     const v = binValue(bin(p));
     const bucket = v <= c.high ? 'high' : v <= c.medium ? 'medium' : 'low';
     if (bucket === 'low' && this.cfg.dropLow) return drop('score.low_bucket');
-    return { ...doc, meta: { ...doc.meta, perplexity: Math.round(p * 10) / 10, bucket } };
+    return { ...doc, meta: withMeta(doc.meta, { perplexity: Math.round(p * 10) / 10, bucket }) };
   }
 
   summarize(g: Global): Record<string, unknown> {
