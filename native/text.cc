@@ -547,11 +547,12 @@ napi_value PhraseCount(napi_env env, napi_callback_info info) {
   } while (0)
   for (size_t i = 0; i <= len; i++) {
     if (!in_word) {
-      // outside a word, a unit from U+2E80 up that starts no CJK entry changes nothing: pass
-      // over runs of them in a tight loop (most of Chinese text)
+      // outside a word, a unit that starts no CJK entry and is no word unit (class 0; from U+2E80
+      // up: its first bit clear) changes nothing: pass over runs of them in a tight loop (most of
+      // Chinese text, and the spaces and punctuation between words)
       while (i < len) {
         const uint32_t d = s[i];
-        if (d < 0x2e80 || ((static_cast<uint32_t>(first_bits[d >> 5]) >> (d & 31)) & 1u)) break;
+        if (d < 0x2e80 ? cls[d] != 0 : ((static_cast<uint32_t>(first_bits[d >> 5]) >> (d & 31)) & 1u)) break;
         i++;
       }
     }
