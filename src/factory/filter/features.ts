@@ -413,8 +413,11 @@ export class DocFeatures {
     const nk = textKernels.native;
     if (nk) nk.lineStats(this.u16, width, lineOut);
     else lineStatsRef(this.text, width, lineOut);
-    // a plain array: a small typed array per document would need its own backing store
-    return (this._lineStats = Array.from(lineOut));
+    // a plain array (a small typed array per document would need its own backing store), filled by
+    // a loop: Array.from over a typed array costs ~1.5 us in Node 20
+    const out = new Array<number>(LS.Count);
+    for (let k = 0; k < LS.Count; k++) out[k] = lineOut[k]!;
+    return (this._lineStats = out);
   }
 
   /** Number of distinct ids of `set` among the units (stops counting at `enough`). */

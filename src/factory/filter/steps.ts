@@ -96,7 +96,8 @@ export class ParagraphFilter implements DocStep {
     // and a document where none can is returned as it is, unsplit
     const on = filterShortcuts.on;
     const docHits = on ? this.lists.words.count(doc.text) : new Int32Array(this.lists.words.lists);
-    const anyHit = !on || docHits.some((x) => x > 0);
+    let anyHit = !on;
+    for (let k = 0; k < docHits.length && !anyHit; k++) anyHit = docHits[k]! > 0;
     const active = this.active;
     const may = active.map(({ rule, p }) => !on || !rule.mayFire || rule.mayFire(doc.text, p, docHits));
     if (!may.includes(true)) return doc;

@@ -143,9 +143,12 @@ export function identifyLanguage(text: string, maxChars = 8000): LangGuess {
   const words = functionWordVotes(s, counts);
   let best = 'en';
   let bestN = 0;
-  counts.forEach((n, b) => {
-    if (n > bestN) { best = LANGS[b]!; bestN = n; }
-  });
+  for (let b = 0; b < counts.length; b++) {
+    if (counts[b]! > bestN) {
+      best = LANGS[b]!;
+      bestN = counts[b]!;
+    }
+  }
   const en = counts[0]!;
   if (bestN === 0) return { language: latin > 0 && other === 0 ? 'en' : 'unknown', score: 0.2 };
   const ratio = bestN / words;
