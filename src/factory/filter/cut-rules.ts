@@ -14,7 +14,7 @@ export interface CutLists {
 
 export function defaultCutLists(files: { boilerplate?: string[]; ads?: string[]; toxic?: string[] } = {}): CutLists {
   return {
-    words: new PhraseMatcher([
+    words: PhraseMatcher.of([
       (files.boilerplate ?? ['boilerplate-en', 'boilerplate-zh']).flatMap((f) => loadWordList(f)),
       (files.ads ?? ['ads-en', 'ads-zh']).flatMap((f) => loadWordList(f)),
       (files.toxic ?? ['toxic-en', 'toxic-zh']).flatMap((f) => loadWordList(f)),

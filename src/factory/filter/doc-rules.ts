@@ -34,7 +34,7 @@ export function defaultLists(files: { stopwords?: string[]; toxic?: string[]; ad
     stopEn: new Set(stop.filter((w) => /^[a-z]+$/.test(w)).map(wordHash)),
     stopZhChars: new Set(stop.filter((w) => !/^[a-z]+$/.test(w) && w.length === 1).map((w) => w.charCodeAt(0))),
     stopZhWords: stop.filter((w) => !/^[a-z]+$/.test(w) && w.length > 1),
-    words: new PhraseMatcher([(files.toxic ?? ['toxic-en', 'toxic-zh']).flatMap((f) => loadWordList(f)), (files.ads ?? ['ads-en', 'ads-zh']).flatMap((f) => loadWordList(f))]),
+    words: PhraseMatcher.of([(files.toxic ?? ['toxic-en', 'toxic-zh']).flatMap((f) => loadWordList(f)), (files.ads ?? ['ads-en', 'ads-zh']).flatMap((f) => loadWordList(f))]),
   };
 }
 

@@ -18,6 +18,18 @@ export class PhraseMatcher {
   private cjk = new Map<number, { text: string; list: number }[]>();
   readonly lists: number;
 
+  private static built = new Map<string, PhraseMatcher>();
+  /**
+   * The matcher of these lists, built once per process (a matcher does not change once built;
+   * each shard's pipeline would otherwise rebuild and re-flatten its 65,536-entry tables).
+   */
+  static of(lists: string[][]): PhraseMatcher {
+    const key = JSON.stringify(lists);
+    let m = PhraseMatcher.built.get(key);
+    if (!m) PhraseMatcher.built.set(key, (m = new PhraseMatcher(lists)));
+    return m;
+  }
+
   /** One entry list per counter, e.g. [toxic, ads]. */
   constructor(lists: string[][]) {
     const kt = kindTable();
