@@ -888,6 +888,59 @@ napi_value ParaDupPossible(napi_env env, napi_callback_info info) {
   return r;
 }
 
+// lineFacts(text: string, uiBits: Int32Array(2048), metaBits: Int32Array(2048), metaMaxLen,
+// out: Int32Array(4)): what the sentence filter's per-line rules need to know of a text before it
+// is split (lineFactsRef in src/factory/filter/cut-rules.ts): out[0] = lines with something other
+// than whitespace; out[1] = 1 when some line's first such unit (ASCII lower-cased) has its bit in
+// uiBits; out[2] = the same for metaBits among lines of at most metaMaxLen units; out[3] = 1 when
+// some non-empty line does not end in terminal punctuation.
+napi_value LineFacts(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  napi_valuetype vt = napi_undefined;
+  Arr ui_a, meta_a, out_a;
+  double meta_max = 0;
+  if (argc >= 5) CHECK(napi_typeof(env, argv[0], &vt));
+  if (vt != napi_string || !typed(env, argv[1], napi_int32_array, &ui_a) || ui_a.len != 2048 || !typed(env, argv[2], napi_int32_array, &meta_a) ||
+      meta_a.len != 2048 || napi_get_value_double(env, argv[3], &meta_max) != napi_ok || !typed(env, argv[4], napi_int32_array, &out_a) || out_a.len < 4) {
+    napi_throw_type_error(env, nullptr, "lineFacts(text: string, uiBits: Int32Array(2048), metaBits: Int32Array(2048), metaMaxLen: number, out: Int32Array(4))");
+    return nullptr;
+  }
+  std::vector<char16_t>& tb = pos_buf;
+  size_t len = 0;
+  CHECK(napi_get_value_string_utf16(env, argv[0], nullptr, 0, &len));
+  if (tb.size() < len + 1) tb.resize(len + 1);
+  CHECK(napi_get_value_string_utf16(env, argv[0], tb.data(), len + 1, &len));
+  const uint16_t* s = reinterpret_cast<const uint16_t*>(tb.data());
+  const uint32_t n = static_cast<uint32_t>(len);
+  const uint32_t* ui = static_cast<const uint32_t*>(ui_a.p);
+  const uint32_t* meta = static_cast<const uint32_t*>(meta_a.p);
+  int32_t non_empty = 0, any_ui = 0, any_meta = 0, any_open = 0;
+  uint32_t start = 0;
+  for (uint32_t i = find_newline(s, 0, n);; i = find_newline(s, i + 1, n)) {
+    uint32_t a = start, b = i;
+    while (a < b && js_space(s[a])) a++;
+    if (a < b) {
+      while (b > a && js_space(s[b - 1])) b--;
+      non_empty++;
+      uint32_t c = s[a];
+      if (c >= 65 && c <= 90) c += 32;
+      if ((ui[c >> 5] >> (c & 31)) & 1u) any_ui = 1;
+      if (static_cast<double>(i - start) <= meta_max && ((meta[c >> 5] >> (c & 31)) & 1u)) any_meta = 1;
+      if (!terminal(s[b - 1])) any_open = 1;
+    }
+    if (i >= n) break;
+    start = i + 1;
+  }
+  int32_t* o = static_cast<int32_t*>(out_a.p);
+  o[0] = non_empty;
+  o[1] = any_ui;
+  o[2] = any_meta;
+  o[3] = any_open;
+  return nullptr;
+}
+
 // charRun(text: string, run): whether some unit above U+0020 repeats run times in a row
 // (hasCharRunRef in src/factory/filter/cut-rules.ts).
 thread_local std::vector<char16_t> run_buf;
@@ -1492,7 +1545,7 @@ void register_text_kernels(napi_env env, napi_value exports) {
   const struct {
     const char* name;
     napi_callback cb;
-  } fns[] = {{"docScan", DocScan}, {"ngramTop", NgramTop}, {"ngramDupChars", NgramDupChars}, {"charRepetition", CharRepetition}, {"phraseCount", PhraseCount}, {"lineStats", LineStats}, {"charRun", CharRun}, {"paraDupPossible", ParaDupPossible}, {"unitPositions", UnitPositions}, {"classCounts", ClassCounts}, {"latinVotes", LatinVotes}, {"openccConvert", OpenccConvert}, {"copyUnits", CopyUnits}, {"decodeUtf8", DecodeUtf8}, {"jsonDocLine", JsonDocLine}, {"scriptCensus", ScriptCensus}};
+  } fns[] = {{"docScan", DocScan}, {"ngramTop", NgramTop}, {"ngramDupChars", NgramDupChars}, {"charRepetition", CharRepetition}, {"phraseCount", PhraseCount}, {"lineStats", LineStats}, {"charRun", CharRun}, {"lineFacts", LineFacts}, {"paraDupPossible", ParaDupPossible}, {"unitPositions", UnitPositions}, {"classCounts", ClassCounts}, {"latinVotes", LatinVotes}, {"openccConvert", OpenccConvert}, {"copyUnits", CopyUnits}, {"decodeUtf8", DecodeUtf8}, {"jsonDocLine", JsonDocLine}, {"scriptCensus", ScriptCensus}};
   for (const auto& f : fns) {
     napi_value fn;
     if (napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &fn) != napi_ok) return;

@@ -12,7 +12,7 @@ import { DocumentFilter } from '../src/factory/filter/steps.js';
 import { identifyLanguage, functionWordVotes } from '../src/factory/preprocess/langid.js';
 import { toSimplified } from '../src/factory/preprocess/opencc.js';
 import { defaultLists } from '../src/factory/filter/doc-rules.js';
-import { hasCharRunRef, paraDupPossible } from '../src/factory/filter/cut-rules.js';
+import { hasCharRunRef, paraDupPossible, lineFacts } from '../src/factory/filter/cut-rules.js';
 import { chineseDocs, englishDocs } from '../src/demo/corpus.js';
 import { rng } from '../src/core/hash.js';
 import { sharedTexts, tmp, demoRecipe, outputDigest } from './helpers.js';
@@ -60,6 +60,7 @@ function figures(text: string, lang: string, lists: ReturnType<typeof defaultLis
   out.lineStats7 = Array.from(f.lineStats(7));
   out.charRuns = [1, 2, 3, 10].map((run) => hasCharRun(text, run));
   out.paraDup = [0, 5, 20].map((w) => paraDupPossible(text, w));
+  out.lineFacts = [0, 12, 80].map((w) => lineFacts(text, w));
   out.special = Array.from(unitPositions(text, specialTable()));
   out.hanPositions = Array.from(unitPositions(text, hanTable));
   for (const [name, table, k] of [['census', censusTable(), 4], ['kinds', kindTable(), 8], ['kinds5', kindTable(), 5]] as const) {
@@ -106,6 +107,7 @@ function adversarial(): string[] {
     '\n\n\n',
     '\n \n\t\n',
     'x\n',
+    'Posted by admin\n  2023-05-06 10:23\nREAD MORE »\n\u3000阅读全文：\n发布时间：今天\nAuthor: me\nan open line', 'ends here.\nand here。\n', ' \t\n',
     'abc  def\n\nabc def\n\n', 'abc\u3000def\nabc def', ' abc\t\tdef \n abc\u00a0def', 'short\nshort', '一二三四五六七八九十一\n\n 一二三四五六七八九十一 \n \t\n一二三四五六七八九十一',
     '這個軟體的資料庫裡面有許多繁體中文字，臺灣的電腦網路發達。滑鼠、記憶體、程式設計、網際網路、乾燥、乾隆。',
     '香港的巴士和的士很多，雪櫃裡有朱古力。\ud840\udc00\ud840發\udc00後',

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DocumentFilter, ParagraphFilter, SentenceFilter, filterShortcuts } from '../src/factory/filter/steps.js';
 import { DOC_RULES } from '../src/factory/filter/doc-rules.js';
-import { PARA_RULES, LINE_RULES, needsCollapse, isUiLine, UI_LINE } from '../src/factory/filter/cut-rules.js';
+import { PARA_RULES, LINE_RULES, needsCollapse, isUiLine, UI_LINE, META_LINE, META_FIRST } from '../src/factory/filter/cut-rules.js';
 import { DocFeatures, TERMINAL, endsTerminal } from '../src/factory/filter/features.js';
 import { PiiMask, PII_DEFAULTS, cnIdValid, luhnValid } from '../src/factory/filter/pii.js';
 import { PhraseMatcher } from '../src/factory/filter/matcher.js';
@@ -304,4 +304,49 @@ test('the short-line rule counts words and Han units as the expressions it was w
     else kept++;
   }
   assert.ok(cut > 2000 && kept > 2000, `${cut} cut, ${kept} kept`);
+});
+
+test('the metadata pattern can start only with the units its shortcut lists', () => {
+  // the first units of a pattern's alternatives, read from its source: a group gives the first
+  // units of its own alternatives, \d the ten digits, a literal its (ASCII lower-cased) unit
+  const firstUnits = (src: string): Set<string> => {
+    const alts: string[] = [];
+    let depth = 0;
+    let cur = '';
+    for (let i = 0; i < src.length; i++) {
+      const ch = src[i]!;
+      if (ch === '\\') { cur += ch + src[++i]; continue; }
+      if (ch === '(') depth++;
+      if (ch === ')') depth--;
+      if (ch === '|' && depth === 0) { alts.push(cur); cur = ''; continue; }
+      cur += ch;
+    }
+    alts.push(cur);
+    const out = new Set<string>();
+    for (const a of alts) {
+      if (a.startsWith('(?:')) {
+        let d = 0;
+        let end = 0;
+        for (let i = 0; i < a.length; i++) {
+          if (a[i] === '\\') { i++; continue; }
+          if (a[i] === '(') d++;
+          if (a[i] === ')' && --d === 0) { end = i; break; }
+        }
+        for (const u of firstUnits(a.slice(3, end))) out.add(u);
+      } else if (a.startsWith('\\d')) for (const d of '0123456789') out.add(d);
+      else out.add(a[0]!.toLowerCase());
+    }
+    return out;
+  };
+  const src = META_LINE.source;
+  assert.ok(src.startsWith('^(?:') && src.endsWith(')'), src);
+  const derived = firstUnits(src.slice(4, -1));
+  assert.deepEqual([...derived].sort(), [...META_FIRST].map((c) => String.fromCharCode(c)).sort());
+  // and on lines: every line the pattern matches starts (trimmed, lower-cased) with one of them
+  for (const l of ['Posted by admin', 'PUBLISHED ON Monday', 'Tags: a', 'categories: x', 'Filed under news', '2023-05-06 10:23', '2023年5月6日', '责任编辑：张三', '关键词：一', 'author: x']) {
+    assert.ok(META_LINE.test(l), l);
+    let c = l.charCodeAt(0);
+    if (c >= 65 && c <= 90) c += 32;
+    assert.ok(META_FIRST.has(c), l);
+  }
 });

@@ -117,13 +117,31 @@ export interface LineRule {
    * Optional, once per document: false only when the rule cannot change any line of `text` as it
    * stands (a line an earlier rule changed is always tested). Spares per-line work on clean text.
    */
-  mayFire?(text: string, p: Params): boolean;
+  mayFire?(text: string, p: Params, facts: LineFacts): boolean;
+}
+
+/** What the per-line rules need to know of a text before it is split (lineFacts). */
+export interface LineFacts {
+  /** lines with something other than whitespace */
+  nonEmpty: number;
+  /** some line's first non-space unit (ASCII lower-cased) starts an interface-text alternative */
+  uiLine: boolean;
+  /** some line of at most the metadata rule's maxWidth units starts as a metadata pattern can */
+  metaLine: boolean;
+  /** some non-empty line does not end in terminal punctuation */
+  openLine: boolean;
 }
 
 const CITATION = /\[(?:\d{1,3}(?:[,–-]\d{1,3})*|edit|citation needed|编辑|来源请求|需要引用|注 ?\d+)\]/gi;
 const UI_WORDS_SOURCE = 'click here|read more|continue reading|see more|show more|load more|log ?in|sign ?in|sign ?up|register|subscribe|print|share|tweet|reply|report|back|next|previous|home|menu|search|阅读全文|阅读更多|查看更多|展开全文|点击查看|点击这里|登录|注册|订阅|打印|分享|回复|举报|返回|首页|搜索|加载更多';
 export const UI_LINE = new RegExp(`^(?:${UI_WORDS_SOURCE})\\s*[>»›:：]*$`, 'i');
-const META_LINE = /^(?:(?:posted|published|updated|written) (?:on|by)|author:|tags?:|categor(?:y|ies):|filed under|发布时间|发布日期|更新时间|来源[:：]|作者[:：]|编辑[:：]|责任编辑|浏览次数|阅读量|点击数|标签[:：]|关键词[:：]|\d{4}[-/年]\d{1,2}[-/月]\d{1,2}日?(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?$)/i;
+/**
+ * The units META_LINE (tried on a trimmed line, ASCII letters folded by /i) can start with: the
+ * first letters of its Latin alternatives, of its Chinese ones, and the digits of a date.
+ * test/filter.test.ts derives the same set from the pattern's source.
+ */
+export const META_FIRST = new Set([...'puwatcf发更来作编责浏阅点标关0123456789'].map((c) => c.charCodeAt(0)));
+export const META_LINE = /^(?:(?:posted|published|updated|written) (?:on|by)|author:|tags?:|categor(?:y|ies):|filed under|发布时间|发布日期|更新时间|来源[:：]|作者[:：]|编辑[:：]|责任编辑|浏览次数|阅读量|点击数|标签[:：]|关键词[:：]|\d{4}[-/年]\d{1,2}[-/月]\d{1,2}日?(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?$)/i;
 
 /** Longest run of non-space characters outside CJK text. */
 function longestRun(l: string): number {
@@ -191,11 +209,44 @@ export function isUiLine(l: string): boolean {
 }
 const NON_SPACE = /\S/;
 
+function bitsOf(units: Set<number>): Int32Array {
+  const b = new Int32Array(2048);
+  for (const c of units) b[c >>> 5]! |= 1 << (c & 31);
+  return b;
+}
+const UI_BITS = bitsOf(UI_FIRST);
+const META_BITS = bitsOf(META_FIRST);
+const factsOut = new Int32Array(4);
+
+/** The line facts (the reference of the native lineFacts): from the text's lines, as the rules see them. */
+export function lineFactsRef(text: string, metaMaxLen: number): LineFacts {
+  const f: LineFacts = { nonEmpty: 0, uiLine: false, metaLine: false, openLine: false };
+  for (const l of text.split('\n')) {
+    const i = l.search(NON_SPACE);
+    if (i < 0) continue;
+    f.nonEmpty++;
+    let c = l.charCodeAt(i);
+    if (c >= 65 && c <= 90) c += 32;
+    if (UI_FIRST.has(c)) f.uiLine = true;
+    if (l.length <= metaMaxLen && META_FIRST.has(c)) f.metaLine = true;
+    if (!endsTerminal(l)) f.openLine = true;
+  }
+  return f;
+}
+
+/** lineFacts with whichever implementation is switched on. */
+export function lineFacts(text: string, metaMaxLen: number): LineFacts {
+  const nk = textKernels.native;
+  if (!nk) return lineFactsRef(text, metaMaxLen);
+  nk.lineFacts(text, UI_BITS, META_BITS, metaMaxLen, factsOut);
+  return { nonEmpty: factsOut[0]!, uiLine: factsOut[1] === 1, metaLine: factsOut[2] === 1, openLine: factsOut[3] === 1 };
+}
+
 export const LINE_RULES: LineRule[] = [
   { name: 'line.citation_marks', params: {}, about: 'citation and edit marks: [1], [edit], [citation needed], [编辑]', apply: (l) => (l.includes('[') && CITATION.test(l) ? ((CITATION.lastIndex = 0), l.replace(CITATION, '')) : l), mayFire: (text) => text.includes('[') },
-  { name: 'line.ui_text', params: {}, about: "interface text on its own line: 'Read more', '阅读全文', 'Log in'", apply: (l) => (isUiLine(l) ? '' : l) },
+  { name: 'line.ui_text', params: {}, about: "interface text on its own line: 'Read more', '阅读全文', 'Log in'", apply: (l) => (isUiLine(l) ? '' : l), mayFire: (_t, _p, f) => f.uiLine },
   // displayWidth(l) >= l.length: a line longer than maxWidth units is not measured
-  { name: 'line.meta_info', params: { maxWidth: 80 }, about: 'post metadata lines: dates, 发布时间, 来源, 责任编辑, Posted by', apply: (l, p) => (l.length <= p.maxWidth! && displayWidth(l) <= p.maxWidth! && META_LINE.test(l.trim()) ? '' : l) },
+  { name: 'line.meta_info', params: { maxWidth: 80 }, about: 'post metadata lines: dates, 发布时间, 来源, 责任编辑, Posted by', apply: (l, p) => (l.length <= p.maxWidth! && displayWidth(l) <= p.maxWidth! && META_LINE.test(l.trim()) ? '' : l), mayFire: (_t, _p, f) => f.metaLine },
   { name: 'line.short_no_punct', params: { minWords: 3, minHan: 5 }, about: 'line with fewer than minWords words (minHan Han characters) and no terminal punctuation (C4)', apply: (l, p, ctx) => {
     if (!ctx.multiLine) return l;
     // as: t = l.trim(); if (!t || TERMINAL.test(t)) keep; han = Han units of t; words =
@@ -205,7 +256,7 @@ export const LINE_RULES: LineRule[] = [
     if (!fewerWords(t, p.minWords!)) return l;
     const han = hanUnits(t, Math.max(1, p.minHan!));
     return han > 0 && han >= p.minHan! ? l : '';
-  } },
+  }, mayFire: (_t, _p, f) => f.nonEmpty > 1 && f.openLine },
   { name: 'line.long_word', params: { max: 1000 }, about: 'line containing a word (non-space, non-CJK run) longer than max characters (C4)', apply: (l, p) => (l.length > p.max! && longestRun(l) > p.max! ? '' : l), mayFire: (text, p) => text.length > p.max! },
   { name: 'sentence.char_run', params: { run: 10 }, about: 'sentence with the same character run times or more in a row (哈哈哈哈…, !!!!…)', apply: (l, p) => {
     if (!hasCharRun(l, p.run!)) return l;

@@ -3,7 +3,7 @@ import type { Document } from '../../core/document.js';
 import { drop, type DocStep, type Drop, type StepContext } from '../../core/step.js';
 import { DocFeatures, isHanCode } from './features.js';
 import { DOC_RULES, defaultLists, type DocRule, type Lists, type Params } from './doc-rules.js';
-import { PARA_RULES, LINE_RULES, defaultCutLists, splitParagraphs, type CutLists, type ParaRule, type LineRule } from './cut-rules.js';
+import { PARA_RULES, LINE_RULES, defaultCutLists, lineFacts, splitParagraphs, type CutLists, type ParaRule, type LineRule } from './cut-rules.js';
 
 export interface RuleOverride {
   enabled?: boolean;
@@ -143,16 +143,32 @@ export class SentenceFilter implements DocStep {
     this.active = resolveRules(LINE_RULES, cfg.rules, `${name}.rules`);
     this.rules = [...this.active.map((a) => a.rule.name), 'line.nothing_left'];
     this.minChars = cfg.minChars;
+    this.metaMaxWidth = this.active.find((a) => a.rule.name === 'line.meta_info')?.p.maxWidth ?? 0;
   }
+  /** the metadata rule's maxWidth: its facts are about lines no longer than that */
+  private metaMaxWidth: number;
   private minChars: number;
   process(doc: Document, ctx: StepContext): Document | Drop {
-    const lines = doc.text.split('\n');
-    let nonEmpty = 0;
-    for (let i = 0; i < lines.length && nonEmpty < 2; i++) if (NON_SPACE.test(lines[i]!)) nonEmpty++;
-    const multiLine = nonEmpty > 1;
     const active = this.active;
     const on = filterShortcuts.on;
-    const may = active.map(({ rule, p }) => !on || !rule.mayFire || rule.mayFire(doc.text, p));
+    let multiLine: boolean;
+    let may: boolean[];
+    let lines: string[];
+    if (on) {
+      // once per document, before splitting: which rules can change some line at all (a line an
+      // earlier rule changed is tested by every later rule); none, and the document stays as it is
+      const facts = lineFacts(doc.text, this.metaMaxWidth);
+      multiLine = facts.nonEmpty > 1;
+      may = active.map(({ rule, p }) => !rule.mayFire || rule.mayFire(doc.text, p, facts));
+      if (!may.includes(true)) return doc;
+      lines = doc.text.split('\n');
+    } else {
+      lines = doc.text.split('\n');
+      let nonEmpty = 0;
+      for (let i = 0; i < lines.length && nonEmpty < 2; i++) if (NON_SPACE.test(lines[i]!)) nonEmpty++;
+      multiLine = nonEmpty > 1;
+      may = active.map(() => true);
+    }
     let changed = false;
     const out: string[] = [];
     for (const line of lines) {
