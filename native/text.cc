@@ -1114,10 +1114,13 @@ napi_value LatinVotes(napi_env env, napi_callback_info info) {
 
 // openccConvert(text: string, gate: Uint8Array(65536), direct: Uint16Array(65536), tables: Int32Array):
 // one dictionary group of the OpenCC converter (convertGroup in src/factory/preprocess/opencc.ts,
-// its reference): the converted text, or null when nothing changed. tables[0..8] are the offsets of:
+// its reference): the converted text, or null when nothing changed. tables[0..10] are the offsets of:
 //   0 singleKeys: S sorted code points   1 singleValOff: S+1   2 singleVals (units)
 //   3 phraseKeys: P sorted (first unit * 65536 + second unit, unsigned)   4 phraseStart: P+1
 //   5 entKeyOff: E+1   6 entKeyUnits   7 entValOff: E+1   8 entValUnits
+//   9 phraseBits: 8192 words, a bit set over the phrase keys hashed to 18 bits (most unit pairs
+//     start no phrase: one bit test spares them the binary search)
+//   10 singleBits: 2048 words, bit c set when the BMP unit c is a single-unit key
 // (a phrase key's entries are longest first, as the reference tries them).
 thread_local std::vector<char16_t> cc_out;
 
@@ -1134,21 +1137,23 @@ napi_value OpenccConvert(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   const int32_t* tb = static_cast<const int32_t*>(tables.p);
-  int32_t sec[10];
-  for (int k = 0; k < 9; k++) sec[k] = tb[k];
-  sec[9] = static_cast<int32_t>(tables.len);
-  for (int k = 0; k < 9; k++)
-    if (sec[k] < 9 || sec[k] > sec[k + 1]) {
+  int32_t sec[12];
+  for (int k = 0; k < 11; k++) sec[k] = tb[k];
+  sec[11] = static_cast<int32_t>(tables.len);
+  for (int k = 0; k < 11; k++)
+    if (sec[k] < 11 || sec[k] > sec[k + 1]) {
       napi_throw_type_error(env, nullptr, "openccConvert: malformed tables");
       return nullptr;
     }
   auto size = [&](int k) { return static_cast<size_t>(sec[k + 1] - sec[k]); };
-  if (size(1) != size(0) + 1 || size(4) != size(3) + 1 || size(5) != size(7) || size(5) < 1) {
+  if (size(1) != size(0) + 1 || size(4) != size(3) + 1 || size(5) != size(7) || size(5) < 1 || size(9) != 8192 || size(10) != 2048) {
     napi_throw_type_error(env, nullptr, "openccConvert: table sizes do not match");
     return nullptr;
   }
   const int32_t *single_keys = tb + sec[0], *single_off = tb + sec[1], *single_vals = tb + sec[2], *ent_key_off = tb + sec[5], *ent_key = tb + sec[6],
                 *ent_val_off = tb + sec[7], *ent_val = tb + sec[8], *phrase_start = tb + sec[4];
+  const uint32_t* phrase_bits = reinterpret_cast<const uint32_t*>(tb + sec[9]);
+  const uint32_t* single_bits = reinterpret_cast<const uint32_t*>(tb + sec[10]);
   const uint32_t* phrase_keys = reinterpret_cast<const uint32_t*>(tb + sec[3]);
   const size_t n_single = size(0), n_phrase = size(3);
   const uint8_t* gate = static_cast<const uint8_t*>(gate_a.p);
@@ -1167,16 +1172,27 @@ napi_value OpenccConvert(napi_env env, napi_callback_info info) {
     CHECK(napi_get_null(env, &result));
     return result;
   }
+  // the output in a raw buffer: room for the text, grown (rarely) when replacements run longer
   std::vector<char16_t>& out = cc_out;
-  out.clear();
-  out.insert(out.end(), s, s + i);
+  if (out.size() < n + 64) out.resize(n + 64);
+  char16_t* o = out.data();
+  size_t cap = out.size(), w = 0;
+  auto room = [&](size_t more) {
+    if (w + more > cap) {
+      out.resize((w + more) * 2);
+      o = out.data();
+      cap = out.size();
+    }
+  };
+  for (size_t k = 0; k < i; k++) o[w++] = s[k];
   bool changed = false;
   auto high = [](uint32_t c) { return c >= 0xd800 && c <= 0xdbff; };
   while (i < n) {
     const uint32_t c = s[i];
     const uint8_t g = gate[c];
     if (g == 0 && !high(c)) {
-      out.push_back(static_cast<char16_t>(c));
+      room(1);
+      o[w++] = static_cast<char16_t>(c);
       i++;
       continue;
     }
@@ -1187,8 +1203,10 @@ napi_value OpenccConvert(napi_env env, napi_callback_info info) {
       if (d >= 0xdc00 && d <= 0xdfff) cp = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
       width = 2;  // as the reference: a high surrogate takes the next unit along, paired or not
     }
-    if (g == 2 && i + 1 < n) {
-      const uint32_t key = c * 65536u + s[i + 1];
+    const uint32_t pkey = i + 1 < n ? c * 65536u + s[i + 1] : 0;
+    const uint32_t pbit = (pkey * 0x9e3779b1u) >> 14;
+    if (g == 2 && i + 1 < n && ((phrase_bits[pbit >> 5] >> (pbit & 31)) & 1u)) {
+      const uint32_t key = pkey;
       size_t lo = 0, hi = n_phrase;
       while (lo < hi) {
         const size_t mid = (lo + hi) >> 1;
@@ -1207,7 +1225,8 @@ napi_value OpenccConvert(napi_env env, napi_callback_info info) {
               break;
             }
           if (!eq) continue;
-          for (int32_t q = ent_val_off[e]; q < ent_val_off[e + 1]; q++) out.push_back(static_cast<char16_t>(ent_val[q]));
+          room(static_cast<size_t>(ent_val_off[e + 1] - ent_val_off[e]));
+          for (int32_t q = ent_val_off[e]; q < ent_val_off[e + 1]; q++) o[w++] = static_cast<char16_t>(ent_val[q]);
           i += kl;
           changed = true;
           hit = true;
@@ -1218,9 +1237,15 @@ napi_value OpenccConvert(napi_env env, napi_callback_info info) {
     }
     const uint16_t d = width == 1 ? direct[c] : 0;
     if (d != 0) {
-      out.push_back(static_cast<char16_t>(d));
+      room(1);
+      o[w++] = static_cast<char16_t>(d);
       if (d != c) changed = true;
-    } else {
+      i += width;
+      continue;
+    }
+    // a single-unit key is looked up only where the bit set says there is one
+    bool found = false;
+    if (cp >= 65536 || ((single_bits[cp >> 5] >> (cp & 31)) & 1u)) {
       size_t lo = 0, hi = n_single;
       while (lo < hi) {
         const size_t mid = (lo + hi) >> 1;
@@ -1228,16 +1253,20 @@ napi_value OpenccConvert(napi_env env, napi_callback_info info) {
         else hi = mid;
       }
       if (lo < n_single && static_cast<uint32_t>(single_keys[lo]) == cp) {
-        for (int32_t q = single_off[lo]; q < single_off[lo + 1]; q++) out.push_back(static_cast<char16_t>(single_vals[q]));
+        room(static_cast<size_t>(single_off[lo + 1] - single_off[lo]));
+        for (int32_t q = single_off[lo]; q < single_off[lo + 1]; q++) o[w++] = static_cast<char16_t>(single_vals[q]);
         changed = true;
-      } else {
-        out.insert(out.end(), s + i, s + i + width);
+        found = true;
       }
+    }
+    if (!found) {
+      room(width);
+      for (size_t q = 0; q < width; q++) o[w++] = s[i + q];
     }
     i += width;
   }
   if (!changed) CHECK(napi_get_null(env, &result));
-  else CHECK(napi_create_string_utf16(env, out.data(), out.size(), &result));
+  else CHECK(napi_create_string_utf16(env, o, w, &result));
   return result;
 }
 

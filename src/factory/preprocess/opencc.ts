@@ -85,7 +85,15 @@ function flatTables(g: Group): Int32Array {
     }
     phraseStart.push(keyOff.length - 1);
   }
-  const sections: ArrayLike<number>[] = [singleKeys, singleOff, singleVals, phraseKeys, phraseStart, keyOff, keyUnits, valOff, valUnits];
+  // a bit set over the phrase keys hashed to 18 bits (the kernel tests it before its binary search)
+  const phraseBits = new Int32Array(8192);
+  for (const k of phraseKeys) {
+    const b = Math.imul(k, 0x9e3779b1) >>> 14;
+    phraseBits[b >>> 5]! |= 1 << (b & 31);
+  }
+  const singleBits = new Int32Array(2048);
+  for (const k of singleKeys) if (k < 65536) singleBits[k >>> 5]! |= 1 << (k & 31);
+  const sections: ArrayLike<number>[] = [singleKeys, singleOff, singleVals, phraseKeys, phraseStart, keyOff, keyUnits, valOff, valUnits, phraseBits, singleBits];
   const flat = new Int32Array(sections.length + sections.reduce((a, x) => a + x.length, 0));
   let at = sections.length;
   sections.forEach((x, k) => {
