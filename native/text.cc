@@ -1393,6 +1393,13 @@ size_t json_string(const char16_t* s, size_t n, uint8_t* o) {
   *p++ = '"';
   for (size_t i = 0; i < n; i++) {
     const uint32_t c = s[i];
+    if (c >= 0x800 && (c < 0xd800 || c > 0xdfff)) {
+      // three bytes (most of Chinese text): first, as the commonest case
+      *p++ = static_cast<uint8_t>(0xe0 | (c >> 12));
+      *p++ = static_cast<uint8_t>(0x80 | ((c >> 6) & 0x3f));
+      *p++ = static_cast<uint8_t>(0x80 | (c & 0x3f));
+      continue;
+    }
     if (c < 0x80) {
       if (c >= 0x20 && c != '"' && c != '\\') {
         *p++ = static_cast<uint8_t>(c);

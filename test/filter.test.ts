@@ -4,7 +4,7 @@ import { DocumentFilter, ParagraphFilter, SentenceFilter, filterShortcuts } from
 import { DOC_RULES } from '../src/factory/filter/doc-rules.js';
 import { PARA_RULES, LINE_RULES, needsCollapse, isUiLine, UI_LINE, META_LINE, META_FIRST } from '../src/factory/filter/cut-rules.js';
 import { DocFeatures, TERMINAL, endsTerminal } from '../src/factory/filter/features.js';
-import { PiiMask, PII_DEFAULTS, cnIdValid, luhnValid } from '../src/factory/filter/pii.js';
+import { PiiMask, PII_DEFAULTS, cnIdValid, luhnValid, IPV6, ipv6Possible } from '../src/factory/filter/pii.js';
 import { PhraseMatcher } from '../src/factory/filter/matcher.js';
 import { isDrop, type Drop } from '../src/core/step.js';
 import type { Document } from '../src/core/document.js';
@@ -349,4 +349,26 @@ test('the metadata pattern can start only with the units its shortcut lists', ()
     if (c >= 65 && c <= 90) c += 32;
     assert.ok(META_FIRST.has(c), l);
   }
+});
+
+test('IPv6 addresses are masked, and the scan is skipped only on text it cannot match', () => {
+  const m = new PiiMask('pii', PII_DEFAULTS);
+  const out = m.process(doc('server 2001:db8:85a3:0:0:8a2e:370:7334 and fe80::1ff:fe23:4567:890a, time 10:30:00'), ctx()) as Document;
+  assert.equal(out.text, 'server <IP> and <IP>, time 10:30:00');
+  const r = (() => { let x = 31; return () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 2 ** 32); })();
+  const parts = ['a', 'f', '0', '9', 'db8', ':', '::', ' ', 'g', '.', '1'];
+  let matched = 0;
+  for (let k = 0; k < 20000; k++) {
+    let t = '';
+    const len = Math.floor(r() * 24);
+    for (let j = 0; j < len; j++) t += parts[Math.floor(r() * parts.length)];
+    IPV6.lastIndex = 0;
+    const hit = IPV6.test(t);
+    IPV6.lastIndex = 0;
+    if (hit) {
+      matched++;
+      assert.ok(ipv6Possible(t), JSON.stringify(t));
+    }
+  }
+  assert.ok(matched > 500, String(matched));
 });

@@ -50,7 +50,18 @@ const CARD = /(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])/g;
 const CN_MOBILE = /(?<!\d)(?:\+?86[ -]?)?1[3-9]\d[ -]?\d{4}[ -]?\d{4}(?!\d)/g;
 const INTL_PHONE = /(?<![\w+])(?:\+\d{1,3}[ .-]?)(?:\(?\d{1,4}\)?[ .-]?){2,5}\d{2,4}(?!\d)|(?<!\d)\(\d{3}\) ?\d{3}-\d{4}(?!\d)|(?<![\d-])\d{3}-\d{3}-\d{4}(?![\d-])|(?<!\d)0\d{2,3}-\d{7,8}(?!\d)/g;
 const IPV4 = /(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\d.]*\d)/g;
-const IPV6 = /(?<![\w:])(?:[0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}(?![\w:])|(?<![\w:])(?:[0-9a-fA-F]{1,4}:){1,6}:(?:[0-9a-fA-F]{1,4}:){0,5}[0-9a-fA-F]{1,4}(?![\w:])/g;
+export const IPV6 = /(?<![\w:])(?:[0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}(?![\w:])|(?<![\w:])(?:[0-9a-fA-F]{1,4}:){1,6}:(?:[0-9a-fA-F]{1,4}:){0,5}[0-9a-fA-F]{1,4}(?![\w:])/g;
+
+/** False only when IPV6 cannot match t: its two forms have seven colons or a '::'. */
+export function ipv6Possible(t: string): boolean {
+  return t.includes('::') || colonsAtLeast(t, 7);
+}
+
+function colonsAtLeast(t: string, n: number): boolean {
+  let k = 0;
+  for (let i = t.indexOf(':'); i >= 0 && k < n; i = t.indexOf(':', i + 1)) k++;
+  return k >= n;
+}
 
 function privateIp(ip: string): boolean {
   const [a, b] = ip.split('.').map(Number) as [number, number];
@@ -81,7 +92,8 @@ export class PiiMask implements DocStep {
     if (c.ip) {
       // an IPv4 address has dots and an IPv6 one colons: skip the scans without them
       if (t.includes('.')) t = t.replace(IPV4, (m) => (!c.maskPrivateIp && privateIp(m) ? m : (hit('pii.ip', m), c.ip as string)));
-      if (t.includes(':')) t = t.replace(IPV6, (m) => (m.split(':').length >= 3 ? (hit('pii.ip', m), c.ip as string) : m));
+      // an IPv6 match has seven colons or a '::' (its two forms)
+      if (ipv6Possible(t)) t = t.replace(IPV6, (m) => (m.split(':').length >= 3 ? (hit('pii.ip', m), c.ip as string) : m));
     }
     return t;
   }
