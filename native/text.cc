@@ -130,6 +130,15 @@ thread_local std::vector<uint32_t> scratch_codes;
 // a copy of the text argument of the kernels that take a string
 thread_local std::vector<char16_t> pos_buf;
 
+// The UTF-16 units of the string v copied into buf (grown as needed); *n = their number.
+napi_status copy_string(napi_env env, napi_value v, std::vector<char16_t>& buf, size_t* n) {
+  size_t len = 0;
+  napi_status st = napi_get_value_string_utf16(env, v, nullptr, 0, &len);
+  if (st != napi_ok) return st;
+  if (buf.size() < len + 1) buf.resize(len + 1);
+  return napi_get_value_string_utf16(env, v, buf.data(), len + 1, n);
+}
+
 // Rolling polynomial hashes of the n-grams of ids (DocFeatures.ngramKeys).
 size_t ngram_keys(const uint32_t* ids, size_t len, size_t n, std::vector<uint32_t>& out) {
   if (len < n) return 0;
@@ -466,9 +475,7 @@ napi_value PhraseCount(napi_env env, napi_callback_info info) {
     // a string is copied once into a per-thread buffer (no Uint16Array needed on the JS side)
     std::vector<char16_t>& buf = phrase_buf;
     size_t n = 0;
-    CHECK(napi_get_value_string_utf16(env, argv[0], nullptr, 0, &n));
-    if (buf.size() < n + 1) buf.resize(n + 1);
-    CHECK(napi_get_value_string_utf16(env, argv[0], buf.data(), n + 1, &n));
+    CHECK(copy_string(env, argv[0], buf, &n));
     text.p = buf.data();
     text.len = n;
     ok_text = true;
@@ -824,9 +831,7 @@ napi_value ParaDupPossible(napi_env env, napi_callback_info info) {
   }
   std::vector<char16_t>& tb = pos_buf;
   size_t len = 0;
-  CHECK(napi_get_value_string_utf16(env, argv[0], nullptr, 0, &len));
-  if (tb.size() < len + 1) tb.resize(len + 1);
-  CHECK(napi_get_value_string_utf16(env, argv[0], tb.data(), len + 1, &len));
+  CHECK(copy_string(env, argv[0], tb, &len));
   const uint16_t* s = reinterpret_cast<const uint16_t*>(tb.data());
   const uint32_t n = static_cast<uint32_t>(len);
   // blank-line mode when some \n[ \t]*\n is there
@@ -909,9 +914,7 @@ napi_value LineFacts(napi_env env, napi_callback_info info) {
   }
   std::vector<char16_t>& tb = pos_buf;
   size_t len = 0;
-  CHECK(napi_get_value_string_utf16(env, argv[0], nullptr, 0, &len));
-  if (tb.size() < len + 1) tb.resize(len + 1);
-  CHECK(napi_get_value_string_utf16(env, argv[0], tb.data(), len + 1, &len));
+  CHECK(copy_string(env, argv[0], tb, &len));
   const uint16_t* s = reinterpret_cast<const uint16_t*>(tb.data());
   const uint32_t n = static_cast<uint32_t>(len);
   const uint32_t* ui = static_cast<const uint32_t*>(ui_a.p);
@@ -958,9 +961,7 @@ napi_value CharRun(napi_env env, napi_callback_info info) {
   }
   std::vector<char16_t>& buf = run_buf;
   size_t n = 0;
-  CHECK(napi_get_value_string_utf16(env, argv[0], nullptr, 0, &n));
-  if (buf.size() < n + 1) buf.resize(n + 1);
-  CHECK(napi_get_value_string_utf16(env, argv[0], buf.data(), n + 1, &n));
+  CHECK(copy_string(env, argv[0], buf, &n));
   const char16_t* s = buf.data();
   bool found = false;
   uint32_t cur = 1;
@@ -980,27 +981,31 @@ napi_value CharRun(napi_env env, napi_callback_info info) {
   return r;
 }
 
+// The arguments (text: string, table: Uint8Array(65536), out: Int32Array) of unitPositions and
+// classCounts: the text copied into pos_buf (*n units); false after throwing a TypeError naming
+// the kernel's signature.
+bool text_table_out(napi_env env, napi_callback_info info, const char* signature, size_t* n, Arr* table, Arr* out) {
+  size_t argc = 3;
+  napi_value argv[3];
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return false;
+  napi_valuetype vt = napi_undefined;
+  if (argc >= 3 && napi_typeof(env, argv[0], &vt) != napi_ok) return false;
+  if (vt != napi_string || !typed(env, argv[1], napi_uint8_array, table) || table->len != 65536 || !typed(env, argv[2], napi_int32_array, out) ||
+      copy_string(env, argv[0], pos_buf, n) != napi_ok) {
+    napi_throw_type_error(env, nullptr, signature);
+    return false;
+  }
+  return true;
+}
+
 // unitPositions(text: string, table: Uint8Array(65536), out: Int32Array): the number of units c of
 // text with table[c] != 0; the first out.length of their positions are written to out
 // (unitPositionsRef in src/factory/filter/features.ts).
-
 napi_value UnitPositions(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
-  napi_valuetype vt = napi_undefined;
   Arr table, out;
-  if (argc >= 3) CHECK(napi_typeof(env, argv[0], &vt));
-  if (vt != napi_string || !typed(env, argv[1], napi_uint8_array, &table) || table.len != 65536 || !typed(env, argv[2], napi_int32_array, &out)) {
-    napi_throw_type_error(env, nullptr, "unitPositions(text: string, table: Uint8Array(65536), out: Int32Array)");
-    return nullptr;
-  }
-  std::vector<char16_t>& buf = pos_buf;
   size_t n = 0;
-  CHECK(napi_get_value_string_utf16(env, argv[0], nullptr, 0, &n));
-  if (buf.size() < n + 1) buf.resize(n + 1);
-  CHECK(napi_get_value_string_utf16(env, argv[0], buf.data(), n + 1, &n));
-  const char16_t* s = buf.data();
+  if (!text_table_out(env, info, "unitPositions(text: string, table: Uint8Array(65536), out: Int32Array)", &n, &table, &out)) return nullptr;
+  const char16_t* s = pos_buf.data();
   const uint8_t* t = static_cast<const uint8_t*>(table.p);
   int32_t* o = static_cast<int32_t*>(out.p);
   const size_t cap = out.len;
@@ -1019,22 +1024,10 @@ napi_value UnitPositions(napi_env env, napi_callback_info info) {
 // classCounts(text: string, table: Uint8Array(65536), out: Int32Array): out[k] = the number of units c
 // of text with table[c] == k, for k < out.length (classCountsRef in src/factory/filter/features.ts).
 napi_value ClassCounts(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
-  napi_valuetype vt = napi_undefined;
   Arr table, out;
-  if (argc >= 3) CHECK(napi_typeof(env, argv[0], &vt));
-  if (vt != napi_string || !typed(env, argv[1], napi_uint8_array, &table) || table.len != 65536 || !typed(env, argv[2], napi_int32_array, &out)) {
-    napi_throw_type_error(env, nullptr, "classCounts(text: string, table: Uint8Array(65536), out: Int32Array)");
-    return nullptr;
-  }
-  std::vector<char16_t>& buf = pos_buf;
   size_t n = 0;
-  CHECK(napi_get_value_string_utf16(env, argv[0], nullptr, 0, &n));
-  if (buf.size() < n + 1) buf.resize(n + 1);
-  CHECK(napi_get_value_string_utf16(env, argv[0], buf.data(), n + 1, &n));
-  const char16_t* s = buf.data();
+  if (!text_table_out(env, info, "classCounts(text: string, table: Uint8Array(65536), out: Int32Array)", &n, &table, &out)) return nullptr;
+  const char16_t* s = pos_buf.data();
   const uint8_t* t = static_cast<const uint8_t*>(table.p);
   // four histograms taken in turn: one alone makes every unit wait for the previous increment
   // of the same class (most units share one) to reach memory
@@ -1074,9 +1067,7 @@ napi_value LatinVotes(napi_env env, napi_callback_info info) {
   }
   std::vector<char16_t>& buf = pos_buf;
   size_t n = 0;
-  CHECK(napi_get_value_string_utf16(env, argv[0], nullptr, 0, &n));
-  if (buf.size() < n + 1) buf.resize(n + 1);
-  CHECK(napi_get_value_string_utf16(env, argv[0], buf.data(), n + 1, &n));
+  CHECK(copy_string(env, argv[0], buf, &n));
   if (n > max_chars) n = max_chars;
   const char16_t* s = buf.data();
   const uint8_t* kt = static_cast<const uint8_t*>(kinds.p);
@@ -1161,9 +1152,7 @@ napi_value OpenccConvert(napi_env env, napi_callback_info info) {
 
   std::vector<char16_t>& buf = pos_buf;
   size_t n = 0;
-  CHECK(napi_get_value_string_utf16(env, argv[0], nullptr, 0, &n));
-  if (buf.size() < n + 1) buf.resize(n + 1);
-  CHECK(napi_get_value_string_utf16(env, argv[0], buf.data(), n + 1, &n));
+  CHECK(copy_string(env, argv[0], buf, &n));
   const char16_t* s = buf.data();
   napi_value result;
   size_t i = 0;
