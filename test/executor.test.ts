@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { writeDemoInput } from '../src/demo/corpus.js';
 import { runFactory } from '../src/factory/executor.js';
 import { parseRecipe } from '../src/factory/recipe.js';
-import { accounting } from '../src/core/stats.js';
+import { accounting, exampleKey } from '../src/core/stats.js';
+import { fnv1a } from '../src/core/hash.js';
 import { tmp, demoRecipe, outputDigest, STEPS } from './helpers.js';
 
 const input = join(tmp('ziya-demo-'), 'input');
@@ -76,4 +77,16 @@ test('a different recipe on the same output folder is refused unless forced', as
   await assert.rejects(runFactory(other, { inProcess: true, quiet: true }), /different recipe or input/);
   const forced = await runFactory(other, { inProcess: true, quiet: true, force: true });
   assert.equal(forced.resumedShards, 0);
+});
+
+test('an example key is FNV-1a of rule, NUL and id (the rule hashed once and used as the seed)', () => {
+  let x = 7;
+  const rnd = () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const pool = ['a', 'Z', '0', ' ', '\u0000', '#', '中', '文', '\ud83d', '\ude00', '\uffff', 'é'];
+  const str = (n: number) => Array.from({ length: n }, () => pool[Math.floor(rnd() * pool.length)]).join('');
+  for (let k = 0; k < 3000; k++) {
+    const rule = k % 7 === 0 ? 'doc.min_words' : str(Math.floor(rnd() * 12));
+    const id = str(Math.floor(rnd() * 40));
+    assert.equal(exampleKey(rule, id), fnv1a(rule + '\u0000' + id), `${JSON.stringify(rule)} ${JSON.stringify(id)}`);
+  }
 });

@@ -112,9 +112,20 @@ export function offerExample(list: Example[], ex: Example, k = EXAMPLES_PER_RULE
   if (at >= 0) list[at] = ex;
 }
 
+// FNV-1a of rule + '\u0000' per rule: FNV-1a goes unit by unit, so the hash of rule + '\u0000' + id
+// is the hash of id seeded with it (no string concatenated and flattened per example offered)
+const rulePrefix = new Map<string, number>();
+
+/** The sampling key of an example: FNV-1a of rule + '\u0000' + id. */
+export function exampleKey(rule: string, id: string): number {
+  let seed = rulePrefix.get(rule);
+  if (seed === undefined) rulePrefix.set(rule, (seed = fnv1a(rule + '\u0000')));
+  return fnv1a(id, seed);
+}
+
 /** Offers the example of `text` for rule and doc, building its excerpt only when it is kept. */
 function offerExampleFor(list: Example[], rule: string, doc: Document, text: string): void {
-  const key = fnv1a(rule + '\u0000' + doc.id);
+  const key = exampleKey(rule, doc.id);
   const language = langBucket(doc, text);
   const at = exampleSlot(list, key, language, EXAMPLES_PER_RULE_LANG);
   if (at >= 0) list[at] = { key, id: doc.id, language, text: excerpt(text, 400) };
