@@ -858,12 +858,16 @@ napi_value ParaDupPossible(napi_env env, napi_callback_info info) {
     for (uint32_t k = a; k < b; k++) wide += s[k] >= 0x2e80;
     if (static_cast<double>(b - a + wide) < min_width) return;
     const uint32_t start = used;
+    // runs of whitespace as one space (a[k - 1] is inside the trimmed piece whenever s[k] is a
+    // space: the piece neither starts nor ends with one); units above U+3000 other than U+FEFF
+    // and printable ASCII are never whitespace, told without js_space's comparisons
+    bool prev_space = false;
     for (uint32_t k = a; k < b; k++) {
-      if (js_space(s[k])) {
-        if (!js_space(s[k - 1])) cb[used++] = u' ';
-      } else {
-        cb[used++] = s[k];
-      }
+      const uint32_t c = s[k];
+      const bool sp = c > 0x3000 ? c == 0xfeff : (c > 0x20 && c < 0x7f) ? false : js_space(c);
+      if (!sp) cb[used++] = static_cast<char16_t>(c);
+      else if (!prev_space) cb[used++] = u' ';
+      prev_space = sp;
     }
     if (set.seen(reinterpret_cast<const uint16_t*>(cb.data()), start, used - start)) dup = true;
   };

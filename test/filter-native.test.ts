@@ -108,7 +108,7 @@ function adversarial(): string[] {
     '\n \n\t\n',
     'x\n',
     'Posted by admin\n  2023-05-06 10:23\nREAD MORE »\n\u3000阅读全文：\n发布时间：今天\nAuthor: me\nan open line', 'ends here.\nand here。\n', ' \t\n',
-    'abc  def\n\nabc def\n\n', 'abc\u3000def\nabc def', ' abc\t\tdef \n abc\u00a0def', 'short\nshort', '一二三四五六七八九十一\n\n 一二三四五六七八九十一 \n \t\n一二三四五六七八九十一',
+    'abc  def\n\nabc def\n\n', 'abc\ufeffdef\n\nabc def', '\u3000中文\u2003字\n\n中文 字', 'abc\u3000def\nabc def', ' abc\t\tdef \n abc\u00a0def', 'short\nshort', '一二三四五六七八九十一\n\n 一二三四五六七八九十一 \n \t\n一二三四五六七八九十一',
     '這個軟體的資料庫裡面有許多繁體中文字，臺灣的電腦網路發達。滑鼠、記憶體、程式設計、網際網路、乾燥、乾隆。',
     '香港的巴士和的士很多，雪櫃裡有朱古力。\ud840\udc00\ud840發\udc00後',
     '\ud840',
