@@ -763,20 +763,16 @@ struct F32 { float* p; size_t n; };
 
 bool f32_arg(napi_env env, napi_value v, F32* out) {
   napi_typedarray_type type;
-  napi_value buf;
-  size_t off;
   void* p;
-  if (napi_get_typedarray_info(env, v, &type, &out->n, &p, &buf, &off) != napi_ok || type != napi_float32_array) return false;
+  if (napi_get_typedarray_info(env, v, &type, &out->n, &p, nullptr, nullptr) != napi_ok || type != napi_float32_array) return false;
   out->p = static_cast<float*>(p);
   return true;
 }
 template <typename T>
 bool typed_arg(napi_env env, napi_value v, napi_typedarray_type want, T** p, size_t* n) {
   napi_typedarray_type type;
-  napi_value buf;
-  size_t off;
   void* d;
-  if (napi_get_typedarray_info(env, v, &type, n, &d, &buf, &off) != napi_ok || type != want) return false;
+  if (napi_get_typedarray_info(env, v, &type, n, &d, nullptr, nullptr) != napi_ok || type != want) return false;
   *p = static_cast<T*>(d);
   return true;
 }

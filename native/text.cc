@@ -26,9 +26,8 @@ struct Arr {
 };
 
 bool typed(napi_env env, napi_value v, napi_typedarray_type want, Arr* a) {
-  napi_value buf;
-  size_t off;
-  if (napi_get_typedarray_info(env, v, &a->type, &a->len, &a->p, &buf, &off) != napi_ok) return false;
+  // (no ArrayBuffer handle or offset asked for: the data pointer already includes the offset)
+  if (napi_get_typedarray_info(env, v, &a->type, &a->len, &a->p, nullptr, nullptr) != napi_ok) return false;
   return a->type == want;
 }
 
@@ -131,9 +130,14 @@ thread_local std::vector<uint32_t> scratch_codes;
 thread_local std::vector<char16_t> pos_buf;
 
 // The UTF-16 units of the string v copied into buf (grown as needed); *n = their number.
+// (one call when the buffer is big enough: a copy that fills it may have been cut short, and
+// only then is the length asked for)
 napi_status copy_string(napi_env env, napi_value v, std::vector<char16_t>& buf, size_t* n) {
+  if (buf.size() < 4096) buf.resize(4096);
+  napi_status st = napi_get_value_string_utf16(env, v, buf.data(), buf.size(), n);
+  if (st != napi_ok || *n + 1 < buf.size()) return st;
   size_t len = 0;
-  napi_status st = napi_get_value_string_utf16(env, v, nullptr, 0, &len);
+  st = napi_get_value_string_utf16(env, v, nullptr, 0, &len);
   if (st != napi_ok) return st;
   if (buf.size() < len + 1) buf.resize(len + 1);
   return napi_get_value_string_utf16(env, v, buf.data(), len + 1, n);

@@ -23,10 +23,8 @@ static void minhash_one(const uint32_t* sh, size_t n_sh, const uint32_t* a, cons
 
 static bool get_u32(napi_env env, napi_value v, uint32_t** data, size_t* len) {
   napi_typedarray_type type;
-  napi_value buf;
-  size_t off;
   void* p;
-  if (napi_get_typedarray_info(env, v, &type, len, &p, &buf, &off) != napi_ok || type != napi_uint32_array) return false;
+  if (napi_get_typedarray_info(env, v, &type, len, &p, nullptr, nullptr) != napi_ok || type != napi_uint32_array) return false;
   *data = static_cast<uint32_t*>(p);
   return true;
 }
