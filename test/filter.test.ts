@@ -273,7 +273,7 @@ test('the bounded top n-gram test equals comparing the counted fraction', () => 
           if (want) fired++;
         }
         // the bound spares the count of longer n-grams on most text
-        if (!(bounded as unknown as { topCounts: Map<number, number> }).topCounts.has(4)) skipped++;
+        if ((bounded as unknown as { topCounts: number[] | null }).topCounts?.[4] === undefined) skipped++;
       }
     }
   }

@@ -453,7 +453,8 @@ export class DocFeatures {
     return out;
   }
 
-  private topCounts = new Map<number, number>();
+  /** topCounts[n]: the count of the most frequent n-gram, once counted (made on first use: most documents never need it) */
+  private topCounts: number[] | null = null;
 
   /** Largest number of characters in n consecutive units. */
   private maxWindow(n: number): number {
@@ -476,8 +477,10 @@ export class DocFeatures {
   topNgramExceeds(n: number, max: number): boolean {
     const w = n * this.ngramScale;
     const chars = Math.max(1, this.unitChars);
-    for (const [m, count] of this.topCounts) {
-      if (m >= n) continue;
+    const tc = this.topCounts;
+    if (tc) for (let m = 0; m < n && m < tc.length; m++) {
+      const count = tc[m];
+      if (count === undefined) continue;
       // n units span at most n times the longest unit: that bound first, the exact window if needed
       if ((count * w * this.longestUnit) / chars <= max) return false;
       if ((count * this.maxWindow(w)) / chars <= max) return false;
@@ -489,8 +492,9 @@ export class DocFeatures {
   topNgramFraction(n: number): number {
     const n0 = n;
     n *= this.ngramScale;
+    const tc = (this.topCounts ??= []);
     if (this.ids.length < n) {
-      this.topCounts.set(n0, 0);
+      tc[n0] = 0;
       return 0;
     }
     let best = 0;
@@ -511,7 +515,7 @@ export class DocFeatures {
         }
       }
     }
-    this.topCounts.set(n0, best);
+    tc[n0] = best;
     if (best < 2) return 0;
     let len = 0;
     for (let j = bestAt; j < bestAt + n; j++) len += this.lens[j]!;
