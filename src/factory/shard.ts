@@ -6,7 +6,7 @@ import type { Document } from '../core/document.js';
 import { shardName } from '../core/shards.js';
 import { isCorpusStep, isDrop, type Step, type StepContext } from '../core/step.js';
 import { emptyStep, recordCut, recordDrop, type ShardStats, type StepStats } from '../core/stats.js';
-import { readShard, type ShardSpec } from '../io/readers.js';
+import { readShardBatches, type ShardSpec } from '../io/readers.js';
 import { JsonlLog, ShardedWriter, writeChecked, writeFileAtomic } from '../io/writers.js';
 import type { Recipe } from './recipe.js';
 import { buildStep } from './registry.js';
@@ -128,7 +128,8 @@ export async function runShard(recipe: Recipe, spec: ShardSpec, outDir: string, 
     stats.quarantined[q.reason] = (stats.quarantined[q.reason] ?? 0) + 1;
     quarantine?.add(q);
   };
-  for await (const ev of readShard(spec, opts, progress)) {
+  // records a chunk at a time (one asynchronous step per chunk of input, not per record)
+  for await (const batch of readShardBatches(spec, opts, progress)) for (const ev of batch) {
     if ('warning' in ev) {
       stats.warnings.push(ev.warning);
       continue;
@@ -155,7 +156,8 @@ export async function runShard(recipe: Recipe, spec: ShardSpec, outDir: string, 
     if ('doc' in r) {
       stats.kept++;
       stats.charsKept += r.doc.text.length;
-      await writer?.write(r.doc);
+      const w = writer?.write(r.doc);
+      if (w) await w;
     } else if ('dropped' in r) dropped?.add({ id: doc.id, rule: r.dropped, meta: doc.meta, text: doc.text });
     const now = performance.now();
     if (onProgress && now - lastReport > 200) {

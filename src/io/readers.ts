@@ -58,13 +58,21 @@ export function formatOf(path: string): InputFormat | null {
 }
 
 export async function* readShard(spec: ShardSpec, opts: ReaderOptions, progress: ReadProgress): AsyncGenerator<ReadEvent> {
+  for await (const batch of readShardBatches(spec, opts, progress)) for (const ev of batch) yield ev;
+}
+
+/**
+ * readShard's events in batches: a JSONL chunk's records in one array (an asynchronous step per
+ * chunk, not per record: the executor's loop), one event per array for the other formats.
+ */
+export async function* readShardBatches(spec: ShardSpec, opts: ReaderOptions, progress: ReadProgress): AsyncGenerator<ReadEvent[]> {
   for (let i = 0; i < spec.files.length; i++) {
     const file = spec.files[i]!;
     const key = spec.keys[i]!;
     try {
       await fsp.access(file);
     } catch (e) {
-      yield q(file, 0, 'unreadable-file', (e as Error).message, '');
+      yield [q(file, 0, 'unreadable-file', (e as Error).message, '')];
       continue;
     }
     switch (spec.format) {
@@ -74,15 +82,15 @@ export async function* readShard(spec: ShardSpec, opts: ReaderOptions, progress:
         break;
       case 'parquet': {
         const { readParquet } = await import('./parquet.js');
-        yield* readParquet(file, key, opts, progress);
+        for await (const ev of readParquet(file, key, opts, progress)) yield [ev];
         break;
       }
       case 'warc':
-        yield* readWarc(file, key, opts, progress);
+        for await (const ev of readWarc(file, key, opts, progress)) yield [ev];
         break;
       case 'text':
       case 'html':
-        yield* readWholeFile(file, key, spec.format, opts, progress);
+        for await (const ev of readWholeFile(file, key, spec.format, opts, progress)) yield [ev];
         break;
     }
   }
@@ -95,7 +103,7 @@ async function* lineBatches(chunks: AsyncIterable<Uint8Array>, maxBytes: number,
   yield sp.end();
 }
 
-async function* readJsonl(file: string, key: string, spec: ShardSpec, opts: ReaderOptions, progress: ReadProgress): AsyncGenerator<ReadEvent> {
+async function* readJsonl(file: string, key: string, spec: ShardSpec, opts: ReaderOptions, progress: ReadProgress): AsyncGenerator<ReadEvent[]> {
   const ranged = spec.start !== undefined;
   let chunks = byteChunks(file, { start: spec.start, end: undefined, onRaw: (n) => (progress.bytes += n) });
   // A ranged shard owns the lines that start inside [start, end): it skips nothing at its
@@ -103,64 +111,80 @@ async function* readJsonl(file: string, key: string, spec: ShardSpec, opts: Read
   let pos = spec.start ?? 0;
   const end = spec.end ?? Infinity;
   let any = false;
+  // lines a chunk at a time, their events in one array (one asynchronous step per chunk, not per line)
+  let out: ReadEvent[] = [];
   try {
-    // lines a chunk at a time (one asynchronous step per chunk, not per line)
-    outer: for await (const batch of lineBatches(chunks, opts.maxRecordBytes, spec.firstLine ?? 1)) for (const ln of batch) {
-      if (ranged && pos >= end) break outer;
-      pos += ln.length + 1;
-      any = true;
-      if (ln.bytes === null) {
-        yield q(file, ln.line, 'record-too-large', `line of ${ln.length} bytes exceeds maxRecordBytes=${opts.maxRecordBytes}`, '');
-        continue;
-      }
-      if (ln.bytes.length === 0 || (ln.bytes.length < 4 && ln.bytes.toString().trim() === '')) continue;
-      const dec = decodeBytes(ln.bytes);
-      if (spec.format === 'lines') {
-        if (!dec.text.trim()) continue;
-        const meta: Record<string, unknown> = { source: opts.source ?? key, record: `${key}:${ln.line}` };
+    outer: for await (const batch of lineBatches(chunks, opts.maxRecordBytes, spec.firstLine ?? 1)) {
+      for (const ln of batch) {
+        if (ranged && pos >= end) break outer;
+        pos += ln.length + 1;
+        any = true;
+        if (ln.bytes === null) {
+          out.push(q(file, ln.line, 'record-too-large', `line of ${ln.length} bytes exceeds maxRecordBytes=${opts.maxRecordBytes}`, ''));
+          continue;
+        }
+        if (ln.bytes.length === 0 || (ln.bytes.length < 4 && ln.bytes.toString().trim() === '')) continue;
+        const dec = decodeBytes(ln.bytes);
+        if (spec.format === 'lines') {
+          if (!dec.text.trim()) continue;
+          const meta: Record<string, unknown> = { source: opts.source ?? key, record: `${key}:${ln.line}` };
+          if (dec.encoding !== 'utf-8') meta.encoding = dec.encoding;
+          if (dec.invalidBytes) meta.invalidBytes = dec.invalidBytes;
+          out.push({ doc: { id: `${key}:${ln.line}`, text: dec.text.replace(/\r$/, ''), meta: meta as Document['meta'] } });
+          continue;
+        }
+        let obj: unknown;
+        try {
+          obj = JSON.parse(dec.text);
+        } catch (e) {
+          const reason = looksBinary(ln.bytes) ? 'binary-garbage' : 'malformed-json';
+          out.push(q(file, ln.line, reason, (e as Error).message, dec.text));
+          continue;
+        }
+        if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
+          out.push(q(file, ln.line, 'not-an-object', `JSON value is ${Array.isArray(obj) ? 'an array' : typeof obj}`, dec.text));
+          continue;
+        }
+        const rec = obj as Record<string, unknown>;
+        const text = rec[opts.textKey];
+        if (typeof text !== 'string') {
+          out.push(q(file, ln.line, 'missing-text-field', text === undefined ? `no "${opts.textKey}" field` : `"${opts.textKey}" is ${typeof text}, not a string`, dec.text));
+          continue;
+        }
+        const idv = rec[opts.idKey];
+        const id = typeof idv === 'string' || typeof idv === 'number' ? String(idv) : `${key}:${ln.line}`;
+        // (a copy made with Object.assign: keys added after a spread take V8's slow path)
+        const meta: Record<string, unknown> = typeof rec.meta === 'object' && rec.meta !== null ? copyOwn(rec.meta as Record<string, unknown>) : {};
+        // own keys of a parsed object, in order (for-in: no entries array per record)
+        for (const k in rec) {
+          if (k !== opts.textKey && k !== opts.idKey && k !== 'meta' && meta[k] === undefined) meta[k] = rec[k];
+        }
+        meta.source = opts.source ?? (typeof meta.source === 'string' ? meta.source : key);
+        meta.record = `${key}:${ln.line}`;
         if (dec.encoding !== 'utf-8') meta.encoding = dec.encoding;
         if (dec.invalidBytes) meta.invalidBytes = dec.invalidBytes;
-        yield { doc: { id: `${key}:${ln.line}`, text: dec.text.replace(/\r$/, ''), meta: meta as Document['meta'] } };
-        continue;
+        out.push({ doc: { id, text, meta: meta as Document['meta'] } });
       }
-      let obj: unknown;
-      try {
-        obj = JSON.parse(dec.text);
-      } catch (e) {
-        const reason = looksBinary(ln.bytes) ? 'binary-garbage' : 'malformed-json';
-        yield q(file, ln.line, reason, (e as Error).message, dec.text);
-        continue;
+      if (out.length) {
+        const full = out;
+        out = [];
+        yield full;
       }
-      if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
-        yield q(file, ln.line, 'not-an-object', `JSON value is ${Array.isArray(obj) ? 'an array' : typeof obj}`, dec.text);
-        continue;
-      }
-      const rec = obj as Record<string, unknown>;
-      const text = rec[opts.textKey];
-      if (typeof text !== 'string') {
-        yield q(file, ln.line, 'missing-text-field', text === undefined ? `no "${opts.textKey}" field` : `"${opts.textKey}" is ${typeof text}, not a string`, dec.text);
-        continue;
-      }
-      const idv = rec[opts.idKey];
-      const id = typeof idv === 'string' || typeof idv === 'number' ? String(idv) : `${key}:${ln.line}`;
-      // (a copy made with Object.assign: keys added after a spread take V8's slow path)
-      const meta: Record<string, unknown> = typeof rec.meta === 'object' && rec.meta !== null ? copyOwn(rec.meta as Record<string, unknown>) : {};
-      // own keys of a parsed object, in order (for-in: no entries array per record)
-      for (const k in rec) {
-        if (k !== opts.textKey && k !== opts.idKey && k !== 'meta' && meta[k] === undefined) meta[k] = rec[k];
-      }
-      meta.source = opts.source ?? (typeof meta.source === 'string' ? meta.source : key);
-      meta.record = `${key}:${ln.line}`;
-      if (dec.encoding !== 'utf-8') meta.encoding = dec.encoding;
-      if (dec.invalidBytes) meta.invalidBytes = dec.invalidBytes;
-      yield { doc: { id, text, meta: meta as Document['meta'] } };
+    }
+    // (a ranged shard that stopped inside a batch)
+    if (out.length) {
+      const full = out;
+      out = [];
+      yield full;
     }
   } catch (e) {
-    if (e instanceof TruncatedInputError) yield q(file, -1, 'truncated-file', e.message, '');
-    else yield q(file, -1, 'unreadable-file', (e as Error).message, '');
+    // (the records read before the error come first)
+    if (out.length) yield out;
+    if (e instanceof TruncatedInputError) yield [q(file, -1, 'truncated-file', e.message, '')];
+    else yield [q(file, -1, 'unreadable-file', (e as Error).message, '')];
     return;
   }
-  if (!any && !ranged) yield { warning: `${file}: empty file (0 records)` };
+  if (!any && !ranged) yield [{ warning: `${file}: empty file (0 records)` }];
 }
 
 async function* readWholeFile(file: string, key: string, format: 'text' | 'html', opts: ReaderOptions, progress: ReadProgress): AsyncGenerator<ReadEvent> {

@@ -41,6 +41,8 @@ export function readChecked(path: string): unknown {
 
 interface PartWriter {
   write(doc: Document): void | Promise<void>;
+  /** Writes doc when that takes no asynchronous step; false (nothing written): call write. */
+  writeNow?(doc: Document): boolean;
   size(): number;
   close(): Promise<void>;
 }
@@ -84,18 +86,33 @@ class JsonlPart implements PartWriter {
     }
     if (this.used >= FLUSH_BYTES) await this.flush();
   }
+  writeNow(doc: Document): boolean {
+    // the native line into the buffer, when it fits; a flush then is synchronous (no zstd)
+    const nk = textKernels.native;
+    if (!nk || this.comp === 'zstd' || doc.meta === undefined || typeof doc.id !== 'string' || typeof doc.text !== 'string') return false;
+    const end = nk.jsonDocLine(this.buf, this.used, doc.id, doc.text, JSON.stringify(doc.meta));
+    if (end < 0) return false;
+    this.used = end;
+    if (this.used >= FLUSH_BYTES) this.flushSync();
+    return true;
+  }
   size(): number {
     return this.written + (this.comp === 'none' ? this.used : this.used / 3);
   }
   private async flush(): Promise<void> {
+    if (this.comp !== 'zstd') return this.flushSync();
+    if (!this.used) return;
+    const { compress } = await import('@mongodb-js/zstd');
+    const out = await compress(Buffer.from(this.buf.subarray(0, this.used)), 3);
+    writeSync(this.fd, out);
+    this.written += out.length;
+    this.used = 0;
+  }
+  /** flush for plain and gzip parts */
+  private flushSync(): void {
     if (!this.used) return;
     const raw = this.buf.subarray(0, this.used);
-    let out: Uint8Array;
-    if (this.comp === 'gzip') out = gzipSync(raw, { level: 6 });
-    else if (this.comp === 'zstd') {
-      const { compress } = await import('@mongodb-js/zstd');
-      out = await compress(Buffer.from(raw), 3);
-    } else out = raw;
+    const out = this.comp === 'gzip' ? gzipSync(raw, { level: 6 }) : raw;
     writeSync(this.fd, out);
     this.written += out.length;
     this.used = 0;
@@ -151,7 +168,18 @@ export class ShardedWriter {
     return new JsonlPart(this.tmpPath, this.format === 'jsonl.gz' ? 'gzip' : this.format === 'jsonl.zst' ? 'zstd' : 'none');
   }
 
-  async write(doc: Document): Promise<void> {
+  /** A promise only when the write took an asynchronous step (a new part, a zstd frame, a rotation). */
+  write(doc: Document): void | Promise<void> {
+    const part = this.part;
+    if (part?.writeNow?.(doc)) {
+      this.docs++;
+      if (part.size() >= this.maxBytes) return this.rotate();
+      return;
+    }
+    return this.writeAsync(doc);
+  }
+
+  private async writeAsync(doc: Document): Promise<void> {
     if (!this.part) this.part = await this.open();
     await this.part.write(doc);
     this.docs++;
