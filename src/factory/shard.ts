@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Document } from '../core/document.js';
 import { shardName } from '../core/shards.js';
-import { isCorpusStep, isDrop, type Step, type StepContext } from '../core/step.js';
+import { isCorpusStep, isDrop, type CorpusStep, type DocStep, type Step, type StepContext } from '../core/step.js';
 import { emptyStep, recordCut, recordDrop, type ShardStats, type StepStats } from '../core/stats.js';
 import { readShardBatches, type ShardSpec } from '../io/readers.js';
 import { JsonlLog, ShardedWriter, writeChecked, writeFileAtomic } from '../io/writers.js';
@@ -47,6 +47,8 @@ export interface Pipeline {
   /** per step: its context (built once) and the rules that cut the current document (cleared per document) */
   ctxs: StepContext[];
   cutRules: Set<string>[];
+  /** per step: whether it is a corpus step (decided once, not per document) */
+  corpus: boolean[];
 }
 
 export function buildPipeline(recipe: Recipe, pass = 0, globals: unknown[] = [], shard = 0): Pipeline {
@@ -54,7 +56,7 @@ export function buildPipeline(recipe: Recipe, pass = 0, globals: unknown[] = [],
   const stats = steps.map((s) => emptyStep(s.name, s.rules));
   const cutRules = steps.map(() => new Set<string>());
   const ctxs = steps.map((_, i): StepContext => ({ cut: (rule, d, removed, chars) => recordCut(stats[i]!, rule, d, removed, cutRules[i]!, chars) }));
-  const p: Pipeline = { steps, stats, pass, globals, shard, ctxs, cutRules };
+  const p: Pipeline = { steps, stats, pass, globals, shard, ctxs, cutRules, corpus: steps.map(isCorpusStep) };
   const corpus = steps.filter(isCorpusStep);
   if (pass < corpus.length) p.observed = corpus[pass]!.begin();
   return p;
@@ -71,31 +73,37 @@ export function passDir(outDir: string, pass: number): string {
 export function runDoc(p: Pipeline, doc: Document, order = 0): { doc: Document } | { dropped: string; step: number } | { observed: true } {
   let cur = doc;
   let corpusNo = 0;
+  // one clock reading per step boundary: a step's seconds run from the end of the one before
+  // (its bookkeeping here included, a few counters) to its own end
+  let t0 = performance.now();
   for (let i = 0; i < p.steps.length; i++) {
     const step = p.steps[i]!;
     const st = p.stats[i]!;
     const cutRules = p.cutRules[i]!;
     if (cutRules.size) cutRules.clear();
     const ctx = p.ctxs[i]!;
-    if (isCorpusStep(step) && corpusNo === p.pass && p.observed !== undefined) {
+    const corpus = p.corpus[i]!;
+    if (corpus && corpusNo === p.pass && p.observed !== undefined) {
       // observation pass: the document stops here
-      step.observe(cur, p.observed, order);
+      (step as CorpusStep).observe(cur, p.observed, order);
       return { observed: true };
     }
     const len = cur.text.length;
     st.docsIn++;
     st.charsIn += len;
-    const t0 = performance.now();
     let r: Document | import('../core/step.js').Drop;
-    if (isCorpusStep(step)) {
+    if (corpus) {
+      const cs = step as CorpusStep;
       const g = p.globals[corpusNo++];
-      if (step.sample) {
-        const smp = step.sample(cur, g, p.shard, order);
-        if (smp !== undefined) ((p.samples ??= {})[step.name] ??= []).push(smp);
+      if (cs.sample) {
+        const smp = cs.sample(cur, g, p.shard, order);
+        if (smp !== undefined) ((p.samples ??= {})[cs.name] ??= []).push(smp);
       }
-      r = step.decide(cur, ctx, g, p.shard, order);
-    } else r = step.process(cur, ctx);
-    st.seconds += (performance.now() - t0) / 1000;
+      r = cs.decide(cur, ctx, g, p.shard, order);
+    } else r = (step as DocStep).process(cur, ctx);
+    const t1 = performance.now();
+    st.seconds += (t1 - t0) / 1000;
+    t0 = t1;
     if (isDrop(r)) {
       recordDrop(st, r.rule, r.fired, cur, len);
       return { dropped: `${step.name}/${r.rule}`, step: i };
