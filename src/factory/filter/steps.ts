@@ -171,13 +171,14 @@ export class SentenceFilter implements DocStep {
     }
     let changed = false;
     const out: string[] = [];
+    const lineCtx = { multiLine };
     for (const line of lines) {
       let l = line;
       for (let k = 0; k < active.length; k++) {
         if (!l) break;
         if (!may[k] && l === line) continue;
         const { rule, p } = active[k]!;
-        const r = rule.apply(l, p, { multiLine });
+        const r = rule.apply(l, p, lineCtx);
         if (r !== l) {
           const removed = r === '' ? l : l.length - r.length > 0 ? diffRemoved(l, r) : '';
           ctx.cut(rule.name, doc, removed, Math.max(0, l.length - r.length));
