@@ -1,18 +1,15 @@
-/** Step types a recipe can name, each with its config schema and builder. */
+/** Step types a recipe can name, each with its config schema; the builder is in build.ts (every type registered here). */
 import { z } from 'zod';
-import type { Step } from '../core/step.js';
-import { ExactDedup } from './dedup/exact.js';
 import { PerplexityBuckets } from './score/buckets.js';
-import { BloomDedup } from './dedup/bloom.js';
-import { MinHashDedup } from './dedup/minhash.js';
-import { SimHashDedup } from './dedup/simhash.js';
 import { HtmlExtract } from './preprocess/html.js';
-import { Encoding, ENCODING_DEFAULTS } from './preprocess/encoding.js';
-import { Normalize, NORMALIZE_DEFAULTS } from './preprocess/normalize.js';
-import { TraditionalToSimplified } from './preprocess/t2s.js';
-import { LanguageId } from './preprocess/langid.js';
-import { DocumentFilter, ParagraphFilter, SentenceFilter } from './filter/steps.js';
-import { PiiMask, PII_DEFAULTS } from './filter/pii.js';
+import { ENCODING_DEFAULTS } from './preprocess/encoding.js';
+import { NORMALIZE_DEFAULTS } from './preprocess/normalize.js';
+import { PII_DEFAULTS } from './filter/pii.js';
+import { buildStep, registerStepBuilder } from './build.js';
+
+registerStepBuilder('html_extract', (name, cfg) => new HtmlExtract(name, cfg));
+registerStepBuilder('ppl_buckets', (name, cfg) => new PerplexityBuckets(name, cfg));
+export { buildStep };
 
 const ruleOverrides = z.record(z.string(), z.object({ enabled: z.boolean().optional() }).catchall(z.number())).optional();
 const wordlists = z.object({
@@ -72,23 +69,3 @@ export const STEP_ABOUT: Record<StepType, string> = {
   minhash_dedup: 'corpus step: MinHash-LSH near duplicates, connected components, first kept',
   simhash_dedup: 'corpus step: 64-bit SimHash near duplicates within Hamming distance k',
 };
-
-export function buildStep(cfg: StepConfig): Step {
-  const name = cfg.name ?? cfg.type;
-  switch (cfg.type) {
-    case 'html_extract': return new HtmlExtract(name, cfg);
-    case 'encoding': return new Encoding(name, cfg);
-    case 'normalize': return new Normalize(name, cfg);
-    case 't2s': return new TraditionalToSimplified(name, cfg);
-    case 'langid': return new LanguageId(name, cfg);
-    case 'doc_filter': return new DocumentFilter(name, cfg as never);
-    case 'para_filter': return new ParagraphFilter(name, cfg as never);
-    case 'sentence_filter': return new SentenceFilter(name, cfg as never);
-    case 'pii': return new PiiMask(name, cfg);
-    case 'exact_dedup': return new ExactDedup(name, cfg);
-    case 'ppl_buckets': return new PerplexityBuckets(name, cfg);
-    case 'bloom_dedup': return new BloomDedup(name, { ...cfg, load: cfg.load, save: cfg.save });
-    case 'minhash_dedup': return new MinHashDedup(name, cfg);
-    case 'simhash_dedup': return new SimHashDedup(name, cfg);
-  }
-}

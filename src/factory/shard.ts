@@ -9,7 +9,7 @@ import { emptyStep, recordCut, recordDrop, type ShardStats, type StepStats } fro
 import { readShardBatches, type ShardSpec } from '../io/readers.js';
 import { JsonlLog, ShardedWriter, writeChecked, writeFileAtomic } from '../io/writers.js';
 import type { Recipe } from './recipe.js';
-import { buildStep } from './registry.js';
+import { buildStep, loadStepModules } from './build.js';
 
 export { shardName };
 
@@ -118,6 +118,7 @@ export function runDoc(p: Pipeline, doc: Document, order = 0): { doc: Document }
 export async function runShard(recipe: Recipe, spec: ShardSpec, outDir: string, onProgress?: (bytes: number, docs: number) => void, pass = 0, globals: unknown[] = []): Promise<ShardStats> {
   const t0 = performance.now();
   const name = shardName(spec.index);
+  await loadStepModules(recipe.steps);
   const pipe = buildPipeline(recipe, pass, globals, spec.index);
   const observing = pipe.observed !== undefined;
   if (!observing) cleanShard(outDir, spec.index);

@@ -4,7 +4,7 @@ import type { ShardSpec } from '../io/readers.js';
 import type { Recipe } from './recipe.js';
 import { runShard } from './shard.js';
 import { registerSharedModels } from '../lm/load.js';
-import { buildStep } from './registry.js';
+import { buildStep, loadStepModules } from './build.js';
 import { isCorpusStep } from '../core/step.js';
 import { readChecked } from '../io/writers.js';
 import { join } from 'node:path';
@@ -19,6 +19,7 @@ parentPort!.on('message', async (msg: { shard: ShardSpec } | { task: number; io:
   if ('task' in msg) {
     // a corpus step's parallel task (e.g. the bucket stage of one band)
     try {
+      await loadStepModules(recipe.steps);
       const step = recipe.steps.map((x) => buildStep(x)).filter(isCorpusStep)[pass]!;
       const states = msg.io.shards.map((s) => readChecked(join(msg.io.dir, `${s}.json`)));
       step.runTask!(msg.task, states, msg.io);
