@@ -62,8 +62,9 @@ export async function* readShard(spec: ShardSpec, opts: ReaderOptions, progress:
 }
 
 /**
- * readShard's events in batches: a JSONL chunk's records in one array (an asynchronous step per
- * chunk, not per record: the executor's loop), one event per array for the other formats.
+ * readShard's events in batches: up to RECORDS_PER_BATCH records of a JSONL file in one array (an
+ * asynchronous step per batch, not per record: the executor's loop), one event per array for the
+ * other formats.
  */
 export async function* readShardBatches(spec: ShardSpec, opts: ReaderOptions, progress: ReadProgress): AsyncGenerator<ReadEvent[]> {
   for (let i = 0; i < spec.files.length; i++) {
@@ -103,6 +104,7 @@ async function* lineBatches(chunks: AsyncIterable<Uint8Array>, maxBytes: number,
   yield sp.end();
 }
 
+/** records handed on at a time (by readShardBatches) */
 const RECORDS_PER_BATCH = 32;
 
 async function* readJsonl(file: string, key: string, spec: ShardSpec, opts: ReaderOptions, progress: ReadProgress): AsyncGenerator<ReadEvent[]> {
@@ -113,7 +115,7 @@ async function* readJsonl(file: string, key: string, spec: ShardSpec, opts: Read
   let pos = spec.start ?? 0;
   const end = spec.end ?? Infinity;
   let any = false;
-  // lines a chunk at a time, their events in one array (one asynchronous step per chunk, not per line)
+  // lines come a chunk at a time; their events go out RECORDS_PER_BATCH at a time
   let out: ReadEvent[] = [];
   try {
     outer: for await (const batch of lineBatches(chunks, opts.maxRecordBytes, spec.firstLine ?? 1)) {
