@@ -2,9 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync, readdirSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { gzipSync, gunzipSync, constants as zlibConstants } from 'node:zlib';
 import { compress } from '@mongodb-js/zstd';
-import { readShard, type ShardSpec, type ReadEvent } from '../src/io/readers.js';
+import { readShard, readShardBatches, type ShardSpec, type ReadEvent } from '../src/io/readers.js';
 import { ShardedWriter } from '../src/io/writers.js';
 import { ParquetDocWriter } from '../src/io/parquet.js';
 import { decodeBytes } from '../src/io/decode.js';
@@ -90,6 +90,33 @@ test('a truncated .gz yields its good records and one truncated-file quarantine;
   const ev2 = await collect({ files: [join(d, 'e.jsonl')], format: 'jsonl' });
   assert.equal(docs(ev2).length, 0);
   assert.ok(ev2.some((e) => 'warning' in e && /empty file/.test(e.warning)));
+});
+
+test('records come in batches of at most 32, in order; a truncated .gz still hands on every record read before its end, then the quarantine', async () => {
+  const d = tmp();
+  const many = Array.from({ length: 1000 }, (_, i) => JSON.stringify({ id: `m${i}`, text: `record ${i} 中文` })).join('\n') + '\n';
+  writeFileSync(join(d, 'm.jsonl'), many);
+  const gz = gzipSync(many);
+  writeFileSync(join(d, 'm.jsonl.gz'), gz.subarray(0, Math.floor(gz.length * 0.6)));
+  for (const [file, whole] of [['m.jsonl', true], ['m.jsonl.gz', false]] as const) {
+    const batches: ReadEvent[][] = [];
+    for await (const b of readShardBatches({ index: 0, format: 'jsonl', files: [join(d, file)], keys: [file], bytes: 0 }, opts, { bytes: 0 })) batches.push(b);
+    assert.ok(batches.length > 10 && batches.every((b) => b.length >= 1 && b.length <= 32), `${file}: batch sizes ${batches.map((b) => b.length).join(',')}`);
+    const ev = batches.flat();
+    const ids = docs(ev).map((x) => x.id);
+    // a prefix of the records, in order, none lost at a batch boundary
+    assert.deepEqual(ids, Array.from({ length: ids.length }, (_, i) => `m${i}`));
+    if (whole) assert.equal(ids.length, 1000);
+    else {
+      // every complete line the truncated stream holds (zlib's partial output) is a record read
+      const complete = gunzipSync(gz.subarray(0, Math.floor(gz.length * 0.6)), { finishFlush: zlibConstants.Z_SYNC_FLUSH }).toString().split('\n').length - 1;
+      assert.ok(complete > 300 && complete < 1000);
+      assert.equal(ids.length, complete);
+      assert.ok('quarantine' in ev[ev.length - 1]! && quarantined(ev).length === 1 && quarantined(ev)[0]!.reason === 'truncated-file');
+    }
+    // readShard hands on the same events one at a time
+    assert.deepEqual(await collect({ files: [join(d, file)], format: 'jsonl' }), ev);
+  }
 });
 
 test('a truncated .zst is reported as truncated', async () => {
