@@ -372,3 +372,36 @@ test('IPv6 addresses are masked, and the scan is skipped only on text it cannot 
   }
   assert.ok(matched > 500, String(matched));
 });
+
+test('PII masking skips the long-number patterns only where they cannot match: the same text and spans with the shortcut off', () => {
+  const m = new PiiMask('pii', PII_DEFAULTS);
+  const r = (() => { let x = 77; return () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 2 ** 32); })();
+  const parts = ['0', '1', '3', '8', '9', '5', '12', '138', '86', '+', '(', ')', ' ', '-', '.', 'X', 'a', '中', '\n', '@', 'x.com', '110105199003071234', '4111 1111 1111 1111', '13812345678', '(555) 123-4567', '+44 20 7946 0958', '010-12345678', '555-123-4567', '021-1234567'];
+  const texts: string[] = [...sharedTexts(600).map((x) => x.text)];
+  for (let k = 0; k < 20000; k++) {
+    let t = '';
+    const len = 1 + Math.floor(r() * 30);
+    for (let j = 0; j < len; j++) t += parts[Math.floor(r() * parts.length)];
+    texts.push(t);
+  }
+  let masked = 0;
+  let skipped = 0;
+  const TEN = /\d(?:[ -]?\d){9}/;
+  for (const t of texts) {
+    const on: string[] = [];
+    const off: string[] = [];
+    filterShortcuts.on = false;
+    let want: string;
+    try {
+      want = m.mask(t, (rule, span) => off.push(`${rule}:${span}`));
+    } finally {
+      filterShortcuts.on = true;
+    }
+    const got = m.mask(t, (rule, span) => on.push(`${rule}:${span}`));
+    assert.equal(got, want, JSON.stringify(t));
+    assert.deepEqual(on, off, JSON.stringify(t));
+    if (got !== t) masked++;
+    if (/\d{3}/.test(t) && !TEN.test(t)) skipped++;
+  }
+  assert.ok(masked > 2000 && skipped > 1000, `${masked} masked, ${skipped} skipped`);
+});

@@ -1,6 +1,7 @@
 /** Privacy masking: e-mail, phone numbers, Chinese ID cards (checksum), bank cards (Luhn), IP addresses. */
 import type { Document } from '../../core/document.js';
 import type { DocStep, StepContext } from '../../core/step.js';
+import { filterShortcuts } from './steps.js';
 
 export function luhnValid(digits: string): boolean {
   let sum = 0;
@@ -50,6 +51,8 @@ const CARD = /(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])/g;
 const CN_MOBILE = /(?<!\d)(?:\+?86[ -]?)?1[3-9]\d[ -]?\d{4}[ -]?\d{4}(?!\d)/g;
 const INTL_PHONE = /(?<![\w+])(?:\+\d{1,3}[ .-]?)(?:\(?\d{1,4}\)?[ .-]?){2,5}\d{2,4}(?!\d)|(?<!\d)\(\d{3}\) ?\d{3}-\d{4}(?!\d)|(?<![\d-])\d{3}-\d{3}-\d{4}(?![\d-])|(?<!\d)0\d{2,3}-\d{7,8}(?!\d)/g;
 const IPV4 = /(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\d.]*\d)/g;
+/** ten digits, each two apart by at most one ' ' or '-' (in every match of CN_ID, CARD, CN_MOBILE and INTL_PHONE's forms without '+' or '(') */
+const TEN_DIGITS = /\d(?:[ -]?\d){9}/;
 export const IPV6 = /(?<![\w:])(?:[0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}(?![\w:])|(?<![\w:])(?:[0-9a-fA-F]{1,4}:){1,6}:(?:[0-9a-fA-F]{1,4}:){0,5}[0-9a-fA-F]{1,4}(?![\w:])/g;
 
 /** False only when IPV6 cannot match t: its two forms have seven colons or a '::'. */
@@ -78,16 +81,21 @@ export class PiiMask implements DocStep {
     let t = text;
     if (c.email && t.includes('@')) t = t.replace(EMAIL, (m) => (hit('pii.email', m), c.email as string));
     if (!/\d{3}/.test(t) && !/[0-9a-fA-F]{1,4}:[0-9a-fA-F]{0,4}:/.test(t)) return t;
-    if (c.idCard) t = t.replace(CN_ID, (m) => (cnIdValid(m) ? (hit('pii.id_card', m), c.idCard as string) : m));
-    if (c.bankCard) t = t.replace(CARD, (m) => {
+    // ID cards (17 digits in a row), bank cards (13+ digits), Chinese mobiles (11) and the
+    // dash-separated phone forms (10) all hold ten digits with at most one ' ' or '-' between
+    // each two; the other phone forms need a '+' or a '('. Masking only puts placeholders without
+    // digits in, so what the text lacks before, it lacks after.
+    const longNumber = !filterShortcuts.on || TEN_DIGITS.test(t);
+    if (c.idCard && longNumber) t = t.replace(CN_ID, (m) => (cnIdValid(m) ? (hit('pii.id_card', m), c.idCard as string) : m));
+    if (c.bankCard && longNumber) t = t.replace(CARD, (m) => {
       const d = m.replace(/[ -]/g, '');
       if (d.length < 13 || d.length > 19 || !luhnValid(d) || /^(\d)\1+$/.test(d)) return m;
       hit('pii.bank_card', m);
       return c.bankCard as string;
     });
     if (c.phone) {
-      t = t.replace(CN_MOBILE, (m) => (hit('pii.phone', m), c.phone as string));
-      t = t.replace(INTL_PHONE, (m) => (m.replace(/\D/g, '').length >= 9 ? (hit('pii.phone', m), c.phone as string) : m));
+      if (longNumber) t = t.replace(CN_MOBILE, (m) => (hit('pii.phone', m), c.phone as string));
+      if (longNumber || t.includes('+') || t.includes('(')) t = t.replace(INTL_PHONE, (m) => (m.replace(/\D/g, '').length >= 9 ? (hit('pii.phone', m), c.phone as string) : m));
     }
     if (c.ip) {
       // an IPv4 address has dots and an IPv6 one colons: skip the scans without them
