@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Normalize, NORMALIZE_DEFAULTS, normalizeText } from '../src/factory/preprocess/normalize.js';
+import { Normalize, NORMALIZE_DEFAULTS, normalizeText, spaceBeforeNewline } from '../src/factory/preprocess/normalize.js';
 import { CC, charTable, specialChars, specialTable } from '../src/factory/preprocess/charclass.js';
 import { textKernels } from '../src/factory/filter/features.js';
 import { Encoding, ENCODING_DEFAULTS, repairGbkMojibake, repairLatinMojibake } from '../src/factory/preprocess/encoding.js';
@@ -138,4 +138,18 @@ test('the normaliser visiting only the units that need a look equals a visit of 
   } finally {
     textKernels.native = saved;
   }
+});
+
+test('spaceBeforeNewline equals /[ \\t]\\n/ on 20,000 random strings', () => {
+  let x = 5;
+  const r = () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const pool = [' ', '\t', '\n', 'a', '中', '\r', '\u3000', '\n\n'];
+  let yes = 0;
+  for (let k = 0; k < 20000; k++) {
+    const t = Array.from({ length: Math.floor(r() * 12) }, () => pool[Math.floor(r() * pool.length)]).join('');
+    const want = /[ \t]\n/.test(t);
+    assert.equal(spaceBeforeNewline(t), want, JSON.stringify(t));
+    if (want) yes++;
+  }
+  assert.ok(yes > 3000 && yes < 17000, String(yes));
 });

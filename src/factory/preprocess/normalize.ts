@@ -136,8 +136,21 @@ export function normalizeText(s: string, cfg: NormalizeConfig, lookTable: Uint8A
     text = out.join('');
   }
   if (nfc) text = text.normalize('NFC');
-  if (cfg.collapseBlankLines && (text.includes('\n\n\n') || /[ \t]\n/.test(text))) {
+  if (cfg.collapseBlankLines && (text.includes('\n\n\n') || spaceBeforeNewline(text))) {
     text = text.replace(/[ \t]+\n/g, '\n').replace(/\n{3,}/g, '\n\n');
   }
   return { text: text.trim(), removed };
+}
+
+/**
+ * Whether a space or tab comes right before a line break: /[ \t]\n/.test(t), looked for from
+ * the line breaks (the pattern stops at every space, many more in English text).
+ */
+export function spaceBeforeNewline(t: string): boolean {
+  for (let i = t.indexOf('\n'); i >= 0; i = t.indexOf('\n', i + 1)) {
+    if (i === 0) continue;
+    const c = t.charCodeAt(i - 1);
+    if (c === 32 || c === 9) return true;
+  }
+  return false;
 }
