@@ -1100,8 +1100,11 @@ napi_value LatinVotes(napi_env env, napi_callback_info info) {
       uint32_t j = (key * 0x9e3779b1u) >> 11 & mask;
       while (keys[j] != 0 && keys[j] != key) j = (j + 1) & mask;
       if (keys[j] == key)
-        for (size_t b = 0; b < langs; b++)
-          if (bits[j] >> b & 1) o[b]++;
+        // the word's languages: its set bits only (a function word belongs to a few of them)
+        for (uint32_t m = static_cast<uint32_t>(bits[j]); m; m &= m - 1) {
+          const unsigned b = static_cast<unsigned>(__builtin_ctz(m));
+          if (b < langs) o[b]++;
+        }
       h = FNV_OFF;
       in_word = false;
     }
