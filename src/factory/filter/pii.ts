@@ -1,7 +1,7 @@
 /** Privacy masking: e-mail, phone numbers, Chinese ID cards (checksum), bank cards (Luhn), IP addresses. */
 import type { Document } from '../../core/document.js';
 import type { DocStep, StepContext } from '../../core/step.js';
-import { filterShortcuts } from './steps.js';
+import { filterShortcuts } from './shortcuts.js';
 
 export function luhnValid(digits: string): boolean {
   let sum = 0;

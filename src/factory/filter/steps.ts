@@ -1,6 +1,7 @@
 /** The three rule-based filtering steps: document, then paragraph, then line/sentence. */
 import type { Document } from '../../core/document.js';
 import { drop, type DocStep, type Drop, type StepContext } from '../../core/step.js';
+import { filterShortcuts } from './shortcuts.js';
 import { DocFeatures, isHanCode } from './features.js';
 import { DOC_RULES, defaultLists, type DocRule, type Lists, type Params } from './doc-rules.js';
 import { PARA_RULES, LINE_RULES, defaultCutLists, lineFacts, splitParagraphs, type CutLists, type ParaRule, type LineRule } from './cut-rules.js';
@@ -17,11 +18,7 @@ export interface WordListFiles {
   boilerplate?: string[];
 }
 
-/**
- * The once-per-document shortcuts of the paragraph and sentence filters (exact: they only skip
- * work whose outcome is known). Tests switch them off to compare the outputs.
- */
-export const filterShortcuts = { on: true };
+export { filterShortcuts } from './shortcuts.js';
 
 function resolveRules<R extends { name: string; params: Params }>(all: R[], overrides: Record<string, RuleOverride> = {}, where: string): { rule: R; p: Params }[] {
   const known = new Set(all.map((r) => r.name));
