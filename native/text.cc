@@ -201,15 +201,26 @@ napi_value DocScan(napi_env env, napi_callback_info info) {
         }
         tok_in = tok_alpha = tok_real = false;
       }
-      size_t j = i;
-      do {
-        ids[u] = s[j];
-        lens[u++] = 1;
-        j++;
-      } while (j < n && s[j] >= 0x4e00 && s[j] <= 0x9fff);
-      const size_t run = j - i;
+      // CJK punctuation inside the run (a Punct unit from U+3000 up: '，', '。', '、', '「'…) is
+      // taken in the same loop: the general path counts it as non-space and opens a token
+      // without a letter or digit, which nothing ever counts (tokens are counted only once
+      // something real is in them, and the punctuation leaves the token's other flags unset)
+      size_t j = i, run = 0, punct = 0;
+      for (;;) {
+        const uint32_t d = s[j];
+        if (d >= 0x4e00 && d <= 0x9fff) {
+          ids[u] = d;
+          lens[u++] = 1;
+          run++;
+        } else if (d >= 0x3000 && t[d] == Punct) {
+          punct++;
+        } else {
+          break;
+        }
+        if (++j >= n) break;
+      }
       han += run;
-      non_space += run;
+      non_space += run + punct;
       tok_total += run;
       tok_alpha_n += run;
       unit_chars += run;
