@@ -344,10 +344,12 @@ static napi_value NgramScoreText(napi_env env, napi_callback_info info) {
 
 void register_tensor_kernels(napi_env env, napi_value exports);
 void register_text_kernels(napi_env env, napi_value exports);
+void register_io_kernels(napi_env env, napi_value exports);
 
 static napi_value Init(napi_env env, napi_value exports) {
   register_tensor_kernels(env, exports);
   register_text_kernels(env, exports);
+  register_io_kernels(env, exports);
   const struct { const char* name; napi_callback cb; } fns[] = {
       {"ngramScoreText", NgramScoreText}, {"ngramScore", NgramScore}, {"minhashWords", MinhashWords},
       {"minhashCjk", MinhashCjk}, {"minhash", Minhash},
