@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DocumentFilter, ParagraphFilter, SentenceFilter, filterShortcuts } from '../src/factory/filter/steps.js';
-import { DOC_RULES } from '../src/factory/filter/doc-rules.js';
-import { PARA_RULES, LINE_RULES, needsCollapse, isUiLine, UI_LINE, META_LINE, META_FIRST } from '../src/factory/filter/cut-rules.js';
+import { DOC_RULES, defaultLists } from '../src/factory/filter/doc-rules.js';
+import { PARA_RULES, LINE_RULES, defaultCutLists, needsCollapse, isUiLine, UI_LINE, META_LINE, META_FIRST } from '../src/factory/filter/cut-rules.js';
 import { DocFeatures, TERMINAL, endsTerminal } from '../src/factory/filter/features.js';
 import { PiiMask, PII_DEFAULTS, cnIdValid, luhnValid, IPV6, ipv6Possible } from '../src/factory/filter/pii.js';
 import { PhraseMatcher } from '../src/factory/filter/matcher.js';
@@ -163,6 +163,26 @@ test('phrase matcher: whole words for Latin entries, substrings for CJK, several
   const m = new PhraseMatcher([['buy now', 'porn'], ['加微信', 'AV女优']]);
   assert.deepEqual([...m.count('Buy now! pornography is not porn. 加微信，av女优，加微信')], [2, 3]);
   assert.deepEqual([...m.count('buying now, nowhere')], [0, 0]);
+});
+
+test('phrase matcher: a remembered count is the count of the text asked about', () => {
+  const m = new PhraseMatcher([['buy now', 'porn'], ['加微信', 'AV女优']]);
+  const texts = ['Buy now! porn 加微信', 'nothing here', 'Buy now! porn 加微信', '加微信加微信 buy now', 'Buy now! porn 加微信'.slice(0), 'buy now porn', 'buy now pork'];
+  for (const t of texts) {
+    // with the text's units or without, a repeat or a new text: always the fresh count
+    assert.deepEqual([...m.countOf(t)], [...m.count(t)], t);
+    assert.deepEqual([...m.countOf(t, Uint16Array.from(t, (c) => c.charCodeAt(0)))], [...m.count(t)], t);
+  }
+  // an equal string built apart, and a caller that writes into the array it got, change nothing
+  const a = m.countOf('porn porn 加微信');
+  a[0] = 99;
+  const b = m.countOf(['porn', 'porn', '加微信'].join(' '));
+  assert.deepEqual([...b], [2, 1]);
+  b[1] = 99;
+  assert.deepEqual([...m.countOf('porn porn 加微信')], [2, 1]);
+  // with the default word lists the document and paragraph filters share one matcher (one count per document)
+  assert.equal(defaultLists().words, defaultCutLists().words);
+  assert.notEqual(defaultLists({ toxic: ['toxic-en'] }).words, defaultCutLists().words);
 });
 
 test('line-end and whitespace shortcuts agree with the expressions they replace', () => {

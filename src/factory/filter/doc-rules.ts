@@ -6,7 +6,8 @@
  */
 import { LS, wordHash, type DocFeatures } from './features.js';
 import { loadWordList } from './wordlists.js';
-import { PhraseMatcher } from './matcher.js';
+import type { PhraseMatcher } from './matcher.js';
+import { defaultCutLists } from './cut-rules.js';
 
 export type Params = Record<string, number>;
 
@@ -24,17 +25,21 @@ export interface Lists {
   /** single Han characters (matched by unit id) and longer Chinese entries */
   stopZhChars: Set<number>;
   stopZhWords: string[];
-  /** list 0: toxic, list 1: ads */
+  /**
+   * list 0: boilerplate (read by no document rule), 1: ads, 2: toxic: the paragraph filter's lists
+   * (defaultCutLists), so that with the same files both filters share one matcher and one count
+   * of each document
+   */
   words: PhraseMatcher;
 }
 
-export function defaultLists(files: { stopwords?: string[]; toxic?: string[]; ads?: string[] } = {}): Lists {
+export function defaultLists(files: { stopwords?: string[]; toxic?: string[]; ads?: string[]; boilerplate?: string[] } = {}): Lists {
   const stop = (files.stopwords ?? ['stopwords-en', 'stopwords-zh']).flatMap((f) => loadWordList(f));
   return {
     stopEn: new Set(stop.filter((w) => /^[a-z]+$/.test(w)).map(wordHash)),
     stopZhChars: new Set(stop.filter((w) => !/^[a-z]+$/.test(w) && w.length === 1).map((w) => w.charCodeAt(0))),
     stopZhWords: stop.filter((w) => !/^[a-z]+$/.test(w) && w.length > 1),
-    words: PhraseMatcher.of([(files.toxic ?? ['toxic-en', 'toxic-zh']).flatMap((f) => loadWordList(f)), (files.ads ?? ['ads-en', 'ads-zh']).flatMap((f) => loadWordList(f))]),
+    words: defaultCutLists(files).words,
   };
 }
 
@@ -101,7 +106,7 @@ export const DOC_RULES: DocRule[] = [
   { name: 'doc.terminal_punct_lines', scope: 'all', params: { min: 0.12 }, about: 'fraction of lines ending in terminal punctuation below min (FineWeb)', fires: (f, p) => { const st = f.lineStats(); return st[LS.NonEmpty]! > 0 && st[LS.Terminal]! / st[LS.NonEmpty]! < p.min!; } },
   { name: 'doc.short_lines', scope: 'all', params: { width: 30, max: 0.67 }, about: 'fraction of lines narrower than width (CJK counts 2) above max (FineWeb)', fires: (f, p) => { const st = f.lineStats(p.width!); return st[LS.NonEmpty]! > 3 && st[LS.Short]! / st[LS.NonEmpty]! > p.max!; } },
   { name: 'doc.newline_ratio', scope: 'all', params: { max: 0.3 }, about: 'newlines per word unit above max (FineWeb)', fires: (f, p) => (f.lineStats()[LS.Lines]! - 1) / Math.max(1, f.unitCount) > p.max! },
-  { name: 'doc.toxic_words', scope: 'all', params: { max: 0.0045 }, about: 'toxic / adult / gambling terms per word unit above max (Data-Juicer flagged words)', fires: (f, p, L) => f.listHits(L.words)[0]! / Math.max(1, f.unitCount) > p.max! },
+  { name: 'doc.toxic_words', scope: 'all', params: { max: 0.0045 }, about: 'toxic / adult / gambling terms per word unit above max (Data-Juicer flagged words)', fires: (f, p, L) => f.listHits(L.words)[2]! / Math.max(1, f.unitCount) > p.max! },
   { name: 'doc.ad_words', scope: 'all', params: { max: 0.01 }, about: 'advertising phrases per word unit above max', fires: (f, p, L) => f.listHits(L.words)[1]! / Math.max(1, f.unitCount) > p.max! },
   { name: 'doc.url_ratio', scope: 'all', params: { max: 0.2 }, about: 'characters inside URLs above max (NeMo Curator)', fires: (f, p) => { URL.lastIndex = 0; let n = 0; for (let m = URL.exec(f.text); m; m = URL.exec(f.text)) n += m[0].length; URL.lastIndex = 0; return n / Math.max(1, f.text.length) > p.max!; } },
   { name: 'doc.digit_ratio', scope: 'all', params: { max: 0.15 }, about: 'digits per non-space character above max (NeMo Curator)', fires: (f, p) => f.digits / Math.max(1, f.nonSpaceChars) > p.max! },

@@ -395,9 +395,9 @@ export class DocFeatures {
   }
 
   private _hits?: Int32Array;
-  /** Word-list matches in the text (one pass for all lists of the matcher, cached). */
-  listHits(m: { count(s: string | Uint16Array): Int32Array }): Int32Array {
-    return (this._hits ??= m.count(this.u16));
+  /** Word-list matches in the text (one pass for all lists of the matcher, cached; see PhraseMatcher.countOf). */
+  listHits(m: { countOf(text: string, units?: Uint16Array): Int32Array }): Int32Array {
+    return (this._hits ??= m.countOf(this.text, this.u16));
   }
 
   private _lineStats?: number[];

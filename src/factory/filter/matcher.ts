@@ -141,6 +141,24 @@ export class PhraseMatcher {
     return (this.flat = flat);
   }
 
+  /** the last string counted with countOf and its counts (see countOf) */
+  private lastText: string | null = null;
+  private lastHits: Int32Array | null = null;
+
+  /**
+   * count(text), remembered for the last text counted this way: the document filter and the
+   * paragraph filter both count the whole document with the same lists (when both use the default
+   * word lists they share this matcher, PhraseMatcher.of), and the second count is the first one's.
+   * `units`, when given, are the units of text (the native scan reads them without a copy).
+   */
+  countOf(text: string, units?: Uint16Array): Int32Array {
+    if (this.lastHits !== null && text === this.lastText) return this.lastHits.slice();
+    const hits = this.count(units ?? text);
+    this.lastText = text;
+    this.lastHits = hits.slice();
+    return hits;
+  }
+
   /** Matches of each list in s (CJK matches do not overlap; Latin phrases are counted where they end). */
   count(text: string | Uint16Array): Int32Array {
     const kt = kindTable();

@@ -92,7 +92,8 @@ export class ParagraphFilter implements DocStep {
     // trimmed part of the text between line breaks); rules that cannot fire anywhere are skipped,
     // and a document where none can is returned as it is, unsplit
     const on = filterShortcuts.on;
-    const docHits = on ? this.lists.words.count(doc.text) : new Int32Array(this.lists.words.lists);
+    // (with the default word lists, the document filter counted this text with the same matcher)
+    const docHits = on ? this.lists.words.countOf(doc.text) : new Int32Array(this.lists.words.lists);
     let anyHit = !on;
     for (let k = 0; k < docHits.length && !anyHit; k++) anyHit = docHits[k]! > 0;
     const active = this.active;
