@@ -153,6 +153,45 @@ size_t ngram_keys(const uint32_t* ids, size_t len, size_t n, std::vector<uint32_
   return m;
 }
 
+// The positions, in order, of the keys that may occur more than once among keys[0..m) (every key
+// that does is among them; a few that do not may be). Two bit sets over a hash of the key, "seen"
+// and "seen again", are filled in one pass without a branch, and a position is kept when its
+// bucket was seen again. A key outside them occurs once: no other position can find it in a set
+// or add to its count, so the n-gram kernels leave those positions out of their hash tables
+// (in clean text most n-grams occur once, and the tables shrink to the rest).
+thread_local std::vector<uint64_t> seen_once, seen_again;
+thread_local std::vector<uint32_t> scratch_positions;
+
+size_t repeat_candidates(const uint32_t* keys, size_t m, std::vector<uint32_t>& out) {
+  int bits = 10;
+  while ((size_t{1} << bits) < 8 * m && bits < 22) bits++;
+  const size_t words = (size_t{1} << bits) >> 6;
+  if (seen_once.size() < words) {
+    seen_once.resize(words);
+    seen_again.resize(words);
+  }
+  uint64_t* a = seen_once.data();
+  uint64_t* b = seen_again.data();
+  memset(a, 0, words * sizeof(uint64_t));
+  memset(b, 0, words * sizeof(uint64_t));
+  const int shift = 32 - bits;
+  for (size_t i = 0; i < m; i++) {
+    const uint32_t k = (keys[i] * 0x9e3779b1u) >> shift;
+    const uint64_t bit = uint64_t{1} << (k & 63);
+    b[k >> 6] |= a[k >> 6] & bit;
+    a[k >> 6] |= bit;
+  }
+  if (out.size() < m) out.resize(m * 2);
+  uint32_t* o = out.data();
+  size_t r = 0;
+  for (size_t i = 0; i < m; i++) {
+    const uint32_t k = (keys[i] * 0x9e3779b1u) >> shift;
+    o[r] = static_cast<uint32_t>(i);
+    r += (b[k >> 6] >> (k & 63)) & 1u;
+  }
+  return r;
+}
+
 // docScan(text: Uint16Array, kinds: Uint8Array(65536), ids: Int32Array, lens: Uint16Array, stats: Float64Array(12)): units
 // The one pass of the DocFeatures constructor: word units (Han characters; letter/digit/mark runs
 // joined by ' ’ . - before a letter or digit) with their FNV ids and lengths, and the counters.
@@ -335,13 +374,21 @@ napi_value NgramTop(napi_env env, napi_callback_info info) {
   const size_t m = ngram_keys(static_cast<const uint32_t*>(ids.p), ids.len, n, scratch_keys);
   int32_t best = 0, best_at = 0;
   if (m > 0) {
-    const Table tb = empty_table(counter_slots, m);
+    // the first n-gram counts 1, and an n-gram that occurs once never counts more: only the
+    // positions of keys that may repeat are counted (in order, so best_at is the full scan's)
+    best = 1;
     const uint32_t* keys = scratch_keys.data();
-    for (size_t i = 0; i < m; i++) {
-      const int32_t c = tb.add(keys[i]);
-      if (c > best) {
-        best = c;
-        best_at = static_cast<int32_t>(i);
+    const size_t r = repeat_candidates(keys, m, scratch_positions);
+    if (r > 0) {
+      const Table tb = empty_table(counter_slots, r);
+      const uint32_t* pos = scratch_positions.data();
+      for (size_t q = 0; q < r; q++) {
+        const uint32_t i = pos[q];
+        const int32_t c = tb.add(keys[i]);
+        if (c > best) {
+          best = c;
+          best_at = static_cast<int32_t>(i);
+        }
       }
     }
   }
@@ -367,15 +414,21 @@ napi_value NgramDupChars(napi_env env, napi_callback_info info) {
   const size_t m = ngram_keys(static_cast<const uint32_t*>(ids.p), ids.len, n, scratch_keys);
   double repeated = 0;
   if (m > 0) {
-    KeySet seen = empty_set(set_slots, m);
+    // the scan visits only the positions of keys that may repeat: at any other position the
+    // n-gram is new (the scan would add it to the set and move on) and no later one can find it
     const uint32_t* keys = scratch_keys.data();
-    size_t i = 0;
-    while (i < m) {
+    const size_t r = repeat_candidates(keys, m, scratch_positions);
+    KeySet seen = empty_set(set_slots, r);
+    const uint32_t* pos = scratch_positions.data();
+    size_t next = 0;  // positions before it were jumped over
+    for (size_t q = 0; q < r; q++) {
+      const size_t i = pos[q];
+      if (i < next) continue;
       if (seen.insert(keys[i])) {
         for (size_t j = i; j < i + n; j++) repeated += l[j];
-        i += n;
+        next = i + n;
       } else {
-        i++;
+        next = i + 1;
       }
     }
   }
