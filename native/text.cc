@@ -135,7 +135,9 @@ napi_status copy_string(napi_env env, napi_value v, std::vector<char16_t>& buf, 
   return napi_get_value_string_utf16(env, v, buf.data(), len + 1, n);
 }
 
-// Rolling polynomial hashes of the n-grams of ids (DocFeatures.ngramKeys).
+// Rolling polynomial hashes of the n-grams of ids (DocFeatures.ngramKeys). Four rolling chains,
+// one per quarter of the positions, advance together: each step of a chain waits for its previous
+// key (two multiplications), and four independent chains keep the core busy meanwhile.
 size_t ngram_keys(const uint32_t* ids, size_t len, size_t n, std::vector<uint32_t>& out) {
   if (len < n) return 0;
   const size_t m = len - n + 1;
@@ -143,10 +145,39 @@ size_t ngram_keys(const uint32_t* ids, size_t len, size_t n, std::vector<uint32_
   uint32_t* o = out.data();
   uint32_t p = 1;
   for (size_t j = 1; j < n; j++) p *= FNV_PRIME;
+  auto first = [&](size_t i) {
+    uint32_t h = 0;
+    for (size_t j = 0; j < n; j++) h = h * FNV_PRIME + ids[i + j];
+    return h;
+  };
+  const size_t q = m / 4;
+  size_t done = 0;  // keys [0, done) written
   uint32_t h = 0;
-  for (size_t j = 0; j < n; j++) h = h * FNV_PRIME + ids[j];
-  o[0] = h;
-  for (size_t i = 1; i < m; i++) {
+  if (q >= 2) {
+    const size_t s1 = q, s2 = 2 * q, s3 = 3 * q;
+    uint32_t h0 = first(0), h1 = first(s1), h2 = first(s2), h3 = first(s3);
+    o[0] = h0;
+    o[s1] = h1;
+    o[s2] = h2;
+    o[s3] = h3;
+    for (size_t k = 1; k < q; k++) {
+      h0 = (h0 - ids[k - 1] * p) * FNV_PRIME + ids[k + n - 1];
+      h1 = (h1 - ids[s1 + k - 1] * p) * FNV_PRIME + ids[s1 + k + n - 1];
+      h2 = (h2 - ids[s2 + k - 1] * p) * FNV_PRIME + ids[s2 + k + n - 1];
+      h3 = (h3 - ids[s3 + k - 1] * p) * FNV_PRIME + ids[s3 + k + n - 1];
+      o[k] = h0;
+      o[s1 + k] = h1;
+      o[s2 + k] = h2;
+      o[s3 + k] = h3;
+    }
+    done = 4 * q;
+    h = h3;
+  } else {
+    h = first(0);
+    o[0] = h;
+    done = 1;
+  }
+  for (size_t i = done; i < m; i++) {
     h = (h - ids[i - 1] * p) * FNV_PRIME + ids[i + n - 1];
     o[i] = h;
   }
