@@ -782,7 +782,8 @@ inline uint32_t find_newline(const uint16_t* s, uint32_t from, uint32_t n) {
 // Exact duplicates among spans of one text: a span equal to an earlier one (same units) counts.
 struct SpanSet {
   struct Span {
-    uint32_t hash, start, len;
+    uint32_t hash, len;
+    const uint16_t* p;
   };
   std::vector<int32_t> slots;  // index into spans + 1, 0 when free
   std::vector<Span> spans;
@@ -795,9 +796,10 @@ struct SpanSet {
     mask = static_cast<uint32_t>(cap - 1);
     spans.clear();
   }
-  // true when s[start, start+len) equals a span added before; adds it otherwise
-  bool seen(const uint16_t* s, uint32_t start, uint32_t len) {
-    const uint32_t h = span_hash(s + start, len);
+  // true when p[0, len) equals a span added before; adds it otherwise (the units must stay where
+  // they are while the set is in use)
+  bool seen(const uint16_t* p, uint32_t len) {
+    const uint32_t h = span_hash(p, len);
     uint32_t i = (h * 0x9e3779b1u) >> 7 & mask;
     for (;;) {
       const int32_t at = slots[i];
@@ -814,12 +816,12 @@ struct SpanSet {
           i = (h * 0x9e3779b1u) >> 7 & mask;
           while (slots[i]) i = (i + 1) & mask;
         }
-        spans.push_back(Span{h, start, len});
+        spans.push_back(Span{h, len, p});
         slots[i] = static_cast<int32_t>(spans.size());
         return false;
       }
       const Span& e = spans[at - 1];
-      if (e.hash == h && e.len == len && memcmp(s + e.start, s + start, len * sizeof(uint16_t)) == 0) return true;
+      if (e.hash == h && e.len == len && memcmp(e.p, p, len * sizeof(uint16_t)) == 0) return true;
       i = (i + 1) & mask;
     }
   }
@@ -860,7 +862,7 @@ napi_value LineStats(napi_env env, napi_callback_info info) {
       uint32_t wide = 0;  // units counted twice (CJK and above); a loop the compiler vectorises
       for (uint32_t k = a; k < b; k++) wide += s[k] >= 0x2e80;
       if (static_cast<double>(b - a + wide) <= width) shorts++;
-      if (ls.seen(s, start, len)) {
+      if (ls.seen(s + start, len)) {
         dup_lines++;
         dup_line_chars += len;
       }
@@ -877,7 +879,7 @@ napi_value LineStats(napi_env env, napi_callback_info info) {
     if (a == b) return;
     paras++;
     para_chars += b - a;
-    if (ps.seen(s, a, b - a)) {
+    if (ps.seen(s + a, b - a)) {
       dup_paras++;
       dup_para_chars += b - a;
     }
@@ -900,6 +902,64 @@ napi_value LineStats(napi_env env, napi_callback_info info) {
   const double figures[13] = {lines, non_empty, bullets, ell, term, shorts, chars, dup_lines, dup_line_chars, paras, dup_paras, dup_para_chars, para_chars};
   for (int f = 0; f < 13; f++) o[f] = figures[f];
   return nullptr;
+}
+
+// Whether the trimmed piece s[a, b) is its own whitespace-collapsed form: no whitespace unit other
+// than single spaces (a unit that might be whitespace, or two spaces in a row, says no: the caller
+// then collapses a copy, which is right either way). Also counts into *wide the units from U+2E80
+// up (display width 2). Eight units at a time where SSE2 is there; reads s[b] (the caller's buffer
+// holds a unit past the text).
+#if defined(__SSE2__)
+// The units of s[0, 8) that might be whitespace other than a single space: below a space,
+// U+00A0, U+1680..U+3000, U+FEFF, and a space followed by a space (s[8] is read for the last).
+inline __m128i maybe_collapsed(const uint16_t* s) {
+  const __m128i zero = _mm_setzero_si128(), space = _mm_set1_epi16(0x20);
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s));
+  const __m128i v1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + 1));
+  const __m128i is_space = _mm_cmpeq_epi16(v, space);
+  const __m128i below = _mm_andnot_si128(is_space, _mm_cmpeq_epi16(_mm_subs_epu16(v, space), zero));
+  const __m128i other = _mm_or_si128(_mm_or_si128(below, _mm_cmpeq_epi16(v, _mm_set1_epi16(static_cast<short>(0xa0)))),
+                                     _mm_or_si128(_mm_cmpeq_epi16(_mm_subs_epu16(_mm_sub_epi16(v, _mm_set1_epi16(0x1680)), _mm_set1_epi16(0x3000 - 0x1680)), zero),
+                                                  _mm_cmpeq_epi16(v, _mm_set1_epi16(static_cast<short>(0xfeff)))));
+  return _mm_or_si128(other, _mm_and_si128(is_space, _mm_cmpeq_epi16(v1, space)));
+}
+
+// whether s[0, 8) is its own collapsed form given a unit other than whitespace before it
+inline bool plain_block(const uint16_t* s) {
+  return _mm_movemask_epi8(maybe_collapsed(s)) == 0;
+}
+#endif
+
+inline bool plain_piece(const uint16_t* s, uint32_t a, uint32_t b, uint32_t* wide) {
+  uint32_t k = a, w = 0;
+  bool plain = true;
+#if defined(__SSE2__)
+  const __m128i zero = _mm_setzero_si128(), below_wide = _mm_set1_epi16(0x2e7f);
+  __m128i bad = zero, wides = zero;
+  for (; k + 8 <= b; k += 8) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + k));
+    bad = _mm_or_si128(bad, maybe_collapsed(s + k));
+    // from U+2E80 up: not (v <= 0x2e7f), as 0xffff lanes, subtracted from the count lanes
+    wides = _mm_sub_epi16(wides, _mm_xor_si128(_mm_cmpeq_epi16(_mm_subs_epu16(v, below_wide), zero), _mm_set1_epi16(-1)));
+    if (((k - a) & 0x7fff) == 0x7ff8) {  // (16-bit lanes, one count per 8 units: folded every 4,096 blocks)
+      alignas(16) uint16_t lanes[8];
+      _mm_store_si128(reinterpret_cast<__m128i*>(lanes), wides);
+      for (int q = 0; q < 8; q++) w += lanes[q];
+      wides = zero;
+    }
+  }
+  alignas(16) uint16_t lanes[8];
+  _mm_store_si128(reinterpret_cast<__m128i*>(lanes), wides);
+  for (int q = 0; q < 8; q++) w += lanes[q];
+  plain = _mm_movemask_epi8(bad) == 0;
+#endif
+  for (; k < b; k++) {
+    const uint32_t c = s[k];
+    w += c >= 0x2e80;
+    if (c <= 0x20 ? (c != 0x20 || s[k + 1] == 0x20) : (c == 0xa0 || (c >= 0x1680 && c <= 0x3000) || c == 0xfeff)) plain = false;
+  }
+  *wide = w;
+  return plain;
 }
 
 // paraDupPossible(text: string, minWidth): whether two paragraphs of text (split as the
@@ -944,23 +1004,43 @@ napi_value ParaDupPossible(napi_env env, napi_callback_info info) {
   auto piece = [&](uint32_t a, uint32_t b) {
     while (a < b && js_space(s[a])) a++;
     while (b > a && js_space(s[b - 1])) b--;
-    if (a == b) return;
+    if (a == b || 2.0 * (b - a) < min_width) return;  // (display width <= twice the units)
     uint32_t wide = 0;
-    for (uint32_t k = a; k < b; k++) wide += s[k] >= 0x2e80;
+    const bool plain = plain_piece(s, a, b, &wide);
     if (static_cast<double>(b - a + wide) < min_width) return;
+    if (plain) {
+      // no whitespace but single spaces: the piece is its own key, compared where it is
+      if (set.seen(s + a, b - a)) dup = true;
+      return;
+    }
     const uint32_t start = used;
     // runs of whitespace as one space (a[k - 1] is inside the trimmed piece whenever s[k] is a
     // space: the piece neither starts nor ends with one); units above U+3000 other than U+FEFF
     // and printable ASCII are never whitespace, told without js_space's comparisons
     bool prev_space = false;
-    for (uint32_t k = a; k < b; k++) {
-      const uint32_t c = s[k];
+    uint32_t k = a;
+    auto step = [&](uint32_t c) {
       const bool sp = c > 0x3000 ? c == 0xfeff : (c > 0x20 && c < 0x7f) ? false : js_space(c);
       if (!sp) cb[used++] = static_cast<char16_t>(c);
       else if (!prev_space) cb[used++] = u' ';
       prev_space = sp;
+    };
+#if defined(__SSE2__)
+    // eight units at a time where they are plain (no whitespace but single spaces, and not a
+    // space continuing a run the block before ended with): copied as they are
+    while (k + 8 <= b) {
+      if (!plain_block(s + k) || (prev_space && s[k] == 0x20)) {
+        for (const uint32_t e = k + 8; k < e; k++) step(s[k]);
+        continue;
+      }
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(cb.data() + used), _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + k)));
+      used += 8;
+      prev_space = s[k + 7] == 0x20;
+      k += 8;
     }
-    if (set.seen(reinterpret_cast<const uint16_t*>(cb.data()), start, used - start)) dup = true;
+#endif
+    for (; k < b; k++) step(s[k]);
+    if (set.seen(reinterpret_cast<const uint16_t*>(cb.data()) + start, used - start)) dup = true;
   };
   uint32_t start = 0;
   if (blank) {

@@ -109,6 +109,10 @@ function adversarial(): string[] {
     'x\n',
     'Posted by admin\n  2023-05-06 10:23\nREAD MORE »\n\u3000阅读全文：\n发布时间：今天\nAuthor: me\nan open line', 'ends here.\nand here。\n', ' \t\n',
     'abc  def\n\nabc def\n\n', 'abc\ufeffdef\n\nabc def', '\u3000中文\u2003字\n\n中文 字', 'abc\u3000def\nabc def', ' abc\t\tdef \n abc\u00a0def', 'short\nshort', '一二三四五六七八九十一\n\n 一二三四五六七八九十一 \n \t\n一二三四五六七八九十一',
+    // the same, eight units and more (the kernel looks at eight at a time): each whitespace kind
+    // inside a block, two spaces across a block boundary, and the plain twin of each
+    ...['\ufeff', '\u00a0', '\u2003\u2003', '\u3000', '\t', '  ', '\u1680', '\u202f', '\u205f', '\u2028', '\u000b'].map((w) => `left sid${w}right side plus\n\nleft sid right side plus`),
+    'abcdefg  hijklmnopq\n\nabcdefg hijklmnopq', 'abcdefgh  ijklmnopq\n\nabcdefgh ijklmnopq', 'abcdefg \nhijklmnop\n\nabcdefg hijklmnop', 'abcdefg\n hijklmnop\n\nabcdefg hijklmnop', '中文中文中文中\u3000文字\n中文中文中文中 文字',
     '這個軟體的資料庫裡面有許多繁體中文字，臺灣的電腦網路發達。滑鼠、記憶體、程式設計、網際網路、乾燥、乾隆。',
     '香港的巴士和的士很多，雪櫃裡有朱古力。\ud840\udc00\ud840發\udc00後',
     '\ud840',
