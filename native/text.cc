@@ -909,6 +909,43 @@ napi_value LineStats(napi_env env, napi_callback_info info) {
 // then collapses a copy, which is right either way). Also counts into *wide the units from U+2E80
 // up (display width 2). Eight units at a time where SSE2 is there; reads s[b] (the caller's buffer
 // holds a unit past the text).
+// The paragraphs of s[0, n) as splitParagraphs (src/factory/filter/cut-rules.ts) splits: at each
+// \n[ \t]*\n when there is one, else at every \n; piece(a, b) is called with each, untrimmed, in
+// order, until it returns true (then so does this).
+template <class F>
+bool each_paragraph(const uint16_t* s, uint32_t n, F&& piece) {
+  bool blank = false;
+  for (uint32_t i = find_newline(s, 0, n); i < n; i = find_newline(s, i + 1, n)) {
+    uint32_t j = i + 1;
+    while (j < n && (s[j] == ' ' || s[j] == '\t')) j++;
+    if (j < n && s[j] == '\n') {
+      blank = true;
+      break;
+    }
+  }
+  uint32_t start = 0;
+  if (blank) {
+    uint32_t i = 0;
+    while ((i = find_newline(s, i, n)) < n) {
+      uint32_t j = i + 1;
+      while (j < n && (s[j] == ' ' || s[j] == '\t')) j++;
+      if (j < n && s[j] == '\n') {
+        if (piece(start, i)) return true;
+        start = j + 1;
+        i = j + 1;
+      } else {
+        i = j;  // no separator can start among the spaces and tabs
+      }
+    }
+  } else {
+    for (uint32_t i = find_newline(s, 0, n); i < n; i = find_newline(s, i + 1, n)) {
+      if (piece(start, i)) return true;
+      start = i + 1;
+    }
+  }
+  return piece(start, n);
+}
+
 #if defined(__SSE2__)
 // The units of s[0, 8) that might be whitespace other than a single space: below a space,
 // U+00A0, U+1680..U+3000, U+FEFF, and a space followed by a space (s[8] is read for the last).
@@ -985,16 +1022,6 @@ napi_value ParaDupPossible(napi_env env, napi_callback_info info) {
   CHECK(copy_string(env, argv[0], tb, &len));
   const uint16_t* s = reinterpret_cast<const uint16_t*>(tb.data());
   const uint32_t n = static_cast<uint32_t>(len);
-  // blank-line mode when some \n[ \t]*\n is there
-  bool blank = false;
-  for (uint32_t i = find_newline(s, 0, n); i < n; i = find_newline(s, i + 1, n)) {
-    uint32_t j = i + 1;
-    while (j < n && (s[j] == ' ' || s[j] == '\t')) j++;
-    if (j < n && s[j] == '\n') {
-      blank = true;
-      break;
-    }
-  }
   std::vector<char16_t>& cb = collapse_buf;
   if (cb.size() < n + 1) cb.resize(n + 1);
   uint32_t used = 0;
@@ -1042,29 +1069,52 @@ napi_value ParaDupPossible(napi_env env, napi_callback_info info) {
     for (; k < b; k++) step(s[k]);
     if (set.seen(reinterpret_cast<const uint16_t*>(cb.data()) + start, used - start)) dup = true;
   };
-  uint32_t start = 0;
-  if (blank) {
-    uint32_t i = 0;
-    while (!dup && (i = find_newline(s, i, n)) < n) {
-      uint32_t j = i + 1;
-      while (j < n && (s[j] == ' ' || s[j] == '\t')) j++;
-      if (j < n && s[j] == '\n') {
-        piece(start, i);
-        start = j + 1;
-        i = j + 1;
-      } else {
-        i = j;
-      }
-    }
-  } else {
-    for (uint32_t i = find_newline(s, 0, n); !dup && i < n; i = find_newline(s, i + 1, n)) {
-      piece(start, i);
-      start = i + 1;
-    }
-  }
-  if (!dup) piece(start, n);
+  each_paragraph(s, n, [&](uint32_t a, uint32_t b) {
+    piece(a, b);
+    return dup;
+  });
   napi_value r;
   CHECK(napi_get_boolean(env, dup, &r));
+  return r;
+}
+
+// navPossible(text: string, maxWidth, minNav): whether some paragraph of text (split as the
+// paragraph filter splits, trimmed) of display width <= maxWidth holds at least minNav of the
+// navigation separators' characters | » › > · / ｜ →: when none does, para.navigation cannot fire
+// (navPossibleRef in src/factory/filter/cut-rules.ts).
+inline bool nav_char(uint32_t c) {
+  return c == 0x7c || c == 0xbb || c == 0x203a || c == 0x3e || c == 0xb7 || c == 0x2f || c == 0xff5c || c == 0x2192;
+}
+
+napi_value NavPossible(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  double max_width = 0, min_nav = 0;
+  napi_valuetype vt = napi_undefined;
+  if (argc >= 3) CHECK(napi_typeof(env, argv[0], &vt));
+  if (vt != napi_string || napi_get_value_double(env, argv[1], &max_width) != napi_ok || napi_get_value_double(env, argv[2], &min_nav) != napi_ok) {
+    napi_throw_type_error(env, nullptr, "navPossible(text: string, maxWidth: number, minNav: number)");
+    return nullptr;
+  }
+  std::vector<char16_t>& tb = pos_buf;
+  size_t len = 0;
+  CHECK(copy_string(env, argv[0], tb, &len));
+  const uint16_t* s = reinterpret_cast<const uint16_t*>(tb.data());
+  const bool found = each_paragraph(s, static_cast<uint32_t>(len), [&](uint32_t a, uint32_t b) {
+    while (a < b && js_space(s[a])) a++;
+    while (b > a && js_space(s[b - 1])) b--;
+    if (a == b || static_cast<double>(b - a) > max_width) return false;  // (display width >= units)
+    uint32_t wide = 0, nav = 0;
+    for (uint32_t k = a; k < b; k++) {
+      const uint32_t c = s[k];
+      wide += c >= 0x2e80;
+      nav += nav_char(c);
+    }
+    return static_cast<double>(b - a + wide) <= max_width && static_cast<double>(nav) >= min_nav;
+  });
+  napi_value r;
+  CHECK(napi_get_boolean(env, found, &r));
   return r;
 }
 
@@ -1517,7 +1567,7 @@ void register_text_kernels(napi_env env, napi_value exports) {
   const struct {
     const char* name;
     napi_callback cb;
-  } fns[] = {{"docScan", DocScan}, {"ngramTop", NgramTop}, {"ngramDupChars", NgramDupChars}, {"charRepetition", CharRepetition}, {"phraseCount", PhraseCount}, {"lineStats", LineStats}, {"charRun", CharRun}, {"lineFacts", LineFacts}, {"paraDupPossible", ParaDupPossible}, {"unitPositions", UnitPositions}, {"classCounts", ClassCounts}, {"latinVotes", LatinVotes}, {"openccConvert", OpenccConvert}, {"copyUnits", CopyUnits}, {"scriptCensus", ScriptCensus}};
+  } fns[] = {{"docScan", DocScan}, {"ngramTop", NgramTop}, {"ngramDupChars", NgramDupChars}, {"charRepetition", CharRepetition}, {"phraseCount", PhraseCount}, {"lineStats", LineStats}, {"charRun", CharRun}, {"lineFacts", LineFacts}, {"paraDupPossible", ParaDupPossible}, {"navPossible", NavPossible}, {"unitPositions", UnitPositions}, {"classCounts", ClassCounts}, {"latinVotes", LatinVotes}, {"openccConvert", OpenccConvert}, {"copyUnits", CopyUnits}, {"scriptCensus", ScriptCensus}};
   for (const auto& f : fns) {
     napi_value fn;
     if (napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &fn) != napi_ok) return;

@@ -41,6 +41,8 @@ export interface NativeKernels {
   unitPositions(text: string, table: Uint8Array, out: Int32Array): number;
   /** out[k] = the number of units c of text with table[c] === k, for k < out.length */
   classCounts(text: string, table: Uint8Array, out: Int32Array): void;
+  /** whether some paragraph of text (split as the paragraph filter splits, trimmed) no wider than maxWidth holds minNav navigation-separator characters */
+  navPossible(text: string, maxWidth: number, minNav: number): boolean;
   /** text's UTF-16 code units written to out when they fit (out.length > text.length); returns text.length */
   copyUnits(text: string, out: Uint16Array): number;
   /** the text of valid UTF-8 bytes (as Buffer.toString gives it), null when they are not valid UTF-8 */

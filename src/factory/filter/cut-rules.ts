@@ -71,6 +71,29 @@ export function paraDupPossible(text: string, minWidth: number): boolean {
 
 const NAV_SEP = /\s*(?:\||»|›|>|·|\/|｜|→|>>)\s*/g;
 const NAV_CHARS = /[|»›>·\/｜→]/;
+const NAV_ALL = /[|»›>·\/｜→]/g;
+
+/**
+ * Whether some paragraph of text (split as splitParagraphs splits, trimmed) of display width <=
+ * maxWidth holds at least minNav of the separators' characters (the reference of the native
+ * navPossible). para.navigation fires only on a paragraph no wider than minItems * (maxItemWidth +
+ * 4) that splits into minItems items or more: minItems - 1 separators at least, each with one of
+ * these characters.
+ */
+export function navPossibleRef(text: string, maxWidth: number, minNav: number): boolean {
+  for (const para of splitParagraphs(text).parts) {
+    const s = para.trim();
+    if (!s || displayWidth(s) > maxWidth) continue;
+    if ((s.match(NAV_ALL)?.length ?? 0) >= minNav) return true;
+  }
+  return false;
+}
+
+/** navPossible with whichever implementation is switched on. */
+export function navPossible(text: string, maxWidth: number, minNav: number): boolean {
+  const nk = textKernels.native;
+  return nk ? nk.navPossible(text, maxWidth, minNav) : navPossibleRef(text, maxWidth, minNav);
+}
 /** The script-residue pattern of para.javascript (C4's word, plus code shapes). */
 const JS = /javascript|function\s*\(|var\s+\w+\s*=|document\.write/i;
 
@@ -91,7 +114,7 @@ export const PARA_RULES: ParaRule[] = [
     const items = s.split(NAV_SEP).map((x) => x.trim()).filter(Boolean);
     if (items.length < p.minItems!) return false;
     return items.every((x) => displayWidth(x) <= p.maxItemWidth!) && !/[。.!?！？]$/.test(s);
-  }, mayFire: (text) => NAV_CHARS.test(text) },
+  }, mayFire: (text, p) => NAV_CHARS.test(text) && navPossible(text, p.minItems! * (p.maxItemWidth! + 4), Math.max(1, p.minItems! - 1)) },
   { name: 'para.advertising', params: { minHits: 2, maxWidthSingle: 120 }, about: 'advertising: several ad phrases, or one in a short paragraph', fires: (s, p, hits) => {
     const n = hits[1]!;
     return n >= p.minHits! || (n === 1 && displayWidth(s) <= p.maxWidthSingle!);
