@@ -1118,23 +1118,33 @@ napi_value NavPossible(napi_env env, napi_callback_info info) {
   return r;
 }
 
-// lineFacts(text: string, uiBits: Int32Array(2048), metaBits: Int32Array(2048), metaMaxLen,
-// out: Int32Array(4)): what the sentence filter's per-line rules need to know of a text before it
-// is split (lineFactsRef in src/factory/filter/cut-rules.ts): out[0] = lines with something other
-// than whitespace; out[1] = 1 when some line's first such unit (ASCII lower-cased) has its bit in
-// uiBits; out[2] = the same for metaBits among lines of at most metaMaxLen units; out[3] = 1 when
-// some non-empty line does not end in terminal punctuation.
+// lineFacts(text: string, uiBits: Int32Array(2048), metaBits: Int32Array(2048), metaPairs: Int32Array
+// (sorted), params: Float64Array(4) = [metaMaxLen, uiMaxLen, minWords, minHan], out: Int32Array(5)):
+// what the sentence filter's per-line rules need to know of a text before it is split
+// (lineFactsRef in src/factory/filter/cut-rules.ts): out[0] = lines with something other than
+// whitespace; out[1] = 1 when some line's first such unit (ASCII lower-cased) has its bit in uiBits
+// and the trimmed line without its trailing whitespace, > » › : ： is at most uiMaxLen units;
+// out[2] = 1 when some line of at most metaMaxLen units starts (trimmed) with a unit whose bit is
+// in metaBits and, with the next unit, a pair (first * 65536 + second, both lower-cased) in
+// metaPairs; out[3] = 1 when some non-empty line does not end in terminal punctuation, has fewer
+// than minWords whitespace-separated pieces and not (some and at least minHan) units in
+// U+3400..U+9FFF; out[4] = the longest run of units in U+0021..U+2E7F.
+inline uint32_t lower_ascii(uint32_t c) {
+  return c >= 65 && c <= 90 ? c + 32 : c;
+}
+
 napi_value LineFacts(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
+  size_t argc = 6;
+  napi_value argv[6];
   CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
   napi_valuetype vt = napi_undefined;
-  Arr ui_a, meta_a, out_a;
-  double meta_max = 0;
-  if (argc >= 5) CHECK(napi_typeof(env, argv[0], &vt));
+  Arr ui_a, meta_a, pairs_a, params_a, out_a;
+  if (argc >= 6) CHECK(napi_typeof(env, argv[0], &vt));
   if (vt != napi_string || !typed(env, argv[1], napi_int32_array, &ui_a) || ui_a.len != 2048 || !typed(env, argv[2], napi_int32_array, &meta_a) ||
-      meta_a.len != 2048 || napi_get_value_double(env, argv[3], &meta_max) != napi_ok || !typed(env, argv[4], napi_int32_array, &out_a) || out_a.len < 4) {
-    napi_throw_type_error(env, nullptr, "lineFacts(text: string, uiBits: Int32Array(2048), metaBits: Int32Array(2048), metaMaxLen: number, out: Int32Array(4))");
+      meta_a.len != 2048 || !typed(env, argv[3], napi_int32_array, &pairs_a) || !typed(env, argv[4], napi_float64_array, &params_a) || params_a.len < 4 ||
+      !typed(env, argv[5], napi_int32_array, &out_a) || out_a.len < 5) {
+    napi_throw_type_error(env, nullptr,
+                          "lineFacts(text: string, uiBits: Int32Array(2048), metaBits: Int32Array(2048), metaPairs: Int32Array, params: Float64Array(4), out: Int32Array(5))");
     return nullptr;
   }
   std::vector<char16_t>& tb = pos_buf;
@@ -1144,7 +1154,13 @@ napi_value LineFacts(napi_env env, napi_callback_info info) {
   const uint32_t n = static_cast<uint32_t>(len);
   const uint32_t* ui = static_cast<const uint32_t*>(ui_a.p);
   const uint32_t* meta = static_cast<const uint32_t*>(meta_a.p);
-  int32_t non_empty = 0, any_ui = 0, any_meta = 0, any_open = 0;
+  const int32_t* pairs = static_cast<const int32_t*>(pairs_a.p);
+  const size_t npairs = pairs_a.len;
+  const double* prm = static_cast<const double*>(params_a.p);
+  const double meta_max = prm[0], ui_max = prm[1], min_words = prm[2], min_han = prm[3];
+  const double han_limit = min_han > 1 ? min_han : 1;
+  int32_t non_empty = 0, any_ui = 0, any_meta = 0, any_short = 0;
+  auto ui_tail = [](uint32_t c) { return c == 0x3e || c == 0xbb || c == 0x203a || c == 0x3a || c == 0xff1a || js_space(c); };
   uint32_t start = 0;
   for (uint32_t i = find_newline(s, 0, n);; i = find_newline(s, i + 1, n)) {
     uint32_t a = start, b = i;
@@ -1152,20 +1168,47 @@ napi_value LineFacts(napi_env env, napi_callback_info info) {
     if (a < b) {
       while (b > a && js_space(s[b - 1])) b--;
       non_empty++;
-      uint32_t c = s[a];
-      if (c >= 65 && c <= 90) c += 32;
-      if ((ui[c >> 5] >> (c & 31)) & 1u) any_ui = 1;
-      if (static_cast<double>(i - start) <= meta_max && ((meta[c >> 5] >> (c & 31)) & 1u)) any_meta = 1;
-      if (!terminal(s[b - 1])) any_open = 1;
+      const uint32_t c = lower_ascii(s[a]);
+      if (!any_ui && ((ui[c >> 5] >> (c & 31)) & 1u)) {
+        uint32_t e = b;
+        while (e > a && ui_tail(s[e - 1])) e--;
+        if (static_cast<double>(e - a) <= ui_max) any_ui = 1;
+      }
+      if (!any_meta && static_cast<double>(i - start) <= meta_max && ((meta[c >> 5] >> (c & 31)) & 1u) && b - a >= 2) {
+        const int32_t key = static_cast<int32_t>(c * 65536u + lower_ascii(s[a + 1]));
+        if (std::binary_search(pairs, pairs + npairs, key)) any_meta = 1;
+      }
+      if (!any_short && !terminal(s[b - 1])) {
+        // pieces: the runs of whitespace inside the trimmed line, plus one; counting stops once
+        // the line has minWords pieces or max(1, minHan) Han units (either keeps it)
+        double pieces = 1, han = 0;
+        bool in_space = false;
+        for (uint32_t k = a; k < b && pieces < min_words && han < han_limit; k++) {
+          const uint32_t u = s[k];
+          const bool sp = js_space(u);
+          if (sp && !in_space) pieces++;
+          in_space = sp;
+          if (u >= 0x3400 && u <= 0x9fff && han < han_limit) han++;
+        }
+        if (pieces < min_words && !(han > 0 && han >= min_han)) any_short = 1;
+      }
     }
     if (i >= n) break;
     start = i + 1;
+  }
+  // the longest run of units in U+0021..U+2E7F (without a branch on the units)
+  uint32_t run = 0, longest = 0;
+  for (uint32_t k = 0; k < n; k++) {
+    const uint32_t u = s[k];
+    run = (u > 32 && u < 0x2e80) ? run + 1 : 0;
+    longest = run > longest ? run : longest;
   }
   int32_t* o = static_cast<int32_t*>(out_a.p);
   o[0] = non_empty;
   o[1] = any_ui;
   o[2] = any_meta;
-  o[3] = any_open;
+  o[3] = any_short;
+  o[4] = static_cast<int32_t>(longest);
   return nullptr;
 }
 

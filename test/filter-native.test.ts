@@ -61,7 +61,7 @@ function figures(text: string, lang: string, lists: ReturnType<typeof defaultLis
   out.charRuns = [1, 2, 3, 10].map((run) => hasCharRun(text, run));
   out.paraDup = [0, 5, 20].map((w) => paraDupPossible(text, w));
   out.nav = [[112, 3], [30, 1], [0, 1], [1000, 5], [8, 2]].map(([w, m]) => navPossible(text, w!, m!));
-  out.lineFacts = [0, 12, 80].map((w) => lineFacts(text, w));
+  out.lineFacts = [[0, 3, 5], [12, 1, 0], [80, 3, 5], [80, 3, 0], [80, 6, 2], [1000, 2, 9]].map(([metaMaxLen, minWords, minHan]) => lineFacts(text, { metaMaxLen: metaMaxLen!, minWords: minWords!, minHan: minHan! }));
   out.special = Array.from(unitPositions(text, specialTable()));
   out.hanPositions = Array.from(unitPositions(text, hanTable));
   for (const [name, table, k] of [['census', censusTable(), 4], ['kinds', kindTable(), 8], ['kinds5', kindTable(), 5]] as const) {
@@ -113,6 +113,8 @@ function adversarial(): string[] {
     // the same, eight units and more (the kernel looks at eight at a time): each whitespace kind
     // inside a block, two spaces across a block boundary, and the plain twin of each
     ...['\ufeff', '\u00a0', '\u2003\u2003', '\u3000', '\t', '  ', '\u1680', '\u202f', '\u205f', '\u2028', '\u000b'].map((w) => `left sid${w}right side plus\n\nleft sid right side plus`),
+    // line facts: interface text with long tails, a short line whose two pieces have two spaces between them
+    'continue reading >>>>>\nGood things come.', 'continue reading ::::::\nGood things come.', 'continue reading \u00bb\u203a\uff1a:\nGood things come.', 'alpha  beta\nThis line ends well.', 'alpha \u3000 beta\nThis line ends well.',
     'Home | News | Sports | Weather\n\nThe body text of the page, long enough to be a paragraph.', '首页 > 新闻 > 体育 > 天气\n正文内容在这里，很长很长。', ' a/b/c/d \n\u3000首页》新闻›体育→天气｜更多\n', 'x·y·z', 'Home » News » Sports » Weather » More » Even » More » Items » Here » And » There » Too',
     'abcdefg  hijklmnopq\n\nabcdefg hijklmnopq', 'abcdefgh  ijklmnopq\n\nabcdefgh ijklmnopq', 'abcdefg \nhijklmnop\n\nabcdefg hijklmnop', 'abcdefg\n hijklmnop\n\nabcdefg hijklmnop', '中文中文中文中\u3000文字\n中文中文中文中 文字',
     '這個軟體的資料庫裡面有許多繁體中文字，臺灣的電腦網路發達。滑鼠、記憶體、程式設計、網際網路、乾燥、乾隆。',

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DocumentFilter, ParagraphFilter, SentenceFilter, filterShortcuts } from '../src/factory/filter/steps.js';
 import { DOC_RULES, defaultLists } from '../src/factory/filter/doc-rules.js';
-import { PARA_RULES, LINE_RULES, defaultCutLists, needsCollapse, isUiLine, UI_LINE, META_LINE, META_FIRST } from '../src/factory/filter/cut-rules.js';
+import { PARA_RULES, LINE_RULES, defaultCutLists, needsCollapse, isUiLine, UI_LINE, META_LINE, META_FIRST, META_PAIRS } from '../src/factory/filter/cut-rules.js';
 import { DocFeatures, TERMINAL, endsTerminal } from '../src/factory/filter/features.js';
 import { PiiMask, PII_DEFAULTS, cnIdValid, luhnValid, IPV6, ipv6Possible } from '../src/factory/filter/pii.js';
 import { PhraseMatcher } from '../src/factory/filter/matcher.js';
@@ -362,6 +362,44 @@ test('the metadata pattern can start only with the units its shortcut lists', ()
   assert.ok(src.startsWith('^(?:') && src.endsWith(')'), src);
   const derived = firstUnits(src.slice(4, -1));
   assert.deepEqual([...derived].sort(), [...META_FIRST].map((c) => String.fromCharCode(c)).sort());
+  // the first two units the same way: a group's alternatives give theirs (each starts with two
+  // literal units), \d{k} with k >= 2 two digits, a literal its first two (the second not optional)
+  const firstTwo = (body: string): Set<string> => {
+    const alts: string[] = [];
+    let depth = 0;
+    let cur = '';
+    for (let i = 0; i < body.length; i++) {
+      const ch = body[i]!;
+      if (ch === '\\') { cur += ch + body[++i]; continue; }
+      if (ch === '(') depth++;
+      if (ch === ')') depth--;
+      if (ch === '|' && depth === 0) { alts.push(cur); cur = ''; continue; }
+      cur += ch;
+    }
+    alts.push(cur);
+    const out = new Set<string>();
+    for (const a of alts) {
+      if (a.startsWith('(?:')) {
+        let d = 0;
+        let end = 0;
+        for (let i = 0; i < a.length; i++) {
+          if (a[i] === '\\') { i++; continue; }
+          if (a[i] === '(') d++;
+          if (a[i] === ')' && --d === 0) { end = i; break; }
+        }
+        for (const u of firstTwo(a.slice(3, end))) out.add(u);
+      } else if (a.startsWith('\\d')) {
+        const m = /^\\d\{(\d+)/.exec(a);
+        assert.ok(m && Number(m[1]) >= 2, a);
+        for (const x of '0123456789') for (const y of '0123456789') out.add(x + y);
+      } else {
+        assert.ok(!/[\\()[\]?*+{|.]/.test(a.slice(0, 2)) && !'?*{'.includes(a[2] ?? ''), a);
+        out.add(a.slice(0, 2).toLowerCase());
+      }
+    }
+    return out;
+  };
+  assert.deepEqual([...firstTwo(src.slice(4, -1))].sort(), [...META_PAIRS].map((k) => String.fromCharCode(Math.floor(k / 65536), k % 65536)).sort());
   // and on lines: every line the pattern matches starts (trimmed, lower-cased) with one of them
   for (const l of ['Posted by admin', 'PUBLISHED ON Monday', 'Tags: a', 'categories: x', 'Filed under news', '2023-05-06 10:23', '2023年5月6日', '责任编辑：张三', '关键词：一', 'author: x']) {
     assert.ok(META_LINE.test(l), l);

@@ -147,12 +147,28 @@ export interface LineRule {
 export interface LineFacts {
   /** lines with something other than whitespace */
   nonEmpty: number;
-  /** some line's first non-space unit (ASCII lower-cased) starts an interface-text alternative */
+  /**
+   * some line's first non-space unit (ASCII lower-cased) starts an interface-text alternative, and
+   * the trimmed line without its trailing whitespace, arrows and colons is no longer than the
+   * longest alternative
+   */
   uiLine: boolean;
-  /** some line of at most the metadata rule's maxWidth units starts as a metadata pattern can */
+  /** some line of at most the metadata rule's maxWidth units starts (trimmed) with two units a metadata pattern can start with */
   metaLine: boolean;
-  /** some non-empty line does not end in terminal punctuation */
-  openLine: boolean;
+  /**
+   * some non-empty line does not end in terminal punctuation and has fewer than minWords words and
+   * not minHan Han characters (what line.short_no_punct cuts)
+   */
+  shortOpenLine: boolean;
+  /** the longest run of units in U+0021..U+2E7F (what line.long_word measures, over all lines) */
+  longestRun: number;
+}
+
+/** What lineFacts is asked about: the metadata rule's maxWidth and the short-line rule's limits. */
+export interface LineFactsParams {
+  metaMaxLen: number;
+  minWords: number;
+  minHan: number;
 }
 
 const CITATION = /\[(?:\d{1,3}(?:[,–-]\d{1,3})*|edit|citation needed|编辑|来源请求|需要引用|注 ?\d+)\]/gi;
@@ -221,6 +237,21 @@ function hanUnits(t: string, limit: number): number {
 
 /** Lower-cased first units of UI_LINE's alternatives: a line can only match when its first non-space unit is one. */
 const UI_FIRST = new Set(UI_WORDS_SOURCE.split('|').map((w) => w.charCodeAt(0)));
+/** The longest text an alternative of UI_LINE matches (' ?' taken as a space). */
+export const UI_MAX_LEN = Math.max(...UI_WORDS_SOURCE.split('|').map((w) => w.replace(/ \?/g, ' ').length));
+/** UI_LINE's tail: what is left of a matching (trimmed) line without it is the alternative. */
+const UI_TAIL = /[\s>»›:：]+$/;
+
+/**
+ * The lower-cased first two units META_LINE can match a trimmed line with (as first * 65536 +
+ * second): those of its Latin and Chinese alternatives, and two digits (a date's year).
+ * test/filter.test.ts derives the same set from the pattern's source.
+ */
+export const META_PAIRS = new Set(
+  [...['po', 'pu', 'up', 'wr', 'au', 'ta', 'ca', 'fi', '发布', '更新', '来源', '作者', '编辑', '责任', '浏览', '阅读', '点击', '标签', '关键'], ...[...'0123456789'].flatMap((a) => [...'0123456789'].map((b) => a + b))].map(
+    (p) => p.charCodeAt(0) * 65536 + p.charCodeAt(1),
+  ),
+);
 
 /** UI_LINE.test(l.trim()), without trimming lines whose first unit no alternative starts with (/i folds ASCII letters only). */
 export function isUiLine(l: string): boolean {
@@ -239,30 +270,45 @@ function bitsOf(units: Set<number>): Int32Array {
 }
 const UI_BITS = bitsOf(UI_FIRST);
 const META_BITS = bitsOf(META_FIRST);
-const factsOut = new Int32Array(4);
+const META_PAIR_KEYS = Int32Array.from([...META_PAIRS].sort((a, b) => a - b));
+const factsParams = new Float64Array(4);
+const factsOut = new Int32Array(5);
+
+/** ASCII lower-casing of one unit (what /i folds) */
+function lower(c: number): number {
+  return c >= 65 && c <= 90 ? c + 32 : c;
+}
 
 /** The line facts (the reference of the native lineFacts): from the text's lines, as the rules see them. */
-export function lineFactsRef(text: string, metaMaxLen: number): LineFacts {
-  const f: LineFacts = { nonEmpty: 0, uiLine: false, metaLine: false, openLine: false };
+export function lineFactsRef(text: string, q: LineFactsParams): LineFacts {
+  const f: LineFacts = { nonEmpty: 0, uiLine: false, metaLine: false, shortOpenLine: false, longestRun: 0 };
   for (const l of text.split('\n')) {
     const i = l.search(NON_SPACE);
     if (i < 0) continue;
     f.nonEmpty++;
-    let c = l.charCodeAt(i);
-    if (c >= 65 && c <= 90) c += 32;
-    if (UI_FIRST.has(c)) f.uiLine = true;
-    if (l.length <= metaMaxLen && META_FIRST.has(c)) f.metaLine = true;
-    if (!endsTerminal(l)) f.openLine = true;
+    const t = l.trim();
+    const c = lower(l.charCodeAt(i));
+    if (UI_FIRST.has(c) && t.replace(UI_TAIL, '').length <= UI_MAX_LEN) f.uiLine = true;
+    if (l.length <= q.metaMaxLen && t.length >= 2 && META_PAIRS.has(c * 65536 + lower(t.charCodeAt(1)))) f.metaLine = true;
+    if (!endsTerminal(l) && fewerWords(t, q.minWords)) {
+      const han = hanUnits(t, Math.max(1, q.minHan));
+      if (!(han > 0 && han >= q.minHan)) f.shortOpenLine = true;
+    }
+    f.longestRun = Math.max(f.longestRun, longestRun(l));
   }
   return f;
 }
 
 /** lineFacts with whichever implementation is switched on. */
-export function lineFacts(text: string, metaMaxLen: number): LineFacts {
+export function lineFacts(text: string, q: LineFactsParams): LineFacts {
   const nk = textKernels.native;
-  if (!nk) return lineFactsRef(text, metaMaxLen);
-  nk.lineFacts(text, UI_BITS, META_BITS, metaMaxLen, factsOut);
-  return { nonEmpty: factsOut[0]!, uiLine: factsOut[1] === 1, metaLine: factsOut[2] === 1, openLine: factsOut[3] === 1 };
+  if (!nk) return lineFactsRef(text, q);
+  factsParams[0] = q.metaMaxLen;
+  factsParams[1] = UI_MAX_LEN;
+  factsParams[2] = q.minWords;
+  factsParams[3] = q.minHan;
+  nk.lineFacts(text, UI_BITS, META_BITS, META_PAIR_KEYS, factsParams, factsOut);
+  return { nonEmpty: factsOut[0]!, uiLine: factsOut[1] === 1, metaLine: factsOut[2] === 1, shortOpenLine: factsOut[3] === 1, longestRun: factsOut[4]! };
 }
 
 export const LINE_RULES: LineRule[] = [
@@ -279,8 +325,8 @@ export const LINE_RULES: LineRule[] = [
     if (!fewerWords(t, p.minWords!)) return l;
     const han = hanUnits(t, Math.max(1, p.minHan!));
     return han > 0 && han >= p.minHan! ? l : '';
-  }, mayFire: (_t, _p, f) => f.nonEmpty > 1 && f.openLine },
-  { name: 'line.long_word', params: { max: 1000 }, about: 'line containing a word (non-space, non-CJK run) longer than max characters (C4)', apply: (l, p) => (l.length > p.max! && longestRun(l) > p.max! ? '' : l), mayFire: (text, p) => text.length > p.max! },
+  }, mayFire: (_t, _p, f) => f.nonEmpty > 1 && f.shortOpenLine },
+  { name: 'line.long_word', params: { max: 1000 }, about: 'line containing a word (non-space, non-CJK run) longer than max characters (C4)', apply: (l, p) => (l.length > p.max! && longestRun(l) > p.max! ? '' : l), mayFire: (_t, p, f) => f.longestRun > p.max! },
   { name: 'sentence.char_run', params: { run: 10 }, about: 'sentence with the same character run times or more in a row (哈哈哈哈…, !!!!…)', apply: (l, p) => {
     if (!hasCharRun(l, p.run!)) return l;
     return l.split(/(?<=[。！？.!?])/).filter((s) => !hasCharRun(s, p.run!)).join('');

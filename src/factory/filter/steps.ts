@@ -4,7 +4,7 @@ import { drop, type DocStep, type Drop, type StepContext } from '../../core/step
 import { filterShortcuts } from './shortcuts.js';
 import { DocFeatures, isHanCode } from './features.js';
 import { DOC_RULES, defaultLists, type DocRule, type Lists, type Params } from './doc-rules.js';
-import { PARA_RULES, LINE_RULES, defaultCutLists, lineFacts, splitParagraphs, type CutLists, type ParaRule, type LineRule } from './cut-rules.js';
+import { PARA_RULES, LINE_RULES, defaultCutLists, lineFacts, splitParagraphs, type CutLists, type ParaRule, type LineRule, type LineFactsParams } from './cut-rules.js';
 
 export interface RuleOverride {
   enabled?: boolean;
@@ -141,10 +141,11 @@ export class SentenceFilter implements DocStep {
     this.active = resolveRules(LINE_RULES, cfg.rules, `${name}.rules`);
     this.rules = [...this.active.map((a) => a.rule.name), 'line.nothing_left'];
     this.minChars = cfg.minChars;
-    this.metaMaxWidth = this.active.find((a) => a.rule.name === 'line.meta_info')?.p.maxWidth ?? 0;
+    const p = (rule: string) => this.active.find((a) => a.rule.name === rule)?.p;
+    this.factsParams = { metaMaxLen: p('line.meta_info')?.maxWidth ?? 0, minWords: p('line.short_no_punct')?.minWords ?? 0, minHan: p('line.short_no_punct')?.minHan ?? 0 };
   }
-  /** the metadata rule's maxWidth: its facts are about lines no longer than that */
-  private metaMaxWidth: number;
+  /** what the line facts are about: the metadata rule's maxWidth, the short-line rule's limits */
+  private factsParams: LineFactsParams;
   private minChars: number;
   process(doc: Document, ctx: StepContext): Document | Drop {
     const active = this.active;
@@ -155,7 +156,7 @@ export class SentenceFilter implements DocStep {
     if (on) {
       // once per document, before splitting: which rules can change some line at all (a line an
       // earlier rule changed is tested by every later rule); none, and the document stays as it is
-      const facts = lineFacts(doc.text, this.metaMaxWidth);
+      const facts = lineFacts(doc.text, this.factsParams);
       multiLine = facts.nonEmpty > 1;
       may = active.map(({ rule, p }) => !rule.mayFire || rule.mayFire(doc.text, p, facts));
       if (!may.includes(true)) return doc;
