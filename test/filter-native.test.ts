@@ -156,6 +156,26 @@ test('native text kernels equal the TypeScript references on every document figu
   assert.ok(compared >= 1100, String(compared));
 });
 
+test('n-gram figures are the same whether or not shorter top n-grams were counted first', () => {
+  // (a repeated n-gram starts with a repeated shorter one: once a shorter top count is under 2,
+  // the longer figures are 0 without being counted)
+  const texts = [...adversarial(), ...chineseDocs(100).map((d) => d.text), ...englishDocs(100).map((d) => d.text), ...sharedTexts(600).map((x) => x.text)];
+  let shortcut = 0;
+  for (const text of texts) {
+    for (const lang of ['en', 'zh']) {
+      const fresh = (): DocFeatures => new DocFeatures(text, lang);
+      const want = { dup: [5, 6, 7, 8, 9, 10].map((n) => fresh().dupNgramFraction(n)), top: [2, 3, 4].map((n) => fresh().topNgramFraction(n)) };
+      const f = fresh();
+      const top1 = f.topNgramFraction(1);
+      if (top1 === 0) shortcut++;
+      const exceeds = [2, 3, 4].flatMap((n) => [-1, 0, 0.05, 0.2].map((m) => f.topNgramExceeds(n, m)));
+      assert.deepEqual(exceeds, [2, 3, 4].flatMap((n, k) => [-1, 0, 0.05, 0.2].map((m) => want.top[k]! > m)), `${lang} ${JSON.stringify(text.slice(0, 60))}`);
+      assert.deepEqual([5, 6, 7, 8, 9, 10].map((n) => f.dupNgramFraction(n)), want.dup, `${lang} ${JSON.stringify(text.slice(0, 60))}`);
+    }
+  }
+  assert.ok(shortcut > 100, String(shortcut));
+});
+
 test('the document filter fires the same rules with and without the native kernels', { skip: SKIP }, () => {
   const f = new DocumentFilter('doc_filter', {});
   const docs = [...englishDocs(300), ...chineseDocs(300)];

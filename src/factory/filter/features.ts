@@ -481,6 +481,8 @@ export class DocFeatures {
     if (tc) for (let m = 0; m < n && m < tc.length; m++) {
       const count = tc[m];
       if (count === undefined) continue;
+      // no shorter n-gram repeats: no n-gram does (each starts with one), and the fraction is 0
+      if (count < 2) return 0 > max;
       // n units span at most n times the longest unit: that bound first, the exact window if needed
       if ((count * w * this.longestUnit) / chars <= max) return false;
       if ((count * this.maxWindow(w)) / chars <= max) return false;
@@ -528,6 +530,9 @@ export class DocFeatures {
    * and the scan jumps past it; first occurrences do not count.
    */
   dupNgramFraction(n: number): number {
+    // no repeated m-gram counted for an m <= n: no n-gram repeats either (each starts with one)
+    const tc = this.topCounts;
+    if (tc) for (let m = 1; m <= n && m < tc.length; m++) if (tc[m] !== undefined && tc[m]! < 2) return 0;
     n *= this.ngramScale;
     if (this.ids.length < n) return 0;
     const nk = textKernels.native;
