@@ -12,7 +12,7 @@ import { DocumentFilter } from '../src/factory/filter/steps.js';
 import { identifyLanguage, functionWordVotes } from '../src/factory/preprocess/langid.js';
 import { toSimplified } from '../src/factory/preprocess/opencc.js';
 import { defaultLists } from '../src/factory/filter/doc-rules.js';
-import { hasCharRunRef, paraDupPossible, navPossible, lineFacts } from '../src/factory/filter/cut-rules.js';
+import { hasCharRunRef, paraDupPossible, navPossible, lineFacts, LINE_RULES } from '../src/factory/filter/cut-rules.js';
 import { chineseDocs, englishDocs } from '../src/demo/corpus.js';
 import { rng } from '../src/core/hash.js';
 import { sharedTexts, tmp, demoRecipe, outputDigest } from './helpers.js';
@@ -61,7 +61,10 @@ function figures(text: string, lang: string, lists: ReturnType<typeof defaultLis
   out.charRuns = [1, 2, 3, 10].map((run) => hasCharRun(text, run));
   out.paraDup = [0, 5, 20].map((w) => paraDupPossible(text, w));
   out.nav = [[112, 3], [30, 1], [0, 1], [1000, 5], [8, 2]].map(([w, m]) => navPossible(text, w!, m!));
-  out.lineFacts = [[0, 3, 5], [12, 1, 0], [80, 3, 5], [80, 3, 0], [80, 6, 2], [1000, 2, 9]].map(([metaMaxLen, minWords, minHan]) => lineFacts(text, { metaMaxLen: metaMaxLen!, minWords: minWords!, minHan: minHan! }));
+  out.lineFacts = [[0, 3, 5], [12, 1, 0], [80, 3, 5], [80, 3, 0], [80, 6, 2], [1000, 2, 9]].map(([metaMaxLen, minWords, minHan]) => {
+    const f = lineFacts(text, { metaMaxLen: metaMaxLen!, minWords: minWords!, minHan: minHan! });
+    return { ...f, shortLines: Array.from(f.shortLines) }; // (a view until the next call)
+  });
   out.special = Array.from(unitPositions(text, specialTable()));
   out.hanPositions = Array.from(unitPositions(text, hanTable));
   for (const [name, table, k] of [['census', censusTable(), 4], ['kinds', kindTable(), 8], ['kinds5', kindTable(), 5]] as const) {
@@ -154,6 +157,32 @@ test('native text kernels equal the TypeScript references on every document figu
     compared++;
   }
   assert.ok(compared >= 1100, String(compared));
+});
+
+test("line rules that answer from the line facts answer as their apply does, line by line", () => {
+  const texts = [...adversarial(), ...chineseDocs(50).map((d) => d.text), ...englishDocs(50).map((d) => d.text), ...sharedTexts(400).map((x) => x.text)];
+  const rules = LINE_RULES.filter((r) => r.fromFacts);
+  assert.ok(rules.length > 0);
+  let cut = 0;
+  for (const useNative of nativeKernels ? [true, false] : [false]) {
+    withKernels(useNative, () => {
+      for (const text of texts) {
+        for (const q of [{ metaMaxLen: 80, minWords: 3, minHan: 5 }, { metaMaxLen: 0, minWords: 2, minHan: 0 }]) {
+          const facts = lineFacts(text, q);
+          const lines = text.split('\n');
+          assert.equal(facts.shortLines.length, lines.length);
+          lines.forEach((l, i) => {
+            for (const rule of rules) for (const multiLine of [true, false]) {
+              const want = rule.apply(l, { ...rule.params, ...q }, { multiLine });
+              assert.equal(rule.fromFacts!(l, i, { ...rule.params, ...q }, facts, { multiLine }), want, `${rule.name} ${JSON.stringify(l)} ${multiLine}`);
+              if (want !== l) cut++;
+            }
+          });
+        }
+      }
+    });
+  }
+  assert.ok(cut > 100, String(cut));
 });
 
 test('n-gram figures are the same whether or not shorter top n-grams were counted first', () => {

@@ -141,6 +141,11 @@ export interface LineRule {
    * stands (a line an earlier rule changed is always tested). Spares per-line work on clean text.
    */
   mayFire?(text: string, p: Params, facts: LineFacts): boolean;
+  /**
+   * Optional: apply(l) for the i-th line of the text as it stands (unchanged by earlier rules),
+   * from the facts gathered before the text was split (exactly what apply would return).
+   */
+  fromFacts?(l: string, i: number, p: Params, facts: LineFacts, ctx: { multiLine: boolean }): string;
 }
 
 /** What the per-line rules need to know of a text before it is split (lineFacts). */
@@ -162,6 +167,11 @@ export interface LineFacts {
   shortOpenLine: boolean;
   /** the longest run of units in U+0021..U+2E7F (what line.long_word measures, over all lines) */
   longestRun: number;
+  /**
+   * per line (split at '\n'), 1 when it is a short open line as shortOpenLine says (what
+   * line.short_no_punct cuts from a multi-line text); a view valid until the next lineFacts
+   */
+  shortLines: Uint8Array;
 }
 
 /** What lineFacts is asked about: the metadata rule's maxWidth and the short-line rule's limits. */
@@ -273,6 +283,13 @@ const META_BITS = bitsOf(META_FIRST);
 const META_PAIR_KEYS = Int32Array.from([...META_PAIRS].sort((a, b) => a - b));
 const factsParams = new Float64Array(4);
 const factsOut = new Int32Array(5);
+let shortMarks = new Uint8Array(4096);
+
+/** The scratch array for one mark per line of text (a text has at most text.length + 1 lines). */
+function marksFor(text: string): Uint8Array {
+  if (shortMarks.length < text.length + 1) shortMarks = new Uint8Array(2 * text.length + 2);
+  return shortMarks;
+}
 
 /** ASCII lower-casing of one unit (what /i folds) */
 function lower(c: number): number {
@@ -281,8 +298,11 @@ function lower(c: number): number {
 
 /** The line facts (the reference of the native lineFacts): from the text's lines, as the rules see them. */
 export function lineFactsRef(text: string, q: LineFactsParams): LineFacts {
-  const f: LineFacts = { nonEmpty: 0, uiLine: false, metaLine: false, shortOpenLine: false, longestRun: 0 };
-  for (const l of text.split('\n')) {
+  const lines = text.split('\n');
+  const marks = marksFor(text).fill(0, 0, lines.length);
+  const f: LineFacts = { nonEmpty: 0, uiLine: false, metaLine: false, shortOpenLine: false, longestRun: 0, shortLines: marks.subarray(0, lines.length) };
+  for (let k = 0; k < lines.length; k++) {
+    const l = lines[k]!;
     const i = l.search(NON_SPACE);
     if (i < 0) continue;
     f.nonEmpty++;
@@ -292,7 +312,10 @@ export function lineFactsRef(text: string, q: LineFactsParams): LineFacts {
     if (l.length <= q.metaMaxLen && t.length >= 2 && META_PAIRS.has(c * 65536 + lower(t.charCodeAt(1)))) f.metaLine = true;
     if (!endsTerminal(l) && fewerWords(t, q.minWords)) {
       const han = hanUnits(t, Math.max(1, q.minHan));
-      if (!(han > 0 && han >= q.minHan)) f.shortOpenLine = true;
+      if (!(han > 0 && han >= q.minHan)) {
+        f.shortOpenLine = true;
+        marks[k] = 1;
+      }
     }
     f.longestRun = Math.max(f.longestRun, longestRun(l));
   }
@@ -307,8 +330,9 @@ export function lineFacts(text: string, q: LineFactsParams): LineFacts {
   factsParams[1] = UI_MAX_LEN;
   factsParams[2] = q.minWords;
   factsParams[3] = q.minHan;
-  nk.lineFacts(text, UI_BITS, META_BITS, META_PAIR_KEYS, factsParams, factsOut);
-  return { nonEmpty: factsOut[0]!, uiLine: factsOut[1] === 1, metaLine: factsOut[2] === 1, shortOpenLine: factsOut[3] === 1, longestRun: factsOut[4]! };
+  const marks = marksFor(text);
+  const lines = nk.lineFacts(text, UI_BITS, META_BITS, META_PAIR_KEYS, factsParams, factsOut, marks);
+  return { nonEmpty: factsOut[0]!, uiLine: factsOut[1] === 1, metaLine: factsOut[2] === 1, shortOpenLine: factsOut[3] === 1, longestRun: factsOut[4]!, shortLines: marks.subarray(0, lines) };
 }
 
 export const LINE_RULES: LineRule[] = [
@@ -325,7 +349,7 @@ export const LINE_RULES: LineRule[] = [
     if (!fewerWords(t, p.minWords!)) return l;
     const han = hanUnits(t, Math.max(1, p.minHan!));
     return han > 0 && han >= p.minHan! ? l : '';
-  }, mayFire: (_t, _p, f) => f.nonEmpty > 1 && f.shortOpenLine },
+  }, mayFire: (_t, _p, f) => f.nonEmpty > 1 && f.shortOpenLine, fromFacts: (l, i, _p, f, ctx) => (ctx.multiLine && f.shortLines[i] === 1 ? '' : l) },
   { name: 'line.long_word', params: { max: 1000 }, about: 'line containing a word (non-space, non-CJK run) longer than max characters (C4)', apply: (l, p) => (l.length > p.max! && longestRun(l) > p.max! ? '' : l), mayFire: (_t, p, f) => f.longestRun > p.max! },
   { name: 'sentence.char_run', params: { run: 10 }, about: 'sentence with the same character run times or more in a row (哈哈哈哈…, !!!!…)', apply: (l, p) => {
     if (!hasCharRun(l, p.run!)) return l;

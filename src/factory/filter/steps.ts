@@ -4,7 +4,7 @@ import { drop, type DocStep, type Drop, type StepContext } from '../../core/step
 import { filterShortcuts } from './shortcuts.js';
 import { DocFeatures, isHanCode } from './features.js';
 import { DOC_RULES, defaultLists, type DocRule, type Lists, type Params } from './doc-rules.js';
-import { PARA_RULES, LINE_RULES, defaultCutLists, lineFacts, splitParagraphs, type CutLists, type ParaRule, type LineRule, type LineFactsParams } from './cut-rules.js';
+import { PARA_RULES, LINE_RULES, defaultCutLists, lineFacts, splitParagraphs, type CutLists, type ParaRule, type LineRule, type LineFacts, type LineFactsParams } from './cut-rules.js';
 
 export interface RuleOverride {
   enabled?: boolean;
@@ -153,12 +153,13 @@ export class SentenceFilter implements DocStep {
     let multiLine: boolean;
     let may: boolean[];
     let lines: string[];
+    let facts: LineFacts | null = null;
     if (on) {
       // once per document, before splitting: which rules can change some line at all (a line an
       // earlier rule changed is tested by every later rule); none, and the document stays as it is
-      const facts = lineFacts(doc.text, this.factsParams);
-      multiLine = facts.nonEmpty > 1;
-      may = active.map(({ rule, p }) => !rule.mayFire || rule.mayFire(doc.text, p, facts));
+      const f = (facts = lineFacts(doc.text, this.factsParams));
+      multiLine = f.nonEmpty > 1;
+      may = active.map(({ rule, p }) => !rule.mayFire || rule.mayFire(doc.text, p, f));
       if (!may.includes(true)) return doc;
       lines = doc.text.split('\n');
     } else {
@@ -171,13 +172,15 @@ export class SentenceFilter implements DocStep {
     let changed = false;
     const out: string[] = [];
     const lineCtx = { multiLine };
-    for (const line of lines) {
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i]!;
       let l = line;
       for (let k = 0; k < active.length; k++) {
         if (!l) break;
         if (!may[k] && l === line) continue;
         const { rule, p } = active[k]!;
-        const r = rule.apply(l, p, lineCtx);
+        // (a line as it stands: some rules read their answer from the facts)
+        const r = facts && rule.fromFacts && l === line ? rule.fromFacts(l, i, p, facts, lineCtx) : rule.apply(l, p, lineCtx);
         if (r !== l) {
           const removed = r === '' ? l : l.length - r.length > 0 ? diffRemoved(l, r) : '';
           ctx.cut(rule.name, doc, removed, Math.max(0, l.length - r.length));
