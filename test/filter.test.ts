@@ -327,44 +327,8 @@ test('the short-line rule counts words and Han units as the expressions it was w
 });
 
 test('the metadata pattern can start only with the units its shortcut lists', () => {
-  // the first units of a pattern's alternatives, read from its source: a group gives the first
-  // units of its own alternatives, \d the ten digits, a literal its (ASCII lower-cased) unit
-  const firstUnits = (src: string): Set<string> => {
-    const alts: string[] = [];
-    let depth = 0;
-    let cur = '';
-    for (let i = 0; i < src.length; i++) {
-      const ch = src[i]!;
-      if (ch === '\\') { cur += ch + src[++i]; continue; }
-      if (ch === '(') depth++;
-      if (ch === ')') depth--;
-      if (ch === '|' && depth === 0) { alts.push(cur); cur = ''; continue; }
-      cur += ch;
-    }
-    alts.push(cur);
-    const out = new Set<string>();
-    for (const a of alts) {
-      if (a.startsWith('(?:')) {
-        let d = 0;
-        let end = 0;
-        for (let i = 0; i < a.length; i++) {
-          if (a[i] === '\\') { i++; continue; }
-          if (a[i] === '(') d++;
-          if (a[i] === ')' && --d === 0) { end = i; break; }
-        }
-        for (const u of firstUnits(a.slice(3, end))) out.add(u);
-      } else if (a.startsWith('\\d')) for (const d of '0123456789') out.add(d);
-      else out.add(a[0]!.toLowerCase());
-    }
-    return out;
-  };
-  const src = META_LINE.source;
-  assert.ok(src.startsWith('^(?:') && src.endsWith(')'), src);
-  const derived = firstUnits(src.slice(4, -1));
-  assert.deepEqual([...derived].sort(), [...META_FIRST].map((c) => String.fromCharCode(c)).sort());
-  // the first two units the same way: a group's alternatives give theirs (each starts with two
-  // literal units), \d{k} with k >= 2 two digits, a literal its first two (the second not optional)
-  const firstTwo = (body: string): Set<string> => {
+  // a pattern body's top-level alternatives, and the inside of the group an alternative starts with
+  const alternatives = (body: string): string[] => {
     const alts: string[] = [];
     let depth = 0;
     let cur = '';
@@ -377,18 +341,39 @@ test('the metadata pattern can start only with the units its shortcut lists', ()
       cur += ch;
     }
     alts.push(cur);
+    return alts;
+  };
+  const leadingGroup = (a: string): string => {
+    let d = 0;
+    for (let i = 0; i < a.length; i++) {
+      if (a[i] === '\\') { i++; continue; }
+      if (a[i] === '(') d++;
+      if (a[i] === ')' && --d === 0) return a.slice(3, i);
+    }
+    throw new Error(`unclosed group in ${a}`);
+  };
+  // the first units of a pattern's alternatives, read from its source: a group gives the first
+  // units of its own alternatives, \d the ten digits, a literal its (ASCII lower-cased) unit
+  const firstUnits = (body: string): Set<string> => {
     const out = new Set<string>();
-    for (const a of alts) {
-      if (a.startsWith('(?:')) {
-        let d = 0;
-        let end = 0;
-        for (let i = 0; i < a.length; i++) {
-          if (a[i] === '\\') { i++; continue; }
-          if (a[i] === '(') d++;
-          if (a[i] === ')' && --d === 0) { end = i; break; }
-        }
-        for (const u of firstTwo(a.slice(3, end))) out.add(u);
-      } else if (a.startsWith('\\d')) {
+    for (const a of alternatives(body)) {
+      if (a.startsWith('(?:')) for (const u of firstUnits(leadingGroup(a))) out.add(u);
+      else if (a.startsWith('\\d')) for (const d of '0123456789') out.add(d);
+      else out.add(a[0]!.toLowerCase());
+    }
+    return out;
+  };
+  const src = META_LINE.source;
+  assert.ok(src.startsWith('^(?:') && src.endsWith(')'), src);
+  const derived = firstUnits(src.slice(4, -1));
+  assert.deepEqual([...derived].sort(), [...META_FIRST].map((c) => String.fromCharCode(c)).sort());
+  // the first two units the same way: a group's alternatives give theirs (each starts with two
+  // literal units), \d{k} with k >= 2 two digits, a literal its first two (the second not optional)
+  const firstTwo = (body: string): Set<string> => {
+    const out = new Set<string>();
+    for (const a of alternatives(body)) {
+      if (a.startsWith('(?:')) for (const u of firstTwo(leadingGroup(a))) out.add(u);
+      else if (a.startsWith('\\d')) {
         const m = /^\\d\{(\d+)/.exec(a);
         assert.ok(m && Number(m[1]) >= 2, a);
         for (const x of '0123456789') for (const y of '0123456789') out.add(x + y);
@@ -400,12 +385,12 @@ test('the metadata pattern can start only with the units its shortcut lists', ()
     return out;
   };
   assert.deepEqual([...firstTwo(src.slice(4, -1))].sort(), [...META_PAIRS].map((k) => String.fromCharCode(Math.floor(k / 65536), k % 65536)).sort());
-  // and on lines: every line the pattern matches starts (trimmed, lower-cased) with one of them
+  // and on lines: every line the pattern matches starts (trimmed, lower-cased) with one of them, and with one of the pairs
   for (const l of ['Posted by admin', 'PUBLISHED ON Monday', 'Tags: a', 'categories: x', 'Filed under news', '2023-05-06 10:23', '2023年5月6日', '责任编辑：张三', '关键词：一', 'author: x']) {
     assert.ok(META_LINE.test(l), l);
-    let c = l.charCodeAt(0);
-    if (c >= 65 && c <= 90) c += 32;
-    assert.ok(META_FIRST.has(c), l);
+    const [c, c2] = [0, 1].map((k) => { const u = l.charCodeAt(k); return u >= 65 && u <= 90 ? u + 32 : u; });
+    assert.ok(META_FIRST.has(c!), l);
+    assert.ok(META_PAIRS.has(c! * 65536 + c2!), l);
   }
 });
 
