@@ -904,11 +904,6 @@ napi_value LineStats(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// Whether the trimmed piece s[a, b) is its own whitespace-collapsed form: no whitespace unit other
-// than single spaces (a unit that might be whitespace, or two spaces in a row, says no: the caller
-// then collapses a copy, which is right either way). Also counts into *wide the units from U+2E80
-// up (display width 2). Eight units at a time where SSE2 is there; reads s[b] (the caller's buffer
-// holds a unit past the text).
 // The paragraphs of s[0, n) as splitParagraphs (src/factory/filter/cut-rules.ts) splits: at each
 // \n[ \t]*\n when there is one, else at every \n; piece(a, b) is called with each, untrimmed, in
 // order, until it returns true (then so does this).
@@ -967,6 +962,11 @@ inline bool plain_block(const uint16_t* s) {
 }
 #endif
 
+// Whether the trimmed piece s[a, b) is its own whitespace-collapsed form: no whitespace unit other
+// than single spaces (a unit that might be whitespace, or two spaces in a row, says no: the caller
+// then collapses a copy, which is right either way). Also counts into *wide the units from U+2E80
+// up (display width 2). Eight units at a time where SSE2 is there; reads s[b] (the caller's buffer
+// holds a unit past the text).
 inline bool plain_piece(const uint16_t* s, uint32_t a, uint32_t b, uint32_t* wide) {
   uint32_t k = a, w = 0;
   bool plain = true;

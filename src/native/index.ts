@@ -33,7 +33,6 @@ export interface NativeKernels {
   lineStats(text: Uint16Array, width: number, out: Float64Array): void;
   /** whether two paragraphs of display width >= minWidth are equal up to runs of whitespace (para.duplicate can fire only then) */
   paraDupPossible(text: string, minWidth: number): boolean;
-  /** out = [non-empty lines, a line may be UI text, a short line may be metadata, a non-empty line lacks terminal punctuation] (src/factory/filter/cut-rules.ts lineFactsRef) */
   /** the sentence filter's line facts (src/factory/filter/cut-rules.ts): params = [metaMaxLen, uiMaxLen, minWords, minHan]; out = [nonEmpty, uiLine, metaLine, shortOpenLine, longestRun]; shortLines[i] = 1 for each short open line i; returns the number of lines */
   lineFacts(text: string, uiBits: Int32Array, metaBits: Int32Array, metaPairs: Int32Array, params: Float64Array, out: Int32Array, shortLines: Uint8Array): number;
   /** whether some unit above U+0020 repeats run times in a row (the sentence filter's character runs) */
