@@ -1120,7 +1120,7 @@ napi_value NavPossible(napi_env env, napi_callback_info info) {
 
 // lineFacts(text: string, uiBits: Int32Array(2048), metaBits: Int32Array(2048), metaPairs: Int32Array
 // (sorted), params: Float64Array(4) = [metaMaxLen, uiMaxLen, minWords, minHan], out: Int32Array(5),
-// shortLines: Uint8Array(> text.length)):
+// shortLines: Uint8Array):
 // what the sentence filter's per-line rules need to know of a text before it is split
 // (lineFactsRef in src/factory/filter/cut-rules.ts): out[0] = lines with something other than
 // whitespace; out[1] = 1 when some line's first such unit (ASCII lower-cased) has its bit in uiBits
@@ -1129,8 +1129,9 @@ napi_value NavPossible(napi_env env, napi_callback_info info) {
 // in metaBits and, with the next unit, a pair (first * 65536 + second, both lower-cased) in
 // metaPairs; out[3] = 1 when some non-empty line does not end in terminal punctuation, has fewer
 // than minWords whitespace-separated pieces and not (some and at least minHan) units in
-// U+3400..U+9FFF, and shortLines[i] = 1 for each such line i (0 for the others); out[4] = the
-// longest run of units in U+0021..U+2E7F. Returns the number of lines.
+// U+3400..U+9FFF, and shortLines[i] = 1 for each such line i (0 for the others; lines past
+// shortLines.length are not marked); out[4] = the longest run of units in U+0021..U+2E7F. Returns
+// the number of lines (a caller whose shortLines was too short grows it and asks again).
 inline uint32_t lower_ascii(uint32_t c) {
   return c >= 65 && c <= 90 ? c + 32 : c;
 }
@@ -1142,7 +1143,7 @@ napi_value LineFacts(napi_env env, napi_callback_info info) {
   napi_valuetype vt = napi_undefined;
   Arr ui_a, meta_a, pairs_a, params_a, out_a, marks_a;
   if (argc >= 7) CHECK(napi_typeof(env, argv[0], &vt));
-  const char* usage = "lineFacts(text: string, uiBits: Int32Array(2048), metaBits: Int32Array(2048), metaPairs: Int32Array, params: Float64Array(4), out: Int32Array(5), shortLines: Uint8Array(> text.length))";
+  const char* usage = "lineFacts(text: string, uiBits: Int32Array(2048), metaBits: Int32Array(2048), metaPairs: Int32Array, params: Float64Array(4), out: Int32Array(5), shortLines: Uint8Array)";
   if (vt != napi_string || !typed(env, argv[1], napi_int32_array, &ui_a) || ui_a.len != 2048 || !typed(env, argv[2], napi_int32_array, &meta_a) ||
       meta_a.len != 2048 || !typed(env, argv[3], napi_int32_array, &pairs_a) || !typed(env, argv[4], napi_float64_array, &params_a) || params_a.len < 4 ||
       !typed(env, argv[5], napi_int32_array, &out_a) || out_a.len < 5 || !typed(env, argv[6], napi_uint8_array, &marks_a)) {
@@ -1152,11 +1153,8 @@ napi_value LineFacts(napi_env env, napi_callback_info info) {
   std::vector<char16_t>& tb = pos_buf;
   size_t len = 0;
   CHECK(copy_string(env, argv[0], tb, &len));
-  if (marks_a.len < len + 1) {  // (a text of len units has at most len + 1 lines)
-    napi_throw_type_error(env, nullptr, usage);
-    return nullptr;
-  }
   uint8_t* marks = static_cast<uint8_t*>(marks_a.p);
+  const size_t room = marks_a.len;  // marks past it are not written (the lines are still counted)
   uint32_t line = 0;
   const uint16_t* s = reinterpret_cast<const uint16_t*>(tb.data());
   const uint32_t n = static_cast<uint32_t>(len);
@@ -1173,7 +1171,7 @@ napi_value LineFacts(napi_env env, napi_callback_info info) {
   for (uint32_t i = find_newline(s, 0, n);; i = find_newline(s, i + 1, n)) {
     uint32_t a = start, b = i;
     while (a < b && js_space(s[a])) a++;
-    marks[line] = 0;
+    if (line < room) marks[line] = 0;
     if (a < b) {
       while (b > a && js_space(s[b - 1])) b--;
       non_empty++;
@@ -1201,7 +1199,7 @@ napi_value LineFacts(napi_env env, napi_callback_info info) {
         }
         if (pieces < min_words && !(han > 0 && han >= min_han)) {
           any_short = 1;
-          marks[line] = 1;
+          if (line < room) marks[line] = 1;
         }
       }
     }

@@ -33,7 +33,7 @@ export interface NativeKernels {
   lineStats(text: Uint16Array, width: number, out: Float64Array): void;
   /** whether two paragraphs of display width >= minWidth are equal up to runs of whitespace (para.duplicate can fire only then) */
   paraDupPossible(text: string, minWidth: number): boolean;
-  /** the sentence filter's line facts (src/factory/filter/cut-rules.ts): params = [metaMaxLen, uiMaxLen, minWords, minHan]; out = [nonEmpty, uiLine, metaLine, shortOpenLine, longestRun]; shortLines[i] = 1 for each short open line i; returns the number of lines */
+  /** the sentence filter's line facts (src/factory/filter/cut-rules.ts): params = [metaMaxLen, uiMaxLen, minWords, minHan]; out = [nonEmpty, uiLine, metaLine, shortOpenLine, longestRun]; shortLines[i] = 1 for each short open line i (up to shortLines.length); returns the number of lines */
   lineFacts(text: string, uiBits: Int32Array, metaBits: Int32Array, metaPairs: Int32Array, params: Float64Array, out: Int32Array, shortLines: Uint8Array): number;
   /** whether some unit above U+0020 repeats run times in a row (the sentence filter's character runs) */
   charRun(text: string, run: number): boolean;

@@ -283,13 +283,8 @@ const META_BITS = bitsOf(META_FIRST);
 const META_PAIR_KEYS = Int32Array.from([...META_PAIRS].sort((a, b) => a - b));
 const factsParams = new Float64Array(4);
 const factsOut = new Int32Array(5);
+/** one mark per line (grown to the longest text's line count seen) */
 let shortMarks = new Uint8Array(4096);
-
-/** The scratch array for one mark per line of text (a text has at most text.length + 1 lines). */
-function marksFor(text: string): Uint8Array {
-  if (shortMarks.length < text.length + 1) shortMarks = new Uint8Array(2 * text.length + 2);
-  return shortMarks;
-}
 
 /** ASCII lower-casing of one unit (what /i folds) */
 function lower(c: number): number {
@@ -299,7 +294,8 @@ function lower(c: number): number {
 /** The line facts (the reference of the native lineFacts): from the text's lines, as the rules see them. */
 export function lineFactsRef(text: string, q: LineFactsParams): LineFacts {
   const lines = text.split('\n');
-  const marks = marksFor(text).fill(0, 0, lines.length);
+  if (shortMarks.length < lines.length) shortMarks = new Uint8Array(2 * lines.length);
+  const marks = shortMarks.fill(0, 0, lines.length);
   const f: LineFacts = { nonEmpty: 0, uiLine: false, metaLine: false, shortOpenLine: false, longestRun: 0, shortLines: marks.subarray(0, lines.length) };
   for (let k = 0; k < lines.length; k++) {
     const l = lines[k]!;
@@ -330,9 +326,13 @@ export function lineFacts(text: string, q: LineFactsParams): LineFacts {
   factsParams[1] = UI_MAX_LEN;
   factsParams[2] = q.minWords;
   factsParams[3] = q.minHan;
-  const marks = marksFor(text);
-  const lines = nk.lineFacts(text, UI_BITS, META_BITS, META_PAIR_KEYS, factsParams, factsOut, marks);
-  return { nonEmpty: factsOut[0]!, uiLine: factsOut[1] === 1, metaLine: factsOut[2] === 1, shortOpenLine: factsOut[3] === 1, longestRun: factsOut[4]!, shortLines: marks.subarray(0, lines) };
+  let lines = nk.lineFacts(text, UI_BITS, META_BITS, META_PAIR_KEYS, factsParams, factsOut, shortMarks);
+  if (lines > shortMarks.length) {
+    // (more lines than marks: grown, and asked again)
+    shortMarks = new Uint8Array(2 * lines);
+    lines = nk.lineFacts(text, UI_BITS, META_BITS, META_PAIR_KEYS, factsParams, factsOut, shortMarks);
+  }
+  return { nonEmpty: factsOut[0]!, uiLine: factsOut[1] === 1, metaLine: factsOut[2] === 1, shortOpenLine: factsOut[3] === 1, longestRun: factsOut[4]!, shortLines: shortMarks.subarray(0, lines) };
 }
 
 export const LINE_RULES: LineRule[] = [
