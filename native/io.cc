@@ -248,13 +248,6 @@ napi_value JsonDocLine(napi_env env, napi_callback_info info) {
 }  // namespace
 
 void register_io_kernels(napi_env env, napi_value exports) {
-  const struct {
-    const char* name;
-    napi_callback cb;
-  } fns[] = {{"decodeUtf8", DecodeUtf8}, {"jsonDocLine", JsonDocLine}};
-  for (const auto& f : fns) {
-    napi_value fn;
-    if (napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &fn) != napi_ok) return;
-    napi_set_named_property(env, exports, f.name, fn);
-  }
+  const ziya_native::NamedFunction fns[] = {{"decodeUtf8", DecodeUtf8}, {"jsonDocLine", JsonDocLine}};
+  ziya_native::export_functions(env, exports, fns);
 }

@@ -7,6 +7,7 @@
 // from the CPU's features (ZIYA_SIMD=avx2|generic forces a lower level), and a thread
 // pool that splits the larger of M and N across cores (ZIYA_THREADS sets its size).
 #include <node_api.h>
+#include "napi_args.h"
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -1096,18 +1097,14 @@ void register_tensor_kernels(napi_env env, napi_value exports) {
   }
   g_level = want < best ? want : best;
   if (force && !strcmp(force, "avx512-layout") && best >= AVX2) g_level = AVX512_ON_AVX2;
-  struct { const char* name; napi_callback cb; } fns[] = {
+  const ziya_native::NamedFunction fns[] = {
       {"gemm", Gemm}, {"rmsnormFwd", RmsnormFwd}, {"rmsnormBwd", RmsnormBwd}, {"rope", Rope},
       {"attentionFwd", AttentionFwd}, {"attentionBwd", AttentionBwd}, {"swigluFwd", SwigluFwd},
       {"swigluBwd", SwigluBwd}, {"xent", Xent}, {"adamw", Adamw}, {"embeddingFwd", EmbeddingFwd},
       {"embeddingBwd", EmbeddingBwd}, {"round", Round}, {"firstNonFinite", FirstNonFinite},
       {"sumSquares", SumSquares}, {"axpy", Axpy}, {"setThreads", SetThreads}, {"threads", Threads},
   };
-  for (auto& f : fns) {
-    napi_value fn;
-    napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &fn);
-    napi_set_named_property(env, exports, f.name, fn);
-  }
+  ziya_native::export_functions(env, exports, fns);
   napi_value lv;
   napi_create_string_utf8(env, level_name(g_level), NAPI_AUTO_LENGTH, &lv);
   napi_set_named_property(env, exports, "gemmKernel", lv);

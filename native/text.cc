@@ -1620,13 +1620,6 @@ napi_value ScriptCensus(napi_env env, napi_callback_info info) {
 }  // namespace
 
 void register_text_kernels(napi_env env, napi_value exports) {
-  const struct {
-    const char* name;
-    napi_callback cb;
-  } fns[] = {{"docScan", DocScan}, {"ngramTop", NgramTop}, {"ngramDupChars", NgramDupChars}, {"charRepetition", CharRepetition}, {"phraseCount", PhraseCount}, {"lineStats", LineStats}, {"charRun", CharRun}, {"lineFacts", LineFacts}, {"paraDupPossible", ParaDupPossible}, {"navPossible", NavPossible}, {"unitPositions", UnitPositions}, {"classCounts", ClassCounts}, {"latinVotes", LatinVotes}, {"openccConvert", OpenccConvert}, {"copyUnits", CopyUnits}, {"scriptCensus", ScriptCensus}};
-  for (const auto& f : fns) {
-    napi_value fn;
-    if (napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &fn) != napi_ok) return;
-    napi_set_named_property(env, exports, f.name, fn);
-  }
+  const ziya_native::NamedFunction fns[] = {{"docScan", DocScan}, {"ngramTop", NgramTop}, {"ngramDupChars", NgramDupChars}, {"charRepetition", CharRepetition}, {"phraseCount", PhraseCount}, {"lineStats", LineStats}, {"charRun", CharRun}, {"lineFacts", LineFacts}, {"paraDupPossible", ParaDupPossible}, {"navPossible", NavPossible}, {"unitPositions", UnitPositions}, {"classCounts", ClassCounts}, {"latinVotes", LatinVotes}, {"openccConvert", OpenccConvert}, {"copyUnits", CopyUnits}, {"scriptCensus", ScriptCensus}};
+  ziya_native::export_functions(env, exports, fns);
 }

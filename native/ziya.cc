@@ -2,6 +2,7 @@
 // that the tests compare it with; the program runs without this addon.
 #include <node_api.h>
 #include "napi_check.h"
+#include "napi_args.h"
 #include <stdint.h>
 #include <string.h>
 #include <algorithm>
@@ -350,14 +351,13 @@ static napi_value Init(napi_env env, napi_value exports) {
   register_tensor_kernels(env, exports);
   register_text_kernels(env, exports);
   register_io_kernels(env, exports);
-  const struct { const char* name; napi_callback cb; } fns[] = {
+  const ziya_native::NamedFunction fns[] = {
       {"ngramScoreText", NgramScoreText}, {"ngramScore", NgramScore}, {"minhashWords", MinhashWords},
       {"minhashCjk", MinhashCjk}, {"minhash", Minhash},
   };
-  for (const auto& f : fns) {
-    napi_value fn;
-    CHECK(napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &fn));
-    CHECK(napi_set_named_property(env, exports, f.name, fn));
+  if (!ziya_native::export_functions(env, exports, fns)) {
+    napi_throw_error(env, nullptr, "ziya_native: N-API call failed");
+    return nullptr;
   }
   napi_value simd;
   __builtin_cpu_init();
