@@ -70,6 +70,36 @@ napi_value DecodeUtf8(napi_env env, napi_callback_info info) {
       i++;
       continue;
     }
+    // four three-byte sequences (Chinese text) twelve bytes at a time: the lead and continuation
+    // bits of all twelve are checked in two masked compares, and the four code points, decoded
+    // without a branch, must be neither overlong (below U+0800) nor surrogates; anything else is
+    // left to the byte-by-byte path below
+    if ((c0 & 0xf0) == 0xe0) {
+      bool taken = false;
+      while (i + 12 <= n) {
+        uint64_t v;
+        uint32_t v2;
+        memcpy(&v, b + i, 8);
+        memcpy(&v2, b + i + 8, 4);
+        if ((v & 0xc0f0c0c0f0c0c0f0ull) != 0x80e08080e08080e0ull || (v2 & 0xc0c0f0c0u) != 0x8080e080u) break;
+        const uint8_t* q = b + i;
+        const uint32_t p0 = ((q[0] & 0x0fu) << 12) | ((q[1] & 0x3fu) << 6) | (q[2] & 0x3fu);
+        const uint32_t p1 = ((q[3] & 0x0fu) << 12) | ((q[4] & 0x3fu) << 6) | (q[5] & 0x3fu);
+        const uint32_t p2 = ((q[6] & 0x0fu) << 12) | ((q[7] & 0x3fu) << 6) | (q[8] & 0x3fu);
+        const uint32_t p3 = ((q[9] & 0x0fu) << 12) | ((q[10] & 0x3fu) << 6) | (q[11] & 0x3fu);
+        const bool bad = (p0 < 0x800) | ((p0 & 0xf800) == 0xd800) | (p1 < 0x800) | ((p1 & 0xf800) == 0xd800) |
+                         (p2 < 0x800) | ((p2 & 0xf800) == 0xd800) | (p3 < 0x800) | ((p3 & 0xf800) == 0xd800);
+        if (bad) break;
+        o[w] = static_cast<char16_t>(p0);
+        o[w + 1] = static_cast<char16_t>(p1);
+        o[w + 2] = static_cast<char16_t>(p2);
+        o[w + 3] = static_cast<char16_t>(p3);
+        w += 4;
+        i += 12;
+        taken = true;
+      }
+      if (taken) continue;
+    }
     auto cont = [&](size_t k) { return i + k < n && (b[i + k] & 0xc0) == 0x80; };
     if (c0 >= 0xc2 && c0 <= 0xdf) {
       if (!cont(1)) { ok = false; break; }

@@ -23,10 +23,25 @@ const uint32_t FNV_OFF = 0x811c9dc5u, FNV_PRIME = 0x01000193u;
 using ziya_native::Arr;
 using ziya_native::typed;
 
-// Exact counts of 32-bit keys (open addressing, key and count side by side so that a probe
-// touches one cache line). The slots live in a per-thread vector; a kernel takes a Table view
-// once, so that its loop works on local pointers (a thread_local access in a shared library is
-// a call to __tls_get_addr, which measured ~6 ns per key when left inside the loop).
+// The hash tables of the n-gram kernels: open addressing with linear probing, at most 1/8 full
+// where the table stays in the L1 cache (a probe that runs on past an occupied slot is a branch
+// the CPU cannot predict: at half full, as these tables were, every other key paid a
+// misprediction). Their slots live in per-thread vectors that are all zero between calls: a
+// kernel writes down each slot it fills and zeroes those when it is done (a memset of the whole
+// table cost more than the keys on short documents). A kernel takes a view once, so that its
+// loop works on local pointers (a thread_local access in a shared library is a call to
+// __tls_get_addr, which measured ~6 ns per key when left inside the loop).
+
+// slots for `expected` keys: 8 per key up to 32,768 slots, then 4 per key (the table is in the L2
+// cache either way, and a larger one only misses more), at least 256
+inline size_t table_cap(size_t expected) {
+  size_t cap = 256;
+  while (cap < expected * 8 && cap < 32768) cap <<= 1;
+  while (cap < expected * 4) cap <<= 1;
+  return cap;
+}
+
+// Exact counts of 32-bit keys (key and count side by side so that a probe touches one cache line).
 struct Slot {
   uint32_t key;
   int32_t count;
@@ -35,31 +50,30 @@ struct Slot {
 struct Table {
   Slot* t;
   uint32_t mask;
+  uint32_t* filled;  // the slots filled so far, filled[0, nfilled)
+  uint32_t nfilled;
   inline uint32_t slot(uint32_t key) const {
     uint32_t x = key * 0x9e3779b1u;
     return (x ^ (x >> 15)) & mask;
   }
-  inline int32_t add(uint32_t key) const {
+  inline int32_t add(uint32_t key) {
     uint32_t i = slot(key);
     for (;;) {
       Slot& e = t[i];
       if (e.count == 0) {
         e.key = key;
         e.count = 1;
+        filled[nfilled++] = i;
         return 1;
       }
       if (e.key == key) return ++e.count;
       i = (i + 1) & mask;
     }
   }
-  inline int32_t get(uint32_t key) const {
-    uint32_t i = slot(key);
-    for (;;) {
-      const Slot& e = t[i];
-      if (e.count == 0) return 0;
-      if (e.key == key) return e.count;
-      i = (i + 1) & mask;
-    }
+  // zeroes the filled slots (the table is empty again for the next kernel)
+  inline void clear() {
+    for (uint32_t k = 0; k < nfilled; k++) t[filled[k]] = Slot{0, 0};
+    nfilled = 0;
   }
 };
 
@@ -69,12 +83,8 @@ struct KeySet {
   uint32_t* t;
   uint32_t mask;
   bool zero;
-  // starts loading the slot of key (the tables outgrow the L1 cache on long documents: the keys
-  // are known in advance, so their slots are fetched a few keys ahead)
-  inline void prefetch(uint32_t key) const {
-    uint32_t x = key * 0x9e3779b1u;
-    __builtin_prefetch(t + ((x ^ (x >> 15)) & mask));
-  }
+  uint32_t* filled;
+  uint32_t nfilled;
   // whether key was in the set; adds it when not
   inline bool insert(uint32_t key) {
     if (key == 0) {
@@ -89,33 +99,40 @@ struct KeySet {
       if (e == key) return true;
       if (e == 0) {
         t[i] = key;
+        filled[nfilled++] = i;
         return false;
       }
       i = (i + 1) & mask;
     }
   }
+  inline void clear() {
+    for (uint32_t k = 0; k < nfilled; k++) t[filled[k]] = 0;
+    nfilled = 0;
+  }
 };
 
 thread_local std::vector<uint32_t> set_slots;
-
-KeySet empty_set(std::vector<uint32_t>& slots, size_t expected) {
-  size_t cap = 256;
-  while (cap < expected * 2) cap <<= 1;
-  if (slots.size() < cap) slots.resize(cap);
-  memset(slots.data(), 0, cap * sizeof(uint32_t));
-  return KeySet{slots.data(), static_cast<uint32_t>(cap - 1), false};
-}
-
-// An empty table for `expected` keys (at most half full), reusing the vector's memory.
-Table empty_table(std::vector<Slot>& slots, size_t expected) {
-  size_t cap = 256;
-  while (cap < expected * 2) cap <<= 1;
-  if (slots.size() < cap) slots.resize(cap);
-  memset(static_cast<void*>(slots.data()), 0, cap * sizeof(Slot));
-  return Table{slots.data(), static_cast<uint32_t>(cap - 1)};
-}
-
 thread_local std::vector<Slot> counter_slots;
+// the filled-slot lists (at most one key per slot, so `cap` entries)
+thread_local std::vector<uint32_t> set_filled, counter_filled;
+
+// An empty set for `expected` keys (the vector's slots are zero between kernels; a larger vector
+// is zero-initialised where it grows).
+KeySet empty_set(size_t expected) {
+  const size_t cap = table_cap(expected);
+  if (set_slots.size() < cap) set_slots.resize(cap, 0);
+  if (set_filled.size() < cap) set_filled.resize(cap);
+  return KeySet{set_slots.data(), static_cast<uint32_t>(cap - 1), false, set_filled.data(), 0};
+}
+
+// An empty table for `expected` keys, as empty_set.
+Table empty_table(size_t expected) {
+  const size_t cap = table_cap(expected);
+  if (counter_slots.size() < cap) counter_slots.resize(cap, Slot{0, 0});
+  if (counter_filled.size() < cap) counter_filled.resize(cap);
+  return Table{counter_slots.data(), static_cast<uint32_t>(cap - 1), counter_filled.data(), 0};
+}
+
 thread_local std::vector<uint32_t> scratch_keys;
 thread_local std::vector<uint32_t> scratch_codes;
 // a copy of the text argument of the kernels that take a string
@@ -411,7 +428,7 @@ napi_value NgramTop(napi_env env, napi_callback_info info) {
     const uint32_t* keys = scratch_keys.data();
     const size_t r = repeat_candidates(keys, m, scratch_positions);
     if (r > 0) {
-      const Table tb = empty_table(counter_slots, r);
+      Table tb = empty_table(r);
       const uint32_t* pos = scratch_positions.data();
       for (size_t q = 0; q < r; q++) {
         const uint32_t i = pos[q];
@@ -421,6 +438,7 @@ napi_value NgramTop(napi_env env, napi_callback_info info) {
           best_at = static_cast<int32_t>(i);
         }
       }
+      tb.clear();
     }
   }
   o[0] = best;
@@ -449,7 +467,7 @@ napi_value NgramDupChars(napi_env env, napi_callback_info info) {
     // n-gram is new (the scan would add it to the set and move on) and no later one can find it
     const uint32_t* keys = scratch_keys.data();
     const size_t r = repeat_candidates(keys, m, scratch_positions);
-    KeySet seen = empty_set(set_slots, r);
+    KeySet seen = empty_set(r);
     const uint32_t* pos = scratch_positions.data();
     size_t next = 0;  // positions before it were jumped over
     for (size_t q = 0; q < r; q++) {
@@ -462,6 +480,7 @@ napi_value NgramDupChars(napi_env env, napi_callback_info info) {
         next = i + 1;
       }
     }
+    seen.clear();
   }
   napi_value r;
   CHECK(napi_create_double(env, repeated, &r));
@@ -502,7 +521,7 @@ napi_value CharRepetition(napi_env env, napi_callback_info info) {
   if (m >= 2 * static_cast<size_t>(n)) {
     // the rolling keys of ngram_keys, computed as the scan goes (an early stop spares the rest)
     const size_t k = m - n + 1;
-    KeySet seen = empty_set(set_slots, k);
+    KeySet seen = empty_set(k);
     uint32_t p = 1;
     for (size_t j = 1; j < n; j++) p *= FNV_PRIME;
     uint32_t h = 0;
@@ -525,6 +544,7 @@ napi_value CharRepetition(napi_env env, napi_callback_info info) {
         }
       }
     }
+    seen.clear();
     o[0] = dup;
     o[1] = static_cast<int32_t>(k);
   }

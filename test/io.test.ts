@@ -284,6 +284,33 @@ test('the native UTF-8 decoder gives what Buffer gives on valid UTF-8 and refuse
   assert.ok(decoded > 5000 && decoded < cases.length - 5000, String(decoded));
 });
 
+test('the native UTF-8 decoder takes runs of three-byte sequences twelve bytes at a time, and refuses a bad one anywhere in them', { skip: !textKernels.native && 'native addon not built' }, () => {
+  const nk = textKernels.native!;
+  const zh = [...Buffer.from('中')]; // e4 b8 ad
+  const bad = [[0xe0, 0x80, 0x80], [0xe0, 0x9f, 0xbf], [0xed, 0xa0, 0x80], [0xed, 0xbf, 0xbf], [0xe4, 0x41, 0xad], [0xe4, 0xb8, 0xc0], [0xe4, 0xb8, 0x2e], [0xf4, 0xb8, 0xad], [0xc4, 0xb8, 0xad]];
+  // the edges of the three-byte range: the lowest and highest code points either side of the surrogates
+  const edges = [[0xe0, 0xa0, 0x80], [0xed, 0x9f, 0xbf], [0xee, 0x80, 0x80], [0xef, 0xbf, 0xbf]];
+  let checked = 0;
+  for (let before = 0; before < 14; before++) {
+    for (let after = 0; after < 6; after++) {
+      for (const lead of [[], [0x61], [0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68]]) {
+        // every bad sequence at every place in a run (the run spans several twelve-byte blocks)
+        for (const b of bad) {
+          const bytes = Buffer.from([...lead, ...Array.from({ length: before }, () => zh).flat(), ...b, ...Array.from({ length: after }, () => zh).flat()]);
+          assert.equal(nk.decodeUtf8(bytes), null, JSON.stringify([...bytes]));
+          checked++;
+        }
+        for (const e of edges) {
+          const bytes = Buffer.from([...lead, ...Array.from({ length: before }, () => zh).flat(), ...e, ...Array.from({ length: after }, () => zh).flat()]);
+          assert.equal(nk.decodeUtf8(bytes), bytes.toString('utf8'), JSON.stringify([...bytes]));
+          checked++;
+        }
+      }
+    }
+  }
+  assert.equal(checked, 14 * 6 * 3 * (bad.length + edges.length));
+});
+
 test('JSONL parts hold exactly the bytes of JSON.stringify, with and without the native line writer', async () => {
   const r = (() => { let x = 17; return () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 2 ** 32); })();
   const pieces = ['a', ' ', '"', '\\', '\n', '\r', '\t', '\b', '\f', '\u0000', '\u001f', '\u007f', 'é', '中', '’', '\u2028', '😀', '\ud800', '\udfff', '\ud83d', '</script>', '\ufeff', '\uffff'];
