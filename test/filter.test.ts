@@ -278,7 +278,8 @@ test('the interface-line test without trimming agrees with the pattern on trimme
 });
 
 test('the bounded top n-gram test equals comparing the counted fraction', () => {
-  const texts = [EN, ZH, 'the cat the cat the cat sat on the mat the cat', '哈哈哈哈哈哈哈哈哈哈哈哈', ...sharedTexts(800).map((x) => x.text)];
+  const shared = sharedTexts(800);
+  const texts = [EN, ZH, 'the cat the cat the cat sat on the mat the cat', '哈哈哈哈哈哈哈哈哈哈哈哈', ...shared.map((x) => x.text)];
   let fired = 0;
   let skipped = 0;
   for (const t of texts) {
@@ -297,7 +298,8 @@ test('the bounded top n-gram test equals comparing the counted fraction', () => 
       }
     }
   }
-  assert.ok(fired > 50 && skipped > 100, `${fired} fired, ${skipped} skipped`);
+  // (without the shared corpora, ../shared/data, only the four texts above: 48 cases)
+  assert.ok(fired > 50 && skipped > (shared.length ? 100 : 20), `${fired} fired, ${skipped} skipped`);
 });
 
 test('the short-line rule counts words and Han units as the expressions it was written with', () => {
@@ -420,7 +422,8 @@ test('PII masking skips the long-number patterns only where they cannot match: t
   const m = new PiiMask('pii', PII_DEFAULTS);
   const r = (() => { let x = 77; return () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 2 ** 32); })();
   const parts = ['0', '1', '3', '8', '9', '5', '12', '138', '86', '+', '(', ')', ' ', '-', '.', 'X', 'a', '中', '\n', '@', 'x.com', '110105199003071234', '4111 1111 1111 1111', '13812345678', '(555) 123-4567', '+44 20 7946 0958', '010-12345678', '555-123-4567', '021-1234567'];
-  const texts: string[] = [...sharedTexts(600).map((x) => x.text)];
+  const shared = sharedTexts(600);
+  const texts: string[] = [...shared.map((x) => x.text)];
   for (let k = 0; k < 20000; k++) {
     let t = '';
     const len = 1 + Math.floor(r() * 30);
@@ -446,5 +449,6 @@ test('PII masking skips the long-number patterns only where they cannot match: t
     if (got !== t) masked++;
     if (/\d{3}/.test(t) && !TEN.test(t)) skipped++;
   }
-  assert.ok(masked > 2000 && skipped > 1000, `${masked} masked, ${skipped} skipped`);
+  // (without the shared corpora, ../shared/data, only the 20,000 generated texts)
+  assert.ok(masked > 2000 && skipped > (shared.length ? 1000 : 500), `${masked} masked, ${skipped} skipped`);
 });
