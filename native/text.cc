@@ -240,9 +240,13 @@ size_t repeat_candidates(const uint32_t* keys, size_t m, std::vector<uint32_t>& 
   return r;
 }
 
-// docScan(text: Uint16Array, kinds: Uint8Array(65536), ids: Int32Array, lens: Uint16Array, stats: Float64Array(12)): units
+// docScan(text: Uint16Array, kinds: Uint8Array(65536), ids: Int32Array, lens: Uint16Array, stats: Float64Array(16)): units
 // The one pass of the DocFeatures constructor: word units (Han characters; letter/digit/mark runs
-// joined by ' ’ . - before a letter or digit) with their FNV ids and lengths, and the counters.
+// joined by ' ’ . - before a letter or digit) with their FNV ids and lengths, and the counters;
+// stats[12..15] are what some rules' patterns need at least one of to match (patternMarks in
+// src/factory/filter/features.ts): '<' and '&' units, URL marks ("://", and '.' after 'w' or
+// 'W'), "orem " (ASCII case-insensitive) and units of . ! ? 。！？; all four -1 when the text has a
+// high surrogate without its low one (the scan takes the unit after it along, unseen)
 napi_value DocScan(napi_env env, napi_callback_info info) {
   size_t argc = 5;
   napi_value argv[5];
@@ -250,8 +254,8 @@ napi_value DocScan(napi_env env, napi_callback_info info) {
   Arr text, kinds, ids_a, lens_a, stats_a;
   if (argc < 5 || !typed(env, argv[0], napi_uint16_array, &text) || !typed(env, argv[1], napi_uint8_array, &kinds) || kinds.len != 65536 ||
       !typed(env, argv[2], napi_int32_array, &ids_a) || !typed(env, argv[3], napi_uint16_array, &lens_a) || !typed(env, argv[4], napi_float64_array, &stats_a) ||
-      ids_a.len < text.len || lens_a.len < text.len || stats_a.len < 12) {
-    napi_throw_type_error(env, nullptr, "docScan(text: Uint16Array, kinds: Uint8Array(65536), ids: Int32Array(>= text), lens: Uint16Array(>= text), stats: Float64Array(12))");
+      ids_a.len < text.len || lens_a.len < text.len || stats_a.len < 16) {
+    napi_throw_type_error(env, nullptr, "docScan(text: Uint16Array, kinds: Uint8Array(65536), ids: Int32Array(>= text), lens: Uint16Array(>= text), stats: Float64Array(16))");
     return nullptr;
   }
   const uint16_t* s = static_cast<const uint16_t*>(text.p);
@@ -265,6 +269,11 @@ napi_value DocScan(napi_env env, napi_callback_info info) {
   bool tok_in = false, tok_alpha = false, tok_real = false;
   size_t tok_total = 0, tok_alpha_n = 0;
   size_t han = 0, non_space = 0, digits = 0, hashes = 0, ell = 0, sym = 0, spaces = 0, braces = 0;
+  // the patterns' marks: every '<', '&', ':', '.', '!', '?' and CJK full stop is visited in one of
+  // the three places that count them (the Han run's punctuation, a word's joining '.', the
+  // punctuation and symbol branch), and every "orem " ends a word unit, unless a lone high
+  // surrogate took the unit after it along (then the marks are unknown)
+  size_t markup = 0, url_marks = 0, lorem = 0, terminal_units = 0, lone_high = 0;
   int dots = 0;
   size_t i = 0;
   while (i < n) {
@@ -293,6 +302,7 @@ napi_value DocScan(napi_env env, napi_callback_info info) {
           run++;
         } else if (d >= 0x3000 && t[d] == Punct) {
           punct++;
+          terminal_units += (d == 0x3002) | (d == 0xff01) | (d == 0xff1f);
         } else {
           break;
         }
@@ -363,6 +373,10 @@ napi_value DocScan(napi_env env, napi_callback_info info) {
         if ((d == 39 || d == 0x2019 || d == 46 || d == 45) && j + 1 < n) {
           const uint8_t nk = t[s[j + 1]];
           if (nk == Letter || nk == Digit) {
+            if (d == 46) {
+              terminal_units++;
+              url_marks += (s[j - 1] | 32u) == 'w';
+            }
             h = (h ^ d) * FNV_PRIME;
             j++;
             continue;
@@ -371,6 +385,7 @@ napi_value DocScan(napi_env env, napi_callback_info info) {
         break;
       }
       const size_t len = j - start;
+      if (len >= 4 && j < n && s[j] == ' ' && (s[j - 4] | 32u) == 'o' && (s[j - 3] | 32u) == 'r' && (s[j - 2] | 32u) == 'e' && (s[j - 1] | 32u) == 'm') lorem++;
       non_space += len - 1;
       tok_real = true;
       ids[u] = (h & 0x3fffffffu) | 0x40000000u;
@@ -380,6 +395,14 @@ napi_value DocScan(napi_env env, napi_callback_info info) {
       i = j;
       continue;
     }
+    if (c < 128 || c >= 0x3000) {
+      if (c == '<' || c == '&') markup++;
+      else if (c == ':') url_marks += i + 2 < n && s[i + 1] == '/' && s[i + 2] == '/';
+      else if (c == '.') {
+        terminal_units++;
+        url_marks += i > 0 && (s[i - 1] | 32u) == 'w';
+      } else if (c == '!' || c == '?' || c == 0x3002 || c == 0xff01 || c == 0xff1f) terminal_units++;
+    }
     if (k == Punct) {
       if (c == 35) hashes++;
       else if (c == 0x2026) ell++;
@@ -388,7 +411,10 @@ napi_value DocScan(napi_env env, napi_callback_info info) {
       tok_real = true;
       if (k == Symbol) {
         sym++;
-        if (c >= 0xd800 && c <= 0xdbff) i++;
+        if (c >= 0xd800 && c <= 0xdbff) {
+          lone_high += !(i + 1 < n && s[i + 1] >= 0xdc00 && s[i + 1] <= 0xdfff);
+          i++;
+        }
       }
     }
     i++;
@@ -400,6 +426,8 @@ napi_value DocScan(napi_env env, napi_callback_info info) {
   double* st = static_cast<double*>(stats_a.p);
   const size_t figures[12] = {unit_chars, longest, tok_total, tok_alpha_n, han, non_space, digits, hashes, ell, sym, spaces, braces};
   for (int f = 0; f < 12; f++) st[f] = static_cast<double>(figures[f]);
+  const size_t marks[4] = {markup, url_marks, lorem, terminal_units};
+  for (int f = 0; f < 4; f++) st[12 + f] = lone_high ? -1.0 : static_cast<double>(marks[f]);
   napi_value r;
   CHECK(napi_create_uint32(env, static_cast<uint32_t>(u), &r));
   return r;

@@ -43,7 +43,7 @@ function withKernels<T>(useNative: boolean, f: () => T): T {
 /** every figure the document rules read, computed with one implementation */
 function figures(text: string, lang: string, lists: ReturnType<typeof defaultLists>, extra: PhraseMatcher): Record<string, unknown> {
   const f = new DocFeatures(text, lang);
-  const scalars = ['unitCount', 'unitChars', 'longestUnit', 'tokenTotal', 'tokenAlpha', 'hanChars', 'nonSpaceChars', 'digits', 'hashes', 'ellipses', 'symbols', 'spaces', 'braces'] as const;
+  const scalars = ['unitCount', 'unitChars', 'longestUnit', 'tokenTotal', 'tokenAlpha', 'hanChars', 'nonSpaceChars', 'digits', 'hashes', 'ellipses', 'symbols', 'spaces', 'braces', 'markupMarks', 'urlMarks', 'loremMarks', 'terminalUnits'] as const;
   const out: Record<string, unknown> = Object.fromEntries(scalars.map((k) => [k, f[k]]));
   out.ids = Array.from(f.ids);
   out.lens = Array.from(f.lens);
@@ -117,6 +117,10 @@ function adversarial(): string[] {
     // inside a block, two spaces across a block boundary, and the plain twin of each
     ...['\ufeff', '\u00a0', '\u2003\u2003', '\u3000', '\t', '  ', '\u1680', '\u202f', '\u205f', '\u2028', '\u000b'].map((w) => `left sid${w}right side plus\n\nleft sid right side plus`),
     // line facts: interface text with long tails, a short line whose two pieces have two spaces between them
+    // the pattern marks: URLs (joined into a word or not, at the start and the end), lorem ipsum in
+    // every case and behind letters, HTML, sentence ends of both scripts
+    'see http://a.b and HTTPS://X.Y, www.example.com WWW.X wWw. w. .w :// :/ x:', '://', 'w.', 'W.w.w', 'ftp://h', 'w.中', '中w.文', 'Lorem ipsum LOREM IPSUM xlorem ipsum oReM  orem\torem', 'orem ', 'lorem', 'dolor-orem ipsum', "it'orem ", '3orem ', 'orém ',
+    '<b>x</b> &amp; & < >', '中文。！？!?.', '。', 'a.b.c', 'e.g. U.S.A.', '\uff01\uff1f\u3002abc', '…!',
     'continue reading >>>>>\nGood things come.', 'continue reading ::::::\nGood things come.', 'continue reading \u00bb\u203a\uff1a:\nGood things come.', 'alpha  beta\nThis line ends well.', 'alpha \u3000 beta\nThis line ends well.',
     'Home | News | Sports | Weather\n\nThe body text of the page, long enough to be a paragraph.', '首页 > 新闻 > 体育 > 天气\n正文内容在这里，很长很长。', ' a/b/c/d \n\u3000首页》新闻›体育→天气｜更多\n', 'x·y·z', 'Home » News » Sports » Weather » More » Even » More » Items » Here » And » There » Too',
     'abcdefg  hijklmnopq\n\nabcdefg hijklmnopq', 'abcdefgh  ijklmnopq\n\nabcdefgh ijklmnopq', 'abcdefg \nhijklmnop\n\nabcdefg hijklmnop', 'abcdefg\n hijklmnop\n\nabcdefg hijklmnop', '中文中文中文中\u3000文字\n中文中文中文中 文字',

@@ -240,6 +240,30 @@ test('the sentence filter writes the same text and cuts with and without its per
   assert.ok(a.some((x) => x.cuts.includes('sentence.char_run:aaaaaaaaaa was written here on the wall.')), JSON.stringify(a[0]));
 });
 
+test('the document filter fires the same rules with and without its pattern marks (HTML, URL, lorem ipsum, sentence ends)', () => {
+  const f = new DocumentFilter('doc_filter', {});
+  // each pattern with and without the units it needs, behind and between other units, in both
+  // scripts, with lone surrogates (the marks are unknown then), and sentence ends around the minimum
+  const made = [
+    `${EN} Lorem ipsum dolor sit amet.`, `${EN} xLOREM IPSUM`, `${EN} lorem\tipsum`, `${ZH}Lorem ipsum`, `\ud83dlorem ipsum ${EN}`,
+    `${EN} see http://example.com/a/b and www.example.org`, `${EN} WWW.EXAMPLE.COM`, `${ZH}网址：https://例子.中国/页面`, `\ud83d://x ${EN}`, `\ud800www.a.b ${EN}`,
+    'links: http://a.example.com/page/1 '.repeat(20), 'WWW.EXAMPLE.COM/A/B/C and '.repeat(20), '\ud83d://x.y/z/w/v '.repeat(20),
+    '<p>a</p> &amp; '.repeat(20), '\ud83d<p>a</p> &amp; '.repeat(20), `${EN} <div class="x">text</div> &nbsp; &amp;`, `${ZH}<p>段落</p>`, `\udbff<b>bold</b> ${EN}`, `${EN} a < b & c`,
+    'One sentence. Two sentences! Three? '.repeat(20), '一句话。两句话！三句话？'.repeat(30), 'no ends at all '.repeat(30), '只有两句。第二句！没有结尾的文字'.repeat(3), '\ud83d。\ud83d！\ud83d？ 又一句话，没有句号'.repeat(20),
+  ];
+  const texts = [...made, EN, ZH, ...sharedTexts(1500).map((x) => x.text)];
+  const fired = (t: string) => ['en', 'zh'].map((language) => f.firing(doc(t, { language })).join(','));
+  const a = texts.map(fired);
+  assert.deepEqual(a, withoutShortcuts(() => texts.map(fired)));
+  // the comparison means something: each rule fires on some made text, and each mark settles its
+  // rule without the pattern on many texts
+  for (const rule of ['doc.lorem_ipsum', 'doc.url_ratio', 'doc.html_residue', 'doc.min_sentences']) assert.ok(a.slice(0, made.length).some((x) => x.join(',').includes(rule)), rule);
+  const feats = texts.map((t) => new DocFeatures(t, 'en'));
+  assert.ok(feats.filter((x) => x.urlMarks === 0).length > 500 && feats.filter((x) => x.markupMarks === 0).length > 500 && feats.filter((x) => x.loremMarks === 0).length > 500, 'marks of 0');
+  assert.ok(feats.filter((x) => x.terminalUnits >= 0 && x.terminalUnits < 3).length > 20, 'few sentence ends');
+  assert.ok(feats.filter((x) => x.urlMarks === -1).length >= 5, 'unknown marks');
+});
+
 test('the paragraph filter writes the same text and cuts with and without its per-document shortcuts', () => {
   const f = new ParagraphFilter('para_filter', { minChars: 10 });
   // word-list phrases at paragraph edges and across them, navigation and script residue

@@ -8,6 +8,7 @@ import { LS, wordHash, type DocFeatures } from './features.js';
 import { loadWordList } from './wordlists.js';
 import type { PhraseMatcher } from './matcher.js';
 import { defaultCutLists } from './cut-rules.js';
+import { filterShortcuts } from './shortcuts.js';
 
 export type Params = Record<string, number>;
 
@@ -100,18 +101,21 @@ export const DOC_RULES: DocRule[] = [
   { name: 'doc.char_repetition', scope: 'all', params: { n: 10, max: 0.5 }, about: 'fraction of repeated character n-grams above max (Data-Juicer, ChineseWebText)', fires: (f, p) => f.charRepetitionExceeds(p.n!, p.max!) },
   { name: 'doc.cjk_ratio', scope: 'zh', params: { min: 0.3 }, about: 'Chinese document whose Han characters are below min of its non-space characters (ChineseWebText)', fires: (f, p) => f.hanChars / Math.max(1, f.nonSpaceChars) < p.min! },
   { name: 'doc.avg_line_length', scope: 'all', params: { min: 10 }, about: 'mean line length below min characters (ChineseWebText)', fires: (f, p) => { const st = f.lineStats(); return st[LS.NonEmpty]! > 0 && st[LS.NonEmptyChars]! / st[LS.NonEmpty]! < p.min!; } },
-  { name: 'doc.lorem_ipsum', scope: 'all', params: {}, about: "placeholder text 'lorem ipsum' (C4)", fires: (f) => (f.text.includes('orem ') || f.text.includes('OREM ')) && LOREM.test(f.text) },
+  // (these four settle from a count of the units their pattern needs, when it is 0, or below the
+  // minimum for doc.min_sentences: patternMarks in features.ts, -1 when unknown; filterShortcuts.on =
+  // false runs every pattern)
+  { name: 'doc.lorem_ipsum', scope: 'all', params: {}, about: "placeholder text 'lorem ipsum' (C4)", fires: (f) => (!filterShortcuts.on || f.loremMarks !== 0) && (f.text.includes('orem ') || f.text.includes('OREM ')) && LOREM.test(f.text) },
   { name: 'doc.curly_brace', scope: 'all', params: { max: 0.01 }, about: "'{' per character above max: code or template residue (C4 drops any '{')", fires: (f, p) => f.braces / Math.max(1, f.text.length) > p.max! },
-  { name: 'doc.min_sentences', scope: 'all', params: { min: 3 }, about: 'fewer sentences than min (C4 uses 5)', fires: (f, p) => count(SENTENCE_END, f.text, p.min!) < p.min! },
+  { name: 'doc.min_sentences', scope: 'all', params: { min: 3 }, about: 'fewer sentences than min (C4 uses 5)', fires: (f, p) => (filterShortcuts.on && f.terminalUnits >= 0 && f.terminalUnits < p.min!) || count(SENTENCE_END, f.text, p.min!) < p.min! },
   { name: 'doc.terminal_punct_lines', scope: 'all', params: { min: 0.12 }, about: 'fraction of lines ending in terminal punctuation below min (FineWeb)', fires: (f, p) => { const st = f.lineStats(); return st[LS.NonEmpty]! > 0 && st[LS.Terminal]! / st[LS.NonEmpty]! < p.min!; } },
   { name: 'doc.short_lines', scope: 'all', params: { width: 30, max: 0.67 }, about: 'fraction of lines narrower than width (CJK counts 2) above max (FineWeb)', fires: (f, p) => { const st = f.lineStats(p.width!); return st[LS.NonEmpty]! > 3 && st[LS.Short]! / st[LS.NonEmpty]! > p.max!; } },
   { name: 'doc.newline_ratio', scope: 'all', params: { max: 0.3 }, about: 'newlines per word unit above max (FineWeb)', fires: (f, p) => (f.lineStats()[LS.Lines]! - 1) / Math.max(1, f.unitCount) > p.max! },
   { name: 'doc.toxic_words', scope: 'all', params: { max: 0.0045 }, about: 'toxic / adult / gambling terms per word unit above max (Data-Juicer flagged words)', fires: (f, p, L) => f.listHits(L.words)[2]! / Math.max(1, f.unitCount) > p.max! },
   { name: 'doc.ad_words', scope: 'all', params: { max: 0.01 }, about: 'advertising phrases per word unit above max', fires: (f, p, L) => f.listHits(L.words)[1]! / Math.max(1, f.unitCount) > p.max! },
-  { name: 'doc.url_ratio', scope: 'all', params: { max: 0.2 }, about: 'characters inside URLs above max (NeMo Curator)', fires: (f, p) => { URL.lastIndex = 0; let n = 0; for (let m = URL.exec(f.text); m; m = URL.exec(f.text)) n += m[0].length; URL.lastIndex = 0; return n / Math.max(1, f.text.length) > p.max!; } },
+  { name: 'doc.url_ratio', scope: 'all', params: { max: 0.2 }, about: 'characters inside URLs above max (NeMo Curator)', fires: (f, p) => { let n = 0; if (!filterShortcuts.on || f.urlMarks !== 0) { URL.lastIndex = 0; for (let m = URL.exec(f.text); m; m = URL.exec(f.text)) n += m[0].length; URL.lastIndex = 0; } return n / Math.max(1, f.text.length) > p.max!; } },
   { name: 'doc.digit_ratio', scope: 'all', params: { max: 0.15 }, about: 'digits per non-space character above max (NeMo Curator)', fires: (f, p) => f.digits / Math.max(1, f.nonSpaceChars) > p.max! },
   { name: 'doc.special_chars', scope: 'all', params: { max: 0.25 }, about: 'symbols (not letters, digits or punctuation) per non-space character above max (Data-Juicer)', fires: (f, p) => f.symbols / Math.max(1, f.nonSpaceChars) > p.max! },
-  { name: 'doc.html_residue', scope: 'all', params: { max: 0.005 }, about: 'HTML tags and entities per character above max', fires: (f, p) => (f.text.includes('<') || f.text.includes('&') ? count(HTML_RESIDUE, f.text) : 0) / Math.max(1, f.text.length / 10) > p.max! * 10 },
+  { name: 'doc.html_residue', scope: 'all', params: { max: 0.005 }, about: 'HTML tags and entities per character above max', fires: (f, p) => ((filterShortcuts.on ? f.markupMarks !== 0 : f.text.includes('<') || f.text.includes('&')) ? count(HTML_RESIDUE, f.text) : 0) / Math.max(1, f.text.length / 10) > p.max! * 10 },
   { name: 'doc.longest_word', scope: 'all', params: { max: 1000 }, about: 'a word longer than max characters (NeMo Curator, C4)', fires: (f, p) => f.longestUnit > p.max! },
   { name: 'doc.whitespace_ratio', scope: 'all', params: { max: 0.25 }, about: 'whitespace per character above max (NeMo Curator)', fires: (f, p) => f.spaces / Math.max(1, f.text.length) > p.max! },
 ];

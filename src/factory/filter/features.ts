@@ -202,7 +202,7 @@ let scratchIds = new Int32Array(1 << 16);
 let scratchLens = new Uint16Array(1 << 16);
 let scratchKeys = new Int32Array(1 << 16);
 let scratchCodes = new Int32Array(1 << 16);
-const scanStats = new Float64Array(12);
+const scanStats = new Float64Array(16);
 /** the native lineStats' output (long-lived: a fresh small typed array handed to native code costs as much as the call) */
 const lineOut = new Float64Array(13);
 const pairOut = new Int32Array(2);
@@ -212,7 +212,7 @@ const tripleOut = new Int32Array(3);
  * The one pass of DocFeatures (the reference of the native docScan): word units (Han characters;
  * letter/digit/mark runs joined by ' ’ . - before a letter or digit) with their ids and lengths
  * written to ids/lens, stats = [unitChars, longest, tokens, alpha tokens, Han, non-space, digits,
- * '#', ellipses, symbols, spaces, braces]; returns the unit count.
+ * '#', ellipses, symbols, spaces, braces, then the pattern marks of patternMarks]; returns the unit count.
  */
 export function docScanRef(s: Uint16Array, t: Uint8Array, ids: Int32Array, lens: Uint16Array, stats: Float64Array): number {
   const n = s.length;
@@ -305,9 +305,39 @@ export function docScanRef(s: Uint16Array, t: Uint8Array, ids: Int32Array, lens:
     i++;
   }
   if (tokIn && tokReal) { tokTotal++; if (tokAlpha) tokAlphaN++; }
-  const figures = [unitChars, longest, tokTotal, tokAlphaN, han, nonSpace, digits, hashes, ell, sym, spaces, braces];
-  for (let f = 0; f < 12; f++) stats[f] = figures[f]!;
+  const figures = [unitChars, longest, tokTotal, tokAlphaN, han, nonSpace, digits, hashes, ell, sym, spaces, braces, ...patternMarks(s)];
+  for (let f = 0; f < 16; f++) stats[f] = figures[f]!;
   return u;
+}
+
+const lowerIs = (c: number | undefined, ch: string) => c !== undefined && (c | 32) === ch.charCodeAt(0);
+
+/**
+ * What some document rules' patterns need at least one of to match (a count of 0 settles the rule
+ * without running the pattern): '<' and '&' units (HTML residue); URL marks, each "://" and each
+ * '.' after 'w' or 'W' (a URL starts with http://, https:// or www., case-insensitive); each "orem "
+ * (ASCII case-insensitive: lorem ipsum); the units . ! ? 。！？ (every sentence end holds one).
+ * All four are -1 (unknown) when a high surrogate is not followed by its low one: the unit scan
+ * (docScanRef and the native docScan) takes the unit after a high surrogate along without looking
+ * at it, and the rules then run their patterns.
+ */
+export function patternMarks(s: Uint16Array): [number, number, number, number] {
+  let markup = 0, url = 0, lorem = 0, terminal = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (c === 60 || c === 38) markup++;
+    if (c === 58 && s[i + 1] === 47 && s[i + 2] === 47) url++;
+    if (c === 46 && lowerIs(s[i - 1], 'w')) url++;
+    if (lowerIs(c, 'o') && lowerIs(s[i + 1], 'r') && lowerIs(s[i + 2], 'e') && lowerIs(s[i + 3], 'm') && s[i + 4] === 32) lorem++;
+    if (c === 46 || c === 33 || c === 63 || c === 0x3002 || c === 0xff01 || c === 0xff1f) terminal++;
+    if (c >= 0xd800 && c <= 0xdbff) {
+      // the scan's step over a surrogate pair: the next unit goes with it, whatever it is
+      const next = s[i + 1];
+      if (next === undefined || next < 0xdc00 || next > 0xdfff) return [-1, -1, -1, -1];
+      i++;
+    }
+  }
+  return [markup, url, lorem, terminal];
 }
 
 export class DocFeatures {
@@ -329,6 +359,11 @@ export class DocFeatures {
   symbols = 0;
   spaces = 0;
   braces = 0;
+  /** the marks of patternMarks: '<' and '&'; "://" and '.' after 'w'/'W'; "orem "; . ! ? 。！？ (-1: unknown) */
+  markupMarks = 0;
+  urlMarks = 0;
+  loremMarks = 0;
+  terminalUnits = 0;
   /** The text's UTF-16 code units. */
   readonly u16: Uint16Array;
   private _lines?: string[];
@@ -372,6 +407,10 @@ export class DocFeatures {
     this.symbols = st[9]!;
     this.spaces = st[10]!;
     this.braces = st[11]!;
+    this.markupMarks = st[12]!;
+    this.urlMarks = st[13]!;
+    this.loremMarks = st[14]!;
+    this.terminalUnits = st[15]!;
   }
 
   get isZh(): boolean {
