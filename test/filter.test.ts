@@ -301,6 +301,37 @@ test('the interface-line test without trimming agrees with the pattern on trimme
   assert.ok(matched > 100 && matched < lines.length / 2, String(matched));
 });
 
+test('distinct stop-word ids are counted as a Set of the ids would count them', () => {
+  const L = defaultLists();
+  const r = (() => { let x = 5; return () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 2 ** 32); })();
+  const texts = [EN, ZH, '', 'the the the and', '的的的了', ...sharedTexts(600).map((x) => x.text)];
+  // the default sets, and sets made of ids the texts hold (large ones too: the table grows past one probe run)
+  const sets: Set<number>[] = [L.stopEn, L.stopZhChars, new Set<number>()];
+  for (const size of [1, 3, 40, 5000]) {
+    const f = new DocFeatures(texts[Math.floor(r() * texts.length)]! + EN + ZH, 'zh');
+    const distinct = [...new Set(f.ids)];
+    const s = new Set<number>();
+    while (s.size < Math.min(size, distinct.length)) s.add(distinct[Math.floor(r() * distinct.length)]!);
+    sets.push(s);
+  }
+  let compared = 0;
+  for (const t of texts) {
+    for (const lang of ['en', 'zh']) {
+      const f = new DocFeatures(t, lang);
+      for (const set of sets) {
+        for (const enough of [1, 2, 5, 1e9]) {
+          const want = new Set<number>();
+          for (const x of f.ids) if (set.has(x) && want.size < enough) want.add(x);
+          assert.equal(f.distinctIn(set, enough), want.size, `${lang} ${set.size} ${enough}: ${JSON.stringify(t.slice(0, 40))}`);
+          compared++;
+        }
+      }
+    }
+  }
+  assert.ok(compared > 1000);
+  assert.throws(() => new DocFeatures('a', 'en').distinctIn(new Set([0.5]), 2), /not a unit id/);
+});
+
 test('the bounded top n-gram test equals comparing the counted fraction', () => {
   const shared = sharedTexts(800);
   const texts = [EN, ZH, 'the cat the cat the cat sat on the mat the cat', '哈哈哈哈哈哈哈哈哈哈哈哈', ...shared.map((x) => x.text)];

@@ -340,6 +340,33 @@ export function patternMarks(s: Uint16Array): [number, number, number, number] {
   return [markup, url, lorem, terminal];
 }
 
+const idTables = new WeakMap<Set<number>, { keys: Int32Array; mask: number }>();
+
+/**
+ * The ids of a set of unit ids in an open-addressing table (linear probing, at most a quarter full;
+ * 0 marks a free slot: no unit id is 0, Han ids being code points and word ids at least 2^30).
+ * Built on first use for each set; a set must not change after that.
+ */
+export function idTableOf(set: Set<number>): { keys: Int32Array; mask: number } {
+  let t = idTables.get(set);
+  if (t) return t;
+  let cap = 16;
+  while (cap < set.size * 4) cap *= 2;
+  const keys = new Int32Array(cap);
+  const mask = cap - 1;
+  for (const v of set) {
+    const x = v | 0;
+    if (x !== v || x === 0) throw new Error(`idTableOf: ${v} is not a unit id (a non-zero 32-bit integer)`);
+    const h = Math.imul(x, 0x9e3779b1);
+    let k = (h ^ (h >>> 15)) & mask;
+    while (keys[k] !== 0 && keys[k] !== x) k = (k + 1) & mask;
+    keys[k] = x;
+  }
+  t = { keys, mask };
+  idTables.set(set, t);
+  return t;
+}
+
 export class DocFeatures {
   /** Word units: Han characters and words (letters/digits joined by ' ’ . -). */
   unitCount = 0;
@@ -461,16 +488,28 @@ export class DocFeatures {
 
   /** Number of distinct ids of `set` among the units (stops counting at `enough`). */
   distinctIn(set: Set<number>, enough: number): number {
-    const found = new Set<number>();
+    // looked up in an open-addressing table of the set's ids (built once per set): a word id is
+    // above V8's small-integer range, and each Set.has of one boxed it as a heap number
+    const { keys, mask } = idTableOf(set);
+    const found: number[] = [];
     const ids = this.ids;
     for (let i = 0; i < ids.length; i++) {
       const x = ids[i]!;
-      if (set.has(x)) {
-        found.add(x);
-        if (found.size >= enough) break;
+      const h = Math.imul(x, 0x9e3779b1);
+      let k = (h ^ (h >>> 15)) & mask;
+      let hit = false;
+      for (let y = keys[k]!; y !== 0; y = keys[(k = (k + 1) & mask)]!) {
+        if (y === x) {
+          hit = true;
+          break;
+        }
+      }
+      if (hit && !found.includes(x)) {
+        found.push(x);
+        if (found.length >= enough) break;
       }
     }
-    return found.size;
+    return found.length;
   }
 
   /** Rolling polynomial hashes (mod 2^32) of all n-grams of `ids`. */
