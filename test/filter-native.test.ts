@@ -49,6 +49,14 @@ function figures(text: string, lang: string, lists: ReturnType<typeof defaultLis
   out.lens = Array.from(f.lens);
   for (const n of [1, 2, 3, 4]) out[`top${n}`] = f.topNgramFraction(n);
   for (let n = 5; n <= 10; n++) out[`dup${n}`] = f.dupNgramFraction(n);
+  // the native kernels keep a shorter n-gram's candidate positions for longer ones of the same
+  // document: longest first, shortest first and in between, on fresh features (a kept set from a
+  // longer n, or from another document, must not be taken)
+  const g = new DocFeatures(text, lang);
+  out.reversed = [10, 7, 5].map((n) => g.dupNgramFraction(n)).concat([4, 3, 2, 1].map((n) => g.topNgramFraction(n)), [10, 6].map((n) => g.dupNgramFraction(n)));
+  const h = new DocFeatures(text, lang);
+  out.mixed = [h.topNgramFraction(3), new DocFeatures(text.slice(0, text.length >> 1), lang).topNgramFraction(1), h.dupNgramFraction(5), h.topNgramFraction(4), h.dupNgramFraction(9)];
+
   out.rep10 = f.charRepetition(10);
   // the early-stopping comparison settles as the full fraction does, at thresholds on both sides
   out.rep10Exceeds = [0, 0.001, 0.01, 0.05, 0.1, 0.3, 0.5, 0.9].map((m) => f.charRepetitionExceeds(10, m));
@@ -80,6 +88,23 @@ function figures(text: string, lang: string, lists: ReturnType<typeof defaultLis
   out.languageHead = identifyLanguage(text, 7);
   return out;
 }
+
+test("a document's kept n-gram candidates are never taken for another document in the same scratch arrays", { skip: SKIP }, () => {
+  // transient features of two documents with as many units share the scratch arrays (the same ids
+  // pointer and length): only each document's token tells the kernels they differ. The first has
+  // no repeated n-gram (nothing kept), the second repeats throughout.
+  for (const n of [40, 61, 2000]) {
+    const distinct = Array.from({ length: n }, (_, i) => String.fromCharCode(0x4e00 + i)).join('');
+    const repeating = Array.from({ length: n }, (_, i) => '甲乙丙丁戊己庚辛壬癸'[i % 10]).join('');
+    const a = new DocFeatures(distinct, 'zh', { transient: true });
+    assert.equal(a.topNgramFraction(1), 0);
+    const b = new DocFeatures(repeating, 'zh', { transient: true });
+    assert.equal(b.unitCount, a.unitCount);
+    const want = withKernels(false, () => { const r = new DocFeatures(repeating, 'zh'); return [r.dupNgramFraction(5), r.topNgramFraction(3)]; });
+    assert.ok(want[0]! > 0.5, String(want));
+    assert.deepEqual([b.dupNgramFraction(5), b.topNgramFraction(3)], want, `n=${n}`);
+  }
+});
 
 function adversarial(): string[] {
   const r = rng(7);

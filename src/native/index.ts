@@ -21,10 +21,10 @@ export interface NativeKernels {
   ngramScoreText(line: string, isSpace: Uint8Array, table: Int32Array, chars: Uint16Array, offsets: Uint32Array, bos: number, eos: number, order: number, caps: Uint32Array, keys: Uint32Array[], vals: Float32Array[], out: Float64Array, byLine?: boolean): void;
   /** the DocFeatures scan (src/factory/filter/features.ts): ids and lens of the word units, stats (16) = [unitChars, longest, tokens, alpha tokens, Han, non-space, digits, '#', ellipses, symbols, spaces, braces, then patternMarks: '<' and '&', URL marks, "orem ", . ! ? 。！？]; returns the unit count */
   docScan(text: Uint16Array, kinds: Uint8Array, ids: Int32Array, lens: Uint16Array, stats: Float64Array): number;
-  /** out = [count of the most frequent n-gram of ids, its first position] */
-  ngramTop(ids: Int32Array, n: number, out: Int32Array): void;
-  /** characters (lens) in repeated n-gram occurrences, Gopher's scan */
-  ngramDupChars(ids: Int32Array, lens: Uint16Array, n: number): number;
+  /** out = [count of the most frequent n-gram of ids, its first position]; with a token (the document's, see DocFeatures), the positions that may repeat are kept for a larger n of the same ids, or taken from a smaller n's */
+  ngramTop(ids: Int32Array, n: number, out: Int32Array, token?: number): void;
+  /** characters (lens) in repeated n-gram occurrences, Gopher's scan; with a token, only the positions a smaller n's ngramTop kept for the document */
+  ngramDupChars(ids: Int32Array, lens: Uint16Array, n: number, token?: number): number;
   /** out = [repeated character n-grams, n-grams] over the units above 32 of the first maxChars; with max, the scan stops once repeated / n-grams > max is settled and out[2] = 1 (it is) or 2 (it is not), else 0 */
   charRepetition(text: Uint16Array, n: number, maxChars: number, out: Int32Array, max?: number): void;
   /** the PhraseMatcher's scan over its flattened tables (src/factory/filter/matcher.ts); out[list] = matches */

@@ -340,6 +340,9 @@ export function patternMarks(s: Uint16Array): [number, number, number, number] {
   return [markup, url, lorem, terminal];
 }
 
+/** the last document token given out (DocFeatures.token) */
+let lastToken = 0;
+
 const idTables = new WeakMap<Set<number>, { keys: Int32Array; mask: number }>();
 
 /**
@@ -393,6 +396,11 @@ export class DocFeatures {
   terminalUnits = 0;
   /** The text's UTF-16 code units. */
   readonly u16: Uint16Array;
+  /**
+   * This document's number for the native n-gram kernels, which keep the positions that may
+   * repeat from the shortest n-gram counted for a longer one of the same document
+   */
+  private readonly token: number;
   private _lines?: string[];
   private _nonEmpty?: string[];
 
@@ -404,6 +412,7 @@ export class DocFeatures {
   constructor(readonly text: string, readonly language: string, opts: { transient?: boolean } = {}) {
     const t = kindTable();
     const nk = textKernels.native;
+    this.token = lastToken = (lastToken + 1) & 0x3fffffff;
     let s: Uint16Array;
     if (nk) {
       // one native copy into a scratch array (Buffer.from(text, 'utf16le') costs several times more)
@@ -581,7 +590,7 @@ export class DocFeatures {
     let bestAt = 0;
     const nk = textKernels.native;
     if (nk) {
-      nk.ngramTop(this.ids, n, pairOut);
+      nk.ngramTop(this.ids, n, pairOut, this.token);
       best = pairOut[0]!;
       bestAt = pairOut[1]!;
     } else {
@@ -614,7 +623,7 @@ export class DocFeatures {
     n *= this.ngramScale;
     if (this.ids.length < n) return 0;
     const nk = textKernels.native;
-    if (nk) return nk.ngramDupChars(this.ids, this.lens, n) / Math.max(1, this.unitChars);
+    if (nk) return nk.ngramDupChars(this.ids, this.lens, n, this.token) / Math.max(1, this.unitChars);
     const keys = DocFeatures.ngramKeys(this.ids, n);
     counter.reset(keys.length);
     let repeated = 0;
