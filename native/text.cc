@@ -360,12 +360,15 @@ napi_value DocScan(napi_env env, napi_callback_info info) {
       const size_t start = i;
       uint32_t h = FNV_OFF;
       size_t j = i;
+      // letters and digits counted in registers, without a branch per unit (a flag stored per
+      // letter was spilled to the stack in this large loop)
+      uint32_t letters = 0, word_digits = 0;
       while (j < n) {
         const uint16_t d = s[j];
         const uint8_t dk = t[d];
         if (dk == Letter || dk == Digit || dk == Mark) {
-          if (dk == Letter) tok_alpha = true;
-          else if (dk == Digit) digits++;
+          letters |= dk == Letter;
+          word_digits += dk == Digit;
           h = (h ^ (d >= 65 && d <= 90 ? d + 32u : d)) * FNV_PRIME;
           j++;
           continue;
@@ -384,6 +387,8 @@ napi_value DocScan(napi_env env, napi_callback_info info) {
         }
         break;
       }
+      if (letters) tok_alpha = true;
+      digits += word_digits;
       const size_t len = j - start;
       if (len >= 4 && j < n && s[j] == ' ' && (s[j - 4] | 32u) == 'o' && (s[j - 3] | 32u) == 'r' && (s[j - 2] | 32u) == 'e' && (s[j - 1] | 32u) == 'm') lorem++;
       non_space += len - 1;
