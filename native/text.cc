@@ -964,6 +964,32 @@ struct SpanSet {
 
 thread_local SpanSet line_set, para_set;
 
+// Duplicate lines or paragraphs of one text, the first span held back until a second comes: a
+// text with one line or paragraph (most short documents) has no duplicate and needs no hash.
+struct LazyDuplicates {
+  SpanSet* set;
+  const uint16_t* s;
+  size_t expected;
+  uint32_t first_at = 0, first_len = 0;
+  size_t count = 0;
+  double dups = 0, dup_units = 0;
+  void add(uint32_t a, uint32_t l) {
+    if (count++ == 0) {
+      first_at = a;
+      first_len = l;
+      return;
+    }
+    if (count == 2) {
+      set->reset(expected);
+      set->seen(s + first_at, first_len);  // the first span: never a duplicate
+    }
+    if (set->seen(s + a, l)) {
+      dups += 1;
+      dup_units += l;
+    }
+  }
+};
+
 napi_value LineStats(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
@@ -978,8 +1004,7 @@ napi_value LineStats(napi_env env, napi_callback_info info) {
   const uint16_t* s = static_cast<const uint16_t*>(text.p);
   const uint32_t n = static_cast<uint32_t>(text.len);
   double lines = 1, non_empty = 0, bullets = 0, ell = 0, term = 0, shorts = 0, chars = 0, dup_lines = 0, dup_line_chars = 0;
-  SpanSet& ls = line_set;
-  ls.reset(64);
+  LazyDuplicates lspans{&line_set, s, 64};
   uint32_t start = 0;
   for (uint32_t i = find_newline(s, 0, n);; i = find_newline(s, i + 1, n)) {
     if (i < n) lines++;
@@ -997,27 +1022,22 @@ napi_value LineStats(napi_env env, napi_callback_info info) {
       uint32_t wide = 0;  // units counted twice (CJK and above); a loop the compiler vectorises
       for (uint32_t k = a; k < b; k++) wide += s[k] >= 0x2e80;
       if (static_cast<double>(b - a + wide) <= width) shorts++;
-      if (ls.seen(s + start, len)) {
-        dup_lines++;
-        dup_line_chars += len;
-      }
+      lspans.add(start, len);
     }
     if (i >= n) break;
     start = i + 1;
   }
+  dup_lines = lspans.dups;
+  dup_line_chars = lspans.dup_units;
   double paras = 0, dup_paras = 0, dup_para_chars = 0, para_chars = 0;
-  SpanSet& ps = para_set;
-  ps.reset(16);
+  LazyDuplicates pspans{&para_set, s, 16};
   auto para = [&](uint32_t a, uint32_t b) {
     while (a < b && js_space(s[a])) a++;
     while (b > a && js_space(s[b - 1])) b--;
     if (a == b) return;
     paras++;
     para_chars += b - a;
-    if (ps.seen(s + a, b - a)) {
-      dup_paras++;
-      dup_para_chars += b - a;
-    }
+    pspans.add(a, b - a);
   };
   start = 0;
   uint32_t i = 0;
@@ -1033,6 +1053,8 @@ napi_value LineStats(napi_env env, napi_callback_info info) {
     }
   }
   para(start, n);
+  dup_paras = pspans.dups;
+  dup_para_chars = pspans.dup_units;
   double* o = static_cast<double*>(out_a.p);
   const double figures[13] = {lines, non_empty, bullets, ell, term, shorts, chars, dup_lines, dup_line_chars, paras, dup_paras, dup_para_chars, para_chars};
   for (int f = 0; f < 13; f++) o[f] = figures[f];

@@ -543,6 +543,13 @@ export class DocFeatures {
   /** topCounts[n]: the count of the most frequent n-gram, once counted (made on first use: most documents never need it) */
   private topCounts: number[] | null = null;
 
+  /** maxWindow(w), remembered by w (the top 3- and 4-gram bounds may ask for the same w twice) */
+  private windows: number[] | null = null;
+  private maxWindowOf(w: number): number {
+    const ws = (this.windows ??= []);
+    return (ws[w] ??= this.maxWindow(w));
+  }
+
   /** Largest number of characters in n consecutive units. */
   private maxWindow(n: number): number {
     const l = this.lens;
@@ -570,9 +577,11 @@ export class DocFeatures {
       if (count === undefined) continue;
       // no shorter n-gram repeats: no n-gram does (each starts with one), and the fraction is 0
       if (count < 2) return 0 > max;
-      // n units span at most n times the longest unit: that bound first, the exact window if needed
-      if ((count * w * this.longestUnit) / chars <= max) return false;
-      if ((count * this.maxWindow(w)) / chars <= max) return false;
+      // w units span at most w times the longest unit, and at most w characters plus all the
+      // characters the document's units have beyond their first: those bounds first, the exact
+      // window (once per w) if needed
+      if ((count * Math.min(w * this.longestUnit, w + this.unitChars - this.unitCount)) / chars <= max) return false;
+      if ((count * this.maxWindowOf(w)) / chars <= max) return false;
     }
     return this.topNgramFraction(n) > max;
   }
