@@ -451,7 +451,7 @@ struct Candidates {
   std::vector<uint32_t> positions;
 };
 thread_local Candidates last_candidates;
-thread_local std::vector<uint32_t> cand_keys, cand_index;
+thread_local std::vector<uint32_t> cand_keys;
 
 // the optional token argument: -1 when absent (no reuse, nothing kept)
 bool token_arg(napi_env env, napi_value* argv, size_t argc, size_t at, double* token) {
@@ -488,6 +488,17 @@ size_t candidate_keys(double token, const uint32_t* ids, size_t len, uint32_t n,
   return k;
 }
 
+// The n-gram keys an n-gram kernel looks at: those of the kept candidates (candidate_keys, *pos
+// their positions), or else every position's (ngram_keys, *pos null); returns their number.
+size_t kernel_keys(double token, const uint32_t* ids, size_t len, uint32_t n, const uint32_t** keys, const uint32_t** pos) {
+  const size_t m = candidate_keys(token, ids, len, n, keys, pos);
+  if (m != SIZE_MAX) return m;
+  const size_t all = ngram_keys(ids, len, n, scratch_keys);
+  *keys = scratch_keys.data();  // (after ngram_keys, which may grow the vector)
+  *pos = nullptr;
+  return all;
+}
+
 // ngramTop(ids: Int32Array, n, out: Int32Array(2), token?): out = [count of the most frequent n-gram,
 // its first position] (the first position at which a count exceeded every earlier one, as the
 // reference scans); with a token, the candidates are kept for a larger n of the same document, or
@@ -509,12 +520,7 @@ napi_value NgramTop(napi_env env, napi_callback_info info) {
   int32_t best = 0, best_at = 0;
   const uint32_t* keys = nullptr;
   const uint32_t* pos = nullptr;  // the position of keys[q] (nullptr: q itself)
-  size_t m = candidate_keys(token, id, ids.len, n, &keys, &pos);
-  if (m == SIZE_MAX) {
-    m = ngram_keys(id, ids.len, n, scratch_keys);
-    keys = scratch_keys.data();
-    pos = nullptr;
-  }
+  const size_t m = kernel_keys(token, id, ids.len, n, &keys, &pos);
   const bool any = ids.len >= n;  // some n-gram: the first counts 1
   if (any) {
     // the first n-gram counts 1, and an n-gram that occurs once never counts more: only the
@@ -567,12 +573,7 @@ napi_value NgramDupChars(napi_env env, napi_callback_info info) {
   const uint32_t* id = static_cast<const uint32_t*>(ids.p);
   const uint32_t* keys = nullptr;
   const uint32_t* pos = nullptr;
-  size_t m = candidate_keys(token, id, ids.len, n, &keys, &pos);
-  if (m == SIZE_MAX) {
-    m = ngram_keys(id, ids.len, n, scratch_keys);
-    keys = scratch_keys.data();
-    pos = nullptr;
-  }
+  const size_t m = kernel_keys(token, id, ids.len, n, &keys, &pos);
   double repeated = 0;
   if (m > 0) {
     // the scan visits only the positions of keys that may repeat: at any other position the
