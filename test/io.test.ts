@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync, readdirSync, existsSync, readFileSync } from 'node:fs';
+import { writeFileSync, readdirSync, existsSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync, gunzipSync, constants as zlibConstants } from 'node:zlib';
 import { compress } from '@mongodb-js/zstd';
@@ -340,6 +340,50 @@ test('JSONL parts hold exactly the bytes of JSON.stringify, with and without the
     textKernels.native = saved;
   }
   for (const o of outputs) assert.ok(o === Buffer.from(expected, 'utf8').toString('latin1'), 'bytes differ from JSON.stringify');
+});
+
+test('JSONL parts written while earlier buffers are still on their way to the file hold every line once, in order (plain and gzip)', async () => {
+  // ~22 MB of lines: five or more buffer hand-overs, with the writer called as the executor calls it
+  // (a promise only now and then), and parts rotated at ~9 MB while a write may be in flight
+  const r = rng(11);
+  const docs = Array.from({ length: 6000 }, (_, k) => ({ id: `d${k}`, text: Array.from({ length: Math.floor(r() * 1200) }, () => (k % 3 ? String.fromCharCode(0x4e00 + Math.floor(r() * 20000), 0x4e00 + Math.floor(r() * 20000)) : Math.floor(r() * 1e9).toString(36))).join(k % 3 ? '' : ' '), meta: { source: 's', k } }));
+  const expected = docs.map((d) => JSON.stringify({ id: d.id, text: d.text, meta: d.meta }) + '\n').join('');
+  assert.ok(Buffer.byteLength(expected) > 20e6, `${Buffer.byteLength(expected)} bytes`);
+  for (const [format, maxBytes] of [['jsonl', 1 << 30], ['jsonl', 9e6], ['jsonl.gz', 1 << 30], ['jsonl.gz', 4e6]] as const) {
+    const dir = tmp();
+    const w = new ShardedWriter(join(dir, 'out'), format, maxBytes);
+    for (const d of docs) {
+      const p = w.write(d);
+      if (p) await p;
+    }
+    const files = await w.close();
+    assert.ok(maxBytes < 1 << 30 ? files.length > 1 : files.length === 1, `${format} ${maxBytes}: ${files.length} parts`);
+    assert.ok(readdirSync(dir).every((f) => !f.endsWith('.tmp')));
+    const got = files.map((f) => (format === 'jsonl.gz' ? gunzipSync(readFileSync(f)) : readFileSync(f)).toString('utf8')).join('');
+    assert.ok(got === expected, `${format} ${maxBytes}: the parts' lines differ from JSON.stringify's`);
+  }
+});
+
+test('a JSONL part whose writes fail reports the error (ENOSPC) instead of losing lines', { skip: (process.platform !== 'linux' || !existsSync('/dev/full')) && 'needs /dev/full' }, async () => {
+  const dir = tmp();
+  // the part's temporary file is a link to /dev/full: it opens, and every write fails
+  symlinkSync('/dev/full', join(dir, 'out.part-0000.jsonl.tmp'));
+  const w = new ShardedWriter(join(dir, 'out'), 'jsonl', 1 << 30);
+  const err = await (async () => {
+    try {
+      for (let k = 0; k < 3000; k++) {
+        const p = w.write({ id: `d${k}`, text: 'x'.repeat(4000), meta: { source: 's' } });
+        if (p) await p;
+      }
+      await w.close();
+    } catch (e) {
+      return e as NodeJS.ErrnoException;
+    }
+    return null;
+  })();
+  assert.ok(err, 'no error');
+  assert.equal(err.code, 'ENOSPC', String(err));
+  assert.ok(!existsSync(join(dir, 'out.part-0000.jsonl')), 'a failed part was renamed into place');
 });
 
 test('decodeBytes: a literal U+FFFD in valid UTF-8 is text, with and without the native decoder', () => {

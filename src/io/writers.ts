@@ -2,7 +2,7 @@
  * Size-sharded document writers. Every file is written under a temporary name
  * and renamed into place once complete, so a reader never sees half a file.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync, writeFileSync, mkdirSync } from 'node:fs';
+import { closeSync, fsync, openSync, readFileSync, renameSync, write as fsWrite, writeFileSync, mkdirSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -53,16 +53,28 @@ const FLUSH_BYTES = 4 << 20;
  * JSON lines, optionally compressed as independent gzip members / zstd frames of ~4 MiB
  * (deterministic, streamable). Lines are written as UTF-8 into one buffer: by the native writer
  * where it is built (the bytes JSON.stringify + Buffer.from give), else by those two.
+ *
+ * Two buffers take turns: a full one goes to the file by an asynchronous positioned write (the
+ * kernel's copy into the page cache runs on libuv's thread pool) while lines go into the other;
+ * a writer waits only when the other buffer is full before the write of the first has ended.
+ * At most one write is in flight, each at the offset after the last, so the file's bytes are
+ * those of a sequential writer; a failed write is thrown by the next write() or by close().
  */
 class JsonlPart implements PartWriter {
   private fd: number;
-  private buf = Buffer.allocUnsafe(FLUSH_BYTES + (1 << 20));
+  private buf: Buffer = Buffer.allocUnsafe(FLUSH_BYTES + (1 << 20));
+  /** the buffer of the write in flight (or the next one to fill once it has ended) */
+  private spare: Buffer | null = null;
   private used = 0;
+  /** bytes handed to the file so far (in-flight ones included): the next write's offset */
   private written = 0;
+  private inflight: Promise<void> | null = null;
+  private failed: Error | null = null;
   constructor(path: string, private comp: 'none' | 'gzip' | 'zstd') {
     this.fd = openSync(path, 'w');
   }
   async write(doc: Document): Promise<void> {
+    if (this.failed) throw this.failed;
     const nk = textKernels.native;
     const meta = doc.meta === undefined ? undefined : JSON.stringify(doc.meta);
     if (nk && meta !== undefined && typeof doc.id === 'string' && typeof doc.text === 'string') {
@@ -87,40 +99,74 @@ class JsonlPart implements PartWriter {
     if (this.used >= FLUSH_BYTES) await this.flush();
   }
   writeNow(doc: Document): boolean {
-    // the native line into the buffer, when it fits; a flush then is synchronous (no zstd)
+    // the native line into the buffer, when it fits; a full buffer then goes out without a wait
+    // when no write is in flight (no zstd: its compression is asynchronous)
     const nk = textKernels.native;
-    if (!nk || this.comp === 'zstd' || doc.meta === undefined || typeof doc.id !== 'string' || typeof doc.text !== 'string') return false;
+    if (!nk || this.failed || this.comp === 'zstd' || doc.meta === undefined || typeof doc.id !== 'string' || typeof doc.text !== 'string') return false;
     const end = nk.jsonDocLine(this.buf, this.used, doc.id, doc.text, JSON.stringify(doc.meta));
     if (end < 0) return false;
     this.used = end;
-    if (this.used >= FLUSH_BYTES) this.flushSync();
+    if (this.used >= FLUSH_BYTES && !this.inflight) this.send();
     return true;
   }
   size(): number {
     return this.written + (this.comp === 'none' ? this.used : this.used / 3);
   }
+  /** Sends the buffer's bytes to the file (compressed first for gzip), once the write in flight has ended. */
   private async flush(): Promise<void> {
-    if (this.comp !== 'zstd') return this.flushSync();
+    if (this.inflight) await this.inflight;
+    if (this.failed) throw this.failed;
     if (!this.used) return;
+    if (this.comp !== 'zstd') return this.send();
     const { compress } = await import('@mongodb-js/zstd');
     const out = await compress(Buffer.from(this.buf.subarray(0, this.used)), 3);
-    writeSync(this.fd, out);
-    this.written += out.length;
     this.used = 0;
+    this.start(out, null);
   }
-  /** flush for plain and gzip parts */
-  private flushSync(): void {
-    if (!this.used) return;
+  /** for plain and gzip parts, with no write in flight: the buffer goes out and the spare one takes its place */
+  private send(): void {
     const raw = this.buf.subarray(0, this.used);
-    const out = this.comp === 'gzip' ? gzipSync(raw, { level: 6 }) : raw;
-    writeSync(this.fd, out);
-    this.written += out.length;
+    const full = this.buf;
+    this.buf = this.spare && this.spare.length >= FLUSH_BYTES + (1 << 20) ? this.spare : Buffer.allocUnsafe(FLUSH_BYTES + (1 << 20));
+    this.spare = null;
     this.used = 0;
+    if (this.comp === 'gzip') this.start(gzipSync(raw, { level: 6 }), full);
+    else this.start(raw, full);
+  }
+  /** one positioned write of bytes; `reuse` becomes the spare buffer once it has ended */
+  private start(bytes: Uint8Array, reuse: Buffer | null): void {
+    const at = this.written;
+    this.written += bytes.length;
+    this.inflight = writeAll(this.fd, bytes, at).then(
+      () => {
+        this.inflight = null;
+        if (reuse && (!this.spare || this.spare.length < reuse.length)) this.spare = reuse;
+      },
+      (e: Error) => {
+        this.inflight = null;
+        this.failed = e;
+      },
+    );
   }
   async close(): Promise<void> {
-    await this.flush();
-    fsyncSync(this.fd);
-    closeSync(this.fd);
+    try {
+      await this.flush();
+      if (this.inflight) await this.inflight;
+      if (this.failed) throw this.failed;
+      await new Promise<void>((res, rej) => fsync(this.fd, (e) => (e ? rej(e) : res())));
+    } finally {
+      closeSync(this.fd);
+    }
+  }
+}
+
+/** Writes all of bytes at the file offset `at` (a short write continues where it stopped). */
+async function writeAll(fd: number, bytes: Uint8Array, at: number): Promise<void> {
+  let off = 0;
+  while (off < bytes.length) {
+    const n = await new Promise<number>((res, rej) => fsWrite(fd, bytes, off, bytes.length - off, at + off, (e, w) => (e ? rej(e) : res(w))));
+    if (n <= 0) throw new Error(`write returned ${n} at offset ${at + off}`);
+    off += n;
   }
 }
 
