@@ -195,8 +195,4 @@ export function extractHtml(html: string, opts: ExtractOptions = {}): { text: st
   return { text: out.join('\n'), removed };
 }
 
-/** Charset declared in a <meta> tag within the first 4 KiB, if any. */
-export function sniffHtmlCharset(head: string): string | undefined {
-  const m = /<meta[^>]+charset\s*=\s*["']?\s*([\w-]+)/i.exec(head.slice(0, 4096));
-  return m?.[1]?.toLowerCase();
-}
+export { sniffHtmlCharset } from './charset.js';

@@ -9,7 +9,7 @@ import { type Document, type Quarantined, copyOwn, excerpt } from '../core/docum
 import { decodeBytes, looksBinary } from './decode.js';
 import { byteChunks, LineSplitter, TruncatedInputError, type Line } from './streams.js';
 import { warcRecords, splitHttp } from './warc.js';
-import { sniffHtmlCharset } from './html.js';
+import { sniffHtmlCharset } from './charset.js';
 
 /** 'lines': plain text with one document per line (set explicitly; never guessed from the extension) */
 export type InputFormat = 'jsonl' | 'lines' | 'parquet' | 'text' | 'html' | 'warc';
