@@ -22,6 +22,7 @@ const uint32_t FNV_OFF = 0x811c9dc5u, FNV_PRIME = 0x01000193u;
 
 using ziya_native::Arr;
 using ziya_native::typed;
+using ziya_native::arr_arg;
 
 // The hash tables of the n-gram kernels: open addressing with linear probing, at most 1/8 full
 // where the table stays in the L1 cache (a probe that runs on past an occupied slot is a branch
@@ -252,8 +253,8 @@ napi_value DocScan(napi_env env, napi_callback_info info) {
   napi_value argv[5];
   CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
   Arr text, kinds, ids_a, lens_a, stats_a;
-  if (argc < 5 || !typed(env, argv[0], napi_uint16_array, &text) || !typed(env, argv[1], napi_uint8_array, &kinds) || kinds.len != 65536 ||
-      !typed(env, argv[2], napi_int32_array, &ids_a) || !typed(env, argv[3], napi_uint16_array, &lens_a) || !typed(env, argv[4], napi_float64_array, &stats_a) ||
+  if (argc < 5 || !arr_arg(env, argv[0], napi_uint16_array, &text) || !arr_arg(env, argv[1], napi_uint8_array, &kinds) || kinds.len != 65536 ||
+      !arr_arg(env, argv[2], napi_int32_array, &ids_a) || !arr_arg(env, argv[3], napi_uint16_array, &lens_a) || !arr_arg(env, argv[4], napi_float64_array, &stats_a) ||
       ids_a.len < text.len || lens_a.len < text.len || stats_a.len < 16) {
     napi_throw_type_error(env, nullptr, "docScan(text: Uint16Array, kinds: Uint8Array(65536), ids: Int32Array(>= text), lens: Uint16Array(>= text), stats: Float64Array(16))");
     return nullptr;
@@ -510,8 +511,8 @@ napi_value NgramTop(napi_env env, napi_callback_info info) {
   Arr ids, out;
   uint32_t n = 0;
   double token = -1;
-  if (argc < 3 || !typed(env, argv[0], napi_int32_array, &ids) || napi_get_value_uint32(env, argv[1], &n) != napi_ok || n == 0 ||
-      !typed(env, argv[2], napi_int32_array, &out) || out.len < 2 || !token_arg(env, argv, argc, 3, &token)) {
+  if (argc < 3 || !arr_arg(env, argv[0], napi_int32_array, &ids) || napi_get_value_uint32(env, argv[1], &n) != napi_ok || n == 0 ||
+      !arr_arg(env, argv[2], napi_int32_array, &out) || out.len < 2 || !token_arg(env, argv, argc, 3, &token)) {
     napi_throw_type_error(env, nullptr, "ngramTop(ids: Int32Array, n >= 1, out: Int32Array(2), token?: number >= 0)");
     return nullptr;
   }
@@ -564,7 +565,7 @@ napi_value NgramDupChars(napi_env env, napi_callback_info info) {
   Arr ids, lens;
   uint32_t n = 0;
   double token = -1;
-  if (argc < 3 || !typed(env, argv[0], napi_int32_array, &ids) || !typed(env, argv[1], napi_uint16_array, &lens) || lens.len < ids.len ||
+  if (argc < 3 || !arr_arg(env, argv[0], napi_int32_array, &ids) || !arr_arg(env, argv[1], napi_uint16_array, &lens) || lens.len < ids.len ||
       napi_get_value_uint32(env, argv[2], &n) != napi_ok || n == 0 || !token_arg(env, argv, argc, 3, &token)) {
     napi_throw_type_error(env, nullptr, "ngramDupChars(ids: Int32Array, lens: Uint16Array, n >= 1, token?: number >= 0)");
     return nullptr;
@@ -612,8 +613,8 @@ napi_value CharRepetition(napi_env env, napi_callback_info info) {
   napi_valuetype vt4 = napi_undefined;
   if (argc >= 5) CHECK(napi_typeof(env, argv[4], &vt4));
   const bool early = vt4 == napi_number;
-  if (argc < 4 || !typed(env, argv[0], napi_uint16_array, &text) || napi_get_value_uint32(env, argv[1], &n) != napi_ok || n == 0 ||
-      napi_get_value_uint32(env, argv[2], &max_chars) != napi_ok || !typed(env, argv[3], napi_int32_array, &out) || out.len < (early ? 3u : 2u) ||
+  if (argc < 4 || !arr_arg(env, argv[0], napi_uint16_array, &text) || napi_get_value_uint32(env, argv[1], &n) != napi_ok || n == 0 ||
+      napi_get_value_uint32(env, argv[2], &max_chars) != napi_ok || !arr_arg(env, argv[3], napi_int32_array, &out) || out.len < (early ? 3u : 2u) ||
       (early && napi_get_value_double(env, argv[4], &max) != napi_ok) || (argc >= 5 && !early && vt4 != napi_undefined)) {
     napi_throw_type_error(env, nullptr, "charRepetition(text: Uint16Array, n >= 1, maxChars, out: Int32Array(2, or 3 with max), max?: number)");
     return nullptr;
@@ -707,10 +708,10 @@ napi_value PhraseCount(napi_env env, napi_callback_info info) {
     text.len = n;
     ok_text = true;
   } else if (argc >= 4) {
-    ok_text = typed(env, argv[0], napi_uint16_array, &text);
+    ok_text = arr_arg(env, argv[0], napi_uint16_array, &text);
   }
-  if (!ok_text || !typed(env, argv[1], napi_uint8_array, &classes_a) || classes_a.len != 65536 || !typed(env, argv[2], napi_int32_array, &tables) ||
-      tables.len < SECTIONS || !typed(env, argv[3], napi_int32_array, &out) || out.len > 32) {
+  if (!ok_text || !arr_arg(env, argv[1], napi_uint8_array, &classes_a) || classes_a.len != 65536 || !arr_arg(env, argv[2], napi_int32_array, &tables) ||
+      tables.len < SECTIONS || !arr_arg(env, argv[3], napi_int32_array, &out) || out.len > 32) {
     napi_throw_type_error(env, nullptr, "phraseCount(text: string | Uint16Array, classes: Uint8Array(65536), tables: Int32Array, out: Int32Array(<= 32))");
     return nullptr;
   }
@@ -997,8 +998,8 @@ napi_value LineStats(napi_env env, napi_callback_info info) {
   CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
   Arr text, out_a;
   double width = 0;
-  if (argc < 3 || !typed(env, argv[0], napi_uint16_array, &text) || napi_get_value_double(env, argv[1], &width) != napi_ok ||
-      !typed(env, argv[2], napi_float64_array, &out_a) || out_a.len < 13) {
+  if (argc < 3 || !arr_arg(env, argv[0], napi_uint16_array, &text) || napi_get_value_double(env, argv[1], &width) != napi_ok ||
+      !arr_arg(env, argv[2], napi_float64_array, &out_a) || out_a.len < 13) {
     napi_throw_type_error(env, nullptr, "lineStats(text: Uint16Array, width: number, out: Float64Array(13))");
     return nullptr;
   }
@@ -1302,9 +1303,9 @@ napi_value LineFacts(napi_env env, napi_callback_info info) {
   Arr ui_a, meta_a, pairs_a, params_a, out_a, marks_a;
   if (argc >= 7) CHECK(napi_typeof(env, argv[0], &vt));
   const char* usage = "lineFacts(text: string, uiBits: Int32Array(2048), metaBits: Int32Array(2048), metaPairs: Int32Array, params: Float64Array(4), out: Int32Array(5), shortLines: Uint8Array)";
-  if (vt != napi_string || !typed(env, argv[1], napi_int32_array, &ui_a) || ui_a.len != 2048 || !typed(env, argv[2], napi_int32_array, &meta_a) ||
-      meta_a.len != 2048 || !typed(env, argv[3], napi_int32_array, &pairs_a) || !typed(env, argv[4], napi_float64_array, &params_a) || params_a.len < 4 ||
-      !typed(env, argv[5], napi_int32_array, &out_a) || out_a.len < 5 || !typed(env, argv[6], napi_uint8_array, &marks_a)) {
+  if (vt != napi_string || !arr_arg(env, argv[1], napi_int32_array, &ui_a) || ui_a.len != 2048 || !arr_arg(env, argv[2], napi_int32_array, &meta_a) ||
+      meta_a.len != 2048 || !arr_arg(env, argv[3], napi_int32_array, &pairs_a) || !arr_arg(env, argv[4], napi_float64_array, &params_a) || params_a.len < 4 ||
+      !arr_arg(env, argv[5], napi_int32_array, &out_a) || out_a.len < 5 || !arr_arg(env, argv[6], napi_uint8_array, &marks_a)) {
     napi_throw_type_error(env, nullptr, usage);
     return nullptr;
   }
@@ -1429,7 +1430,7 @@ bool text_table_out(napi_env env, napi_callback_info info, const char* signature
   if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return false;
   napi_valuetype vt = napi_undefined;
   if (argc >= 3 && napi_typeof(env, argv[0], &vt) != napi_ok) return false;
-  if (vt != napi_string || !typed(env, argv[1], napi_uint8_array, table) || table->len != 65536 || !typed(env, argv[2], napi_int32_array, out) ||
+  if (vt != napi_string || !arr_arg(env, argv[1], napi_uint8_array, table) || table->len != 65536 || !arr_arg(env, argv[2], napi_int32_array, out) ||
       copy_string(env, argv[0], pos_buf, n) != napi_ok) {
     napi_throw_type_error(env, nullptr, signature);
     return false;
@@ -1498,9 +1499,9 @@ napi_value LatinVotes(napi_env env, napi_callback_info info) {
   Arr kinds, keys_a, bits_a, out;
   uint32_t max_chars = 0, max_words = 0;
   if (argc >= 7) CHECK(napi_typeof(env, argv[0], &vt));
-  if (vt != napi_string || napi_get_value_uint32(env, argv[1], &max_chars) != napi_ok || !typed(env, argv[2], napi_uint8_array, &kinds) || kinds.len != 65536 ||
-      !typed(env, argv[3], napi_int32_array, &keys_a) || !typed(env, argv[4], napi_int32_array, &bits_a) || keys_a.len != bits_a.len || keys_a.len == 0 ||
-      (keys_a.len & (keys_a.len - 1)) != 0 || napi_get_value_uint32(env, argv[5], &max_words) != napi_ok || !typed(env, argv[6], napi_int32_array, &out) || out.len > 32) {
+  if (vt != napi_string || napi_get_value_uint32(env, argv[1], &max_chars) != napi_ok || !arr_arg(env, argv[2], napi_uint8_array, &kinds) || kinds.len != 65536 ||
+      !arr_arg(env, argv[3], napi_int32_array, &keys_a) || !arr_arg(env, argv[4], napi_int32_array, &bits_a) || keys_a.len != bits_a.len || keys_a.len == 0 ||
+      (keys_a.len & (keys_a.len - 1)) != 0 || napi_get_value_uint32(env, argv[5], &max_words) != napi_ok || !arr_arg(env, argv[6], napi_int32_array, &out) || out.len > 32) {
     napi_throw_type_error(env, nullptr, "latinVotes(text: string, maxChars, kinds: Uint8Array(65536), keys: Int32Array(2^k), bits: Int32Array(2^k), maxWords, out: Int32Array(<= 32))");
     return nullptr;
   }
@@ -1564,8 +1565,8 @@ napi_value OpenccConvert(napi_env env, napi_callback_info info) {
   napi_valuetype vt = napi_undefined;
   Arr gate_a, direct_a, tables;
   if (argc >= 4) CHECK(napi_typeof(env, argv[0], &vt));
-  if (vt != napi_string || !typed(env, argv[1], napi_uint8_array, &gate_a) || gate_a.len != 65536 || !typed(env, argv[2], napi_uint16_array, &direct_a) ||
-      direct_a.len != 65536 || !typed(env, argv[3], napi_int32_array, &tables) || tables.len < 9) {
+  if (vt != napi_string || !arr_arg(env, argv[1], napi_uint8_array, &gate_a) || gate_a.len != 65536 || !arr_arg(env, argv[2], napi_uint16_array, &direct_a) ||
+      direct_a.len != 65536 || !arr_arg(env, argv[3], napi_int32_array, &tables) || tables.len < 9) {
     napi_throw_type_error(env, nullptr, "openccConvert(text: string, gate: Uint8Array(65536), direct: Uint16Array(65536), tables: Int32Array)");
     return nullptr;
   }
@@ -1710,7 +1711,7 @@ napi_value CopyUnits(napi_env env, napi_callback_info info) {
   napi_valuetype vt = napi_undefined;
   Arr out;
   if (argc >= 2) CHECK(napi_typeof(env, argv[0], &vt));
-  if (vt != napi_string || !typed(env, argv[1], napi_uint16_array, &out)) {
+  if (vt != napi_string || !arr_arg(env, argv[1], napi_uint16_array, &out)) {
     napi_throw_type_error(env, nullptr, "copyUnits(text: string, out: Uint16Array)");
     return nullptr;
   }
@@ -1739,7 +1740,7 @@ napi_value ScriptCensus(napi_env env, napi_callback_info info) {
   uint32_t max_chars = 0;
   napi_valuetype vt;
   if (argc < 4 || napi_typeof(env, argv[0], &vt) != napi_ok || vt != napi_string || napi_get_value_uint32(env, argv[1], &max_chars) != napi_ok ||
-      !typed(env, argv[2], napi_uint8_array, &table) || table.len != 65536 || !typed(env, argv[3], napi_int32_array, &out) || out.len < 12) {
+      !arr_arg(env, argv[2], napi_uint8_array, &table) || table.len != 65536 || !arr_arg(env, argv[3], napi_int32_array, &out) || out.len < 12) {
     napi_throw_type_error(env, nullptr, "scriptCensus(text: string, maxChars, scripts: Uint8Array(65536), out: Int32Array(12))");
     return nullptr;
   }
@@ -1775,9 +1776,45 @@ napi_value ScriptCensus(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// registerArray(a: TypedArray): number, the number the kernels take for a from now on (arr_arg);
+// unregisterArray(id): a no longer named (and no longer kept alive by the registry)
+napi_value RegisterArray(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  ziya_native::Registered e;
+  bool is_typed = false;
+  if (argc >= 1) CHECK(napi_is_typedarray(env, argv[0], &is_typed));
+  if (!is_typed || napi_get_typedarray_info(env, argv[0], &e.type, &e.len, &e.p, nullptr, nullptr) != napi_ok) {
+    napi_throw_type_error(env, nullptr, "registerArray(a: TypedArray)");
+    return nullptr;
+  }
+  CHECK(napi_create_reference(env, argv[0], 1, &e.ref));
+  std::vector<ziya_native::Registered>& r = ziya_native::registry();
+  r.push_back(e);
+  napi_value id;
+  CHECK(napi_create_uint32(env, static_cast<uint32_t>(r.size() - 1), &id));
+  return id;
+}
+
+napi_value UnregisterArray(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  uint32_t id = 0;
+  std::vector<ziya_native::Registered>& r = ziya_native::registry();
+  if (argc < 1 || napi_get_value_uint32(env, argv[0], &id) != napi_ok || id >= r.size() || r[id].ref == nullptr) {
+    napi_throw_type_error(env, nullptr, "unregisterArray(id: a number registerArray gave)");
+    return nullptr;
+  }
+  CHECK(napi_delete_reference(env, r[id].ref));
+  r[id] = ziya_native::Registered();
+  return nullptr;
+}
+
 }  // namespace
 
 void register_text_kernels(napi_env env, napi_value exports) {
-  const ziya_native::NamedFunction fns[] = {{"docScan", DocScan}, {"ngramTop", NgramTop}, {"ngramDupChars", NgramDupChars}, {"charRepetition", CharRepetition}, {"phraseCount", PhraseCount}, {"lineStats", LineStats}, {"charRun", CharRun}, {"lineFacts", LineFacts}, {"paraDupPossible", ParaDupPossible}, {"navPossible", NavPossible}, {"unitPositions", UnitPositions}, {"classCounts", ClassCounts}, {"latinVotes", LatinVotes}, {"openccConvert", OpenccConvert}, {"copyUnits", CopyUnits}, {"scriptCensus", ScriptCensus}};
+  const ziya_native::NamedFunction fns[] = {{"docScan", DocScan}, {"ngramTop", NgramTop}, {"ngramDupChars", NgramDupChars}, {"charRepetition", CharRepetition}, {"phraseCount", PhraseCount}, {"lineStats", LineStats}, {"charRun", CharRun}, {"lineFacts", LineFacts}, {"paraDupPossible", ParaDupPossible}, {"navPossible", NavPossible}, {"unitPositions", UnitPositions}, {"classCounts", ClassCounts}, {"latinVotes", LatinVotes}, {"openccConvert", OpenccConvert}, {"copyUnits", CopyUnits}, {"scriptCensus", ScriptCensus}, {"registerArray", RegisterArray}, {"unregisterArray", UnregisterArray}};
   ziya_native::export_functions(env, exports, fns);
 }

@@ -167,6 +167,38 @@ function adversarial(): string[] {
   return out;
 }
 
+test('registered arrays: a kernel named an array by its number computes what it computes with the array, refuses a number of another type or a released one, and scratch arrays grown past their size are registered anew', { skip: SKIP }, () => {
+  const nk = nativeKernels!;
+  const table = new Uint8Array(65536).map((_, c) => (c % 7 === 0 ? 1 : 0));
+  const out = new Int32Array(64);
+  const text = '中文 text, 混合 1234 ' + 'ab中'.repeat(50);
+  const byArray = nk.unitPositions(text, table, out);
+  const want = Array.from(out.subarray(0, Math.min(byArray, out.length)));
+  out.fill(-1);
+  const tId = nk.registerArray(table);
+  const oId = nk.registerArray(out);
+  assert.equal(nk.unitPositions(text, tId, oId), byArray);
+  assert.deepEqual(Array.from(out.subarray(0, want.length)), want);
+  // a number registered for another type, a number never given, a released number
+  assert.throws(() => nk.unitPositions(text, oId, oId), TypeError);
+  assert.throws(() => nk.unitPositions(text, tId, 1e6), TypeError);
+  nk.unregisterArray(oId);
+  assert.throws(() => nk.unitPositions(text, tId, oId), TypeError);
+  assert.throws(() => nk.unregisterArray(oId), TypeError);
+  assert.throws(() => nk.registerArray({} as never), TypeError);
+  nk.unregisterArray(tId);
+  // documents longer than every scratch array (units, unit ids and lengths, positions, line
+  // marks: each replaced by a larger one and registered again) between short ones, native
+  // against the references
+  const long = ('第一行 first line.\n' + 'word '.repeat(30) + '\n中文句子。'.repeat(40) + '\n').repeat(1400);
+  assert.ok(long.length > 1 << 17, String(long.length));
+  for (const t of ['short 中文 text.', long, 'short again\nand 中文', long + long.slice(0, 5000), 'end.']) {
+    const a = withKernels(true, () => { const f = new DocFeatures(t, 'zh'); return [f.unitCount, f.unitChars, f.hanChars, f.topNgramFraction(2), f.dupNgramFraction(5), f.charRepetition(10), Array.from(f.lineStats()), unitPositions(t, hanTable).length, JSON.stringify(lineFacts(t, { metaMaxLen: 80, minWords: 3, minHan: 5 }))]; });
+    const b = withKernels(false, () => { const f = new DocFeatures(t, 'zh'); return [f.unitCount, f.unitChars, f.hanChars, f.topNgramFraction(2), f.dupNgramFraction(5), f.charRepetition(10), Array.from(f.lineStats()), unitPositions(t, hanTable).length, JSON.stringify(lineFacts(t, { metaMaxLen: 80, minWords: 3, minHan: 5 }))]; });
+    assert.deepEqual(a, b, `text of ${t.length} units`);
+  }
+});
+
 test('native text kernels equal the TypeScript references on every document figure', { skip: SKIP }, (t) => {
   const lists = defaultLists();
   // a second matcher with multi-word Latin phrases, mixed entries and more than two lists

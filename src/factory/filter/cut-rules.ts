@@ -3,6 +3,7 @@
  * document instead of dropping all of it.
  */
 import { displayWidth, endsTerminal, textKernels } from './features.js';
+import { arg, argSlot, releaseSlot } from '../../native/index.js';
 import { loadWordList } from './wordlists.js';
 import { PhraseMatcher } from './matcher.js';
 import type { Params } from './doc-rules.js';
@@ -282,6 +283,8 @@ const UI_BITS = bitsOf(UI_FIRST);
 const META_BITS = bitsOf(META_FIRST);
 const META_PAIR_KEYS = Int32Array.from([...META_PAIRS].sort((a, b) => a - b));
 const factsParams = new Float64Array(4);
+/** the native kernel's numbers for the arrays of lineFacts */
+const factsSlots = { ui: argSlot(), meta: argSlot(), pairs: argSlot(), params: argSlot(), out: argSlot(), marks: argSlot() };
 const factsOut = new Int32Array(5);
 /** one mark per line (grown to the longest text's line count seen) */
 let shortMarks = new Uint8Array(4096);
@@ -326,11 +329,14 @@ export function lineFacts(text: string, q: LineFactsParams): LineFacts {
   factsParams[1] = UI_MAX_LEN;
   factsParams[2] = q.minWords;
   factsParams[3] = q.minHan;
-  let lines = nk.lineFacts(text, UI_BITS, META_BITS, META_PAIR_KEYS, factsParams, factsOut, shortMarks);
+  const sl = factsSlots;
+  const args = [arg(nk, UI_BITS, sl.ui), arg(nk, META_BITS, sl.meta), arg(nk, META_PAIR_KEYS, sl.pairs), arg(nk, factsParams, sl.params), arg(nk, factsOut, sl.out)] as const;
+  let lines = nk.lineFacts(text, ...args, arg(nk, shortMarks, sl.marks));
   if (lines > shortMarks.length) {
     // (more lines than marks: grown, and asked again)
+    releaseSlot(sl.marks);
     shortMarks = new Uint8Array(2 * lines);
-    lines = nk.lineFacts(text, UI_BITS, META_BITS, META_PAIR_KEYS, factsParams, factsOut, shortMarks);
+    lines = nk.lineFacts(text, ...args, arg(nk, shortMarks, sl.marks));
   }
   return { nonEmpty: factsOut[0]!, uiLine: factsOut[1] === 1, metaLine: factsOut[2] === 1, shortOpenLine: factsOut[3] === 1, longestRun: factsOut[4]!, shortLines: shortMarks.subarray(0, lines) };
 }

@@ -5,7 +5,7 @@
  * display width (CJK counts 2), and terminal punctuation includes 。！？….
  */
 import { IntCounter } from './ngrams.js';
-import { textKernels } from '../../native/index.js';
+import { textKernels, arg, argSlot, releaseSlot, type ArgSlot } from '../../native/index.js';
 
 export { textKernels } from '../../native/index.js';
 
@@ -61,22 +61,32 @@ export function classCountsRef(s: string, table: Uint8Array, out: Int32Array): v
   }
 }
 
-/** classCounts with whichever implementation is switched on. */
-export function classCounts(s: string, table: Uint8Array, out: Int32Array): void {
+/** classCounts with whichever implementation is switched on (slots: where the native kernel's numbers for table and out are kept). */
+export function classCounts(s: string, table: Uint8Array, out: Int32Array, slots?: { table: ArgSlot; out: ArgSlot }): void {
   const nk = textKernels.native;
-  if (nk) nk.classCounts(s, table, out);
+  if (nk) nk.classCounts(s, slots ? arg(nk, table, slots.table) : table, slots ? arg(nk, out, slots.out) : out);
   else classCountsRef(s, table, out);
 }
 
 let positions = new Int32Array(1024);
-/** Positions of the units of s marked in table (a view valid until the next call). */
-export function unitPositions(s: string, table: Uint8Array): Int32Array {
+const positionsSlot = argSlot();
+/** Positions of the units of s marked in table (a view valid until the next call; tableSlot: where the native kernel's number for table is kept). */
+export function unitPositions(s: string, table: Uint8Array, tableSlot?: ArgSlot): Int32Array {
   const nk = textKernels.native;
-  const f = nk ? nk.unitPositions : unitPositionsRef;
-  let n = f(s, table, positions);
+  if (!nk) {
+    let n = unitPositionsRef(s, table, positions);
+    if (n > positions.length) {
+      positions = new Int32Array(n * 2);
+      n = unitPositionsRef(s, table, positions);
+    }
+    return positions.subarray(0, n);
+  }
+  const t = tableSlot ? arg(nk, table, tableSlot) : table;
+  let n = nk.unitPositions(s, t, arg(nk, positions, positionsSlot));
   if (n > positions.length) {
+    releaseSlot(positionsSlot);
     positions = new Int32Array(n * 2);
-    n = f(s, table, positions);
+    n = nk.unitPositions(s, t, arg(nk, positions, positionsSlot));
   }
   return positions.subarray(0, n);
 }
@@ -203,6 +213,8 @@ let scratchLens = new Uint16Array(1 << 16);
 let scratchKeys = new Int32Array(1 << 16);
 let scratchCodes = new Int32Array(1 << 16);
 const scanStats = new Float64Array(16);
+/** the native kernels' numbers for the long-lived arrays here (arg in native/index.ts) */
+const slots = { u16: argSlot(), ids: argSlot(), lens: argSlot(), kinds: argSlot(), stats: argSlot(), lineOut: argSlot(), pairOut: argSlot(), tripleOut: argSlot() };
 /** the native lineStats' output (long-lived: a fresh small typed array handed to native code costs as much as the call) */
 const lineOut = new Float64Array(13);
 const pairOut = new Int32Array(2);
@@ -416,17 +428,23 @@ export class DocFeatures {
     let s: Uint16Array;
     if (nk) {
       // one native copy into a scratch array (Buffer.from(text, 'utf16le') costs several times more)
-      if (scratchU16.length <= text.length) scratchU16 = new Uint16Array(text.length * 2 + 1);
-      nk.copyUnits(text, scratchU16);
+      if (scratchU16.length <= text.length) {
+        releaseSlot(slots.u16);
+        scratchU16 = new Uint16Array(text.length * 2 + 1);
+      }
+      nk.copyUnits(text, arg(nk, scratchU16, slots.u16));
       s = opts.transient ? scratchU16.subarray(0, text.length) : scratchU16.slice(0, text.length);
     } else s = toU16(text);
     this.u16 = s;
     const n = s.length;
     if (scratchIds.length < n) {
+      releaseSlot(slots.ids);
+      releaseSlot(slots.lens);
       scratchIds = new Int32Array(n * 2);
       scratchLens = new Uint16Array(n * 2);
     }
-    const u = (textKernels.native ? textKernels.native.docScan : docScanRef)(s, t, scratchIds, scratchLens, scanStats);
+    // (the tables and scratch arrays by their registered numbers; the text's units exactly)
+    const u = nk ? nk.docScan(s, arg(nk, t, slots.kinds), arg(nk, scratchIds, slots.ids), arg(nk, scratchLens, slots.lens), arg(nk, scanStats, slots.stats)) : docScanRef(s, t, scratchIds, scratchLens, scanStats);
     this.ids = opts.transient ? scratchIds.subarray(0, u) : scratchIds.slice(0, u);
     this.lens = opts.transient ? scratchLens.subarray(0, u) : scratchLens.slice(0, u);
     this.unitCount = u;
@@ -486,7 +504,7 @@ export class DocFeatures {
     width ??= 30;
     this._lineWidth = width;
     const nk = textKernels.native;
-    if (nk) nk.lineStats(this.u16, width, lineOut);
+    if (nk) nk.lineStats(this.u16, width, arg(nk, lineOut, slots.lineOut));
     else lineStatsRef(this.text, width, lineOut);
     // a plain array (a small typed array per document would need its own backing store), filled by
     // a loop: Array.from over a typed array costs ~1.5 us in Node 20
@@ -599,7 +617,7 @@ export class DocFeatures {
     let bestAt = 0;
     const nk = textKernels.native;
     if (nk) {
-      nk.ngramTop(this.ids, n, pairOut, this.token);
+      nk.ngramTop(this.ids, n, arg(nk, pairOut, slots.pairOut), this.token);
       best = pairOut[0]!;
       bestAt = pairOut[1]!;
     } else {
@@ -653,7 +671,7 @@ export class DocFeatures {
   charRepetitionExceeds(n: number, max: number, maxChars = 20000): boolean {
     const nk = textKernels.native;
     if (!nk) return this.charRepetition(n, maxChars) > max;
-    nk.charRepetition(this.u16, n, maxChars, tripleOut, max);
+    nk.charRepetition(this.u16, n, maxChars, arg(nk, tripleOut, slots.tripleOut), max);
     if (tripleOut[2] === 1) return true;
     if (tripleOut[2] === 2) return false;
     return (tripleOut[1] ? tripleOut[0]! / tripleOut[1]! : 0) > max;
@@ -664,7 +682,7 @@ export class DocFeatures {
     const s = this.u16;
     const nk = textKernels.native;
     if (nk) {
-      nk.charRepetition(s, n, maxChars, pairOut);
+      nk.charRepetition(s, n, maxChars, arg(nk, pairOut, slots.pairOut));
       return pairOut[1] ? pairOut[0]! / pairOut[1]! : 0;
     }
     const lim = Math.min(s.length, maxChars);

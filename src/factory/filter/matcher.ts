@@ -5,9 +5,9 @@
  * as substrings (a first-character table gates the comparisons).
  */
 import { K, kindTable, textKernels, toU16 } from './features.js';
+import { arg, argSlot } from '../../native/index.js';
 
 const RING = 8;
-const nativeOut = new Int32Array(32);
 
 export class PhraseMatcher {
   /** last-word hash -> phrases (arrays of word hashes) ending with it, with their list */
@@ -88,6 +88,10 @@ export class PhraseMatcher {
   }
 
   private flat?: Int32Array;
+  /** the native scan's output (registered once, one entry per list) */
+  private nativeOut?: Int32Array;
+  /** the native kernel's numbers for the class table, the flattened tables and nativeOut */
+  private slots = { classes: argSlot(), tables: argSlot(), out: argSlot() };
   private classes?: Uint8Array;
   /** Per code unit: bit 0 when a CJK entry may start with it, bit 1 when it is a word unit (letter, digit, mark below U+2E80). */
   private classTable(): Uint8Array {
@@ -166,8 +170,10 @@ export class PhraseMatcher {
     if (nk && this.lists <= 32) {
       // the kernel writes into one long-lived array: a fresh small typed array handed to native
       // code has to be given a backing store first, which costs as much as the call itself
-      nk.phraseCount(text, this.classTable(), this.flatten(), nativeOut.subarray(0, this.lists));
-      return nativeOut.slice(0, this.lists);
+      const out = (this.nativeOut ??= new Int32Array(this.lists));
+      const sl = this.slots;
+      nk.phraseCount(text, arg(nk, this.classTable(), sl.classes), arg(nk, this.flatten(), sl.tables), arg(nk, out, sl.out));
+      return out.slice();
     }
     const out = new Int32Array(this.lists);
     const s = typeof text === 'string' ? toU16(text) : text;

@@ -5,8 +5,12 @@
  * the bytes survived, and rejected where they did not.
  */
 import { classCounts } from '../filter/features.js';
+import { argSlot } from '../../native/index.js';
 import type { Document } from '../../core/document.js';
 import { drop, type DocStep, type Drop, type StepContext } from '../../core/step.js';
+
+/** the native census's numbers for its table and output */
+const censusSlots = { table: argSlot(), out: argSlot() };
 
 export interface EncodingConfig {
   /** Reject when more than this fraction of characters were invalid bytes. */
@@ -127,7 +131,7 @@ export class Encoding implements DocStep {
     let text = doc.text;
     const len = Math.max(1, text.length);
     // one pass: replacement characters, Latin-1 lead bytes, GBK-mojibake marker characters
-    classCounts(text, censusTable(), census);
+    classCounts(text, censusTable(), census, censusSlots);
     const nRepl = census[1]!;
     const latinLead = census[2]!;
     const gbk = census[3]!;

@@ -8,6 +8,7 @@
 import { withMeta, type Document } from '../../core/document.js';
 import { drop, type DocStep, type Drop } from '../../core/step.js';
 import { K, kindTable, textKernels, wordHash } from '../filter/features.js';
+import { arg, argSlot } from '../../native/index.js';
 
 const PROFILES: Record<string, string> = {
   en: 'the of and to in is that for it was on with as be by at this are from or his have an not but which they you he we had has were their been its one all would can there her more if will who so what when out also into them these than about some only other my me do any may no',
@@ -72,7 +73,7 @@ export function latinVotesRef(s: string, kt: Uint8Array, maxWords: number, count
 export function functionWordVotes(s: string, counts: Int32Array): number {
   const nk = textKernels.native;
   const kt = kindTable();
-  return nk ? nk.latinVotes(s, s.length, kt, profileTable.keys, profileTable.bits, 3000, counts) : latinVotesRef(s, kt, 3000, counts);
+  return nk ? nk.latinVotes(s, s.length, arg(nk, kt, slots.kinds), arg(nk, profileTable.keys, slots.keys), arg(nk, profileTable.bits, slots.bits), 3000, counts === votes ? arg(nk, counts, slots.votes) : counts) : latinVotesRef(s, kt, 3000, counts);
 }
 
 let scripts: Uint8Array | null = null;
@@ -109,6 +110,8 @@ export interface LangGuess {
 // long-lived arrays for the kernels (a fresh small typed array handed to native code costs as much as the call)
 const census = new Int32Array(12);
 const votes = new Int32Array(LANGS.length);
+/** the native kernels' numbers for the long-lived arrays here */
+const slots = { kinds: argSlot(), keys: argSlot(), bits: argSlot(), votes: argSlot(), scripts: argSlot(), census: argSlot() };
 
 export function identifyLanguage(text: string, maxChars = 8000): LangGuess {
   const s = text.length > maxChars ? text.slice(0, maxChars) : text;
@@ -116,7 +119,7 @@ export function identifyLanguage(text: string, maxChars = 8000): LangGuess {
   const st = scriptTable();
   const cnt = census.fill(0);
   const nk = textKernels.native;
-  if (nk) nk.scriptCensus(s, maxChars, st, cnt);
+  if (nk) nk.scriptCensus(s, maxChars, arg(nk, st, slots.scripts), arg(nk, cnt, slots.census));
   else {
     for (let i = 0; i < s.length; i++) {
       const c = s.charCodeAt(i);

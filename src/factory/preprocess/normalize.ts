@@ -3,6 +3,10 @@ import type { DocStep, StepContext, Drop } from '../../core/step.js';
 import { drop } from '../../core/step.js';
 import { CC, charTable, specialTable } from './charclass.js';
 import { unitPositions } from '../filter/features.js';
+import { argSlot } from '../../native/index.js';
+
+/** the native scan's number for the special table (the default look table) */
+const specialSlot = argSlot();
 
 export interface NormalizeConfig {
   removeControl: boolean;
@@ -59,7 +63,7 @@ export function normalizeText(s: string, cfg: NormalizeConfig, lookTable: Uint8A
   };
   // only the units the table does not keep as they are need a look (every other unit is passed
   // over): visit their positions, in order, skipping those a surrogate pair already took
-  const look = unitPositions(s, lookTable);
+  const look = unitPositions(s, lookTable, lookTable === specialTable() ? specialSlot : undefined);
   let next = 0;
   for (let q = 0; q < look.length; q++) {
     const i = look[q]!;

@@ -10,6 +10,7 @@
 // Locale.to.cn, a tenth of its size to load in every worker)
 import * as OpenCC from 'opencc-js/t2cn';
 import { textKernels } from '../filter/features.js';
+import { arg, argSlot, type ArgSlot } from '../../native/index.js';
 
 type Dict = string | [string, string][];
 
@@ -22,6 +23,8 @@ interface Group {
   phrases: Map<number, [string, string][]>;
   /** the tables flattened for the native converter, built on first use */
   flat?: Int32Array;
+  /** the native converter's numbers for gate, direct and flat */
+  slots?: { gate: ArgSlot; direct: ArgSlot; flat: ArgSlot };
 }
 
 function entries(d: Dict): [string, string][] {
@@ -108,7 +111,10 @@ function flatTables(g: Group): Int32Array {
 
 function convertGroup(g: Group, s: string): string {
   const nk = textKernels.native;
-  if (nk) return nk.openccConvert(s, g.gate, g.direct, flatTables(g)) ?? s;
+  if (nk) {
+    const sl = (g.slots ??= { gate: argSlot(), direct: argSlot(), flat: argSlot() });
+    return nk.openccConvert(s, arg(nk, g.gate, sl.gate), arg(nk, g.direct, sl.direct), arg(nk, flatTables(g), sl.flat)) ?? s;
+  }
   return convertGroupRef(g, s);
 }
 

@@ -3,6 +3,10 @@ import { withMeta, type Document } from '../../core/document.js';
 import type { DocStep, StepContext } from '../../core/step.js';
 import { toSimplified } from './opencc.js';
 import { unitPositions } from '../filter/features.js';
+import { argSlot } from '../../native/index.js';
+
+/** the native scan's number for the Traditional table (one per thread, as the table) */
+const tradSlot = argSlot();
 
 export interface T2SConfig {
   /** OpenCC source variant: 't' (OpenCC standard), 'tw', 'twp' (Taiwan phrases), 'hk'. */
@@ -36,7 +40,7 @@ export class TraditionalToSimplified implements DocStep {
 
   /** Number of characters that look Traditional. */
   traditionalCount(s: string): number {
-    return unitPositions(s, this.table).length;
+    return unitPositions(s, this.table, tradSlot).length;
   }
 
   process(doc: Document, ctx: StepContext): Document {
