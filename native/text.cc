@@ -241,7 +241,7 @@ size_t repeat_candidates(const uint32_t* keys, size_t m, std::vector<uint32_t>& 
   return r;
 }
 
-// docScan(text: Uint16Array, kinds: Uint8Array(65536), ids: Int32Array, lens: Uint16Array, stats: Float64Array(16)): units
+// docScan(text: Uint16Array, kinds: Uint8Array(65536), ids: Int32Array, lens: Uint16Array, stats: Float64Array(17)): units
 // The one pass of the DocFeatures constructor: word units (Han characters; letter/digit/mark runs
 // joined by ' ’ . - before a letter or digit) with their FNV ids and lengths, and the counters;
 // stats[12..15] are what some rules' patterns need at least one of to match (patternMarks in
@@ -255,8 +255,8 @@ napi_value DocScan(napi_env env, napi_callback_info info) {
   Arr text, kinds, ids_a, lens_a, stats_a;
   if (argc < 5 || !arr_arg(env, argv[0], napi_uint16_array, &text) || !arr_arg(env, argv[1], napi_uint8_array, &kinds) || kinds.len != 65536 ||
       !arr_arg(env, argv[2], napi_int32_array, &ids_a) || !arr_arg(env, argv[3], napi_uint16_array, &lens_a) || !arr_arg(env, argv[4], napi_float64_array, &stats_a) ||
-      ids_a.len < text.len || lens_a.len < text.len || stats_a.len < 16) {
-    napi_throw_type_error(env, nullptr, "docScan(text: Uint16Array, kinds: Uint8Array(65536), ids: Int32Array(>= text), lens: Uint16Array(>= text), stats: Float64Array(16))");
+      ids_a.len < text.len || lens_a.len < text.len || stats_a.len < 17) {
+    napi_throw_type_error(env, nullptr, "docScan(text: Uint16Array, kinds: Uint8Array(65536), ids: Int32Array(>= text), lens: Uint16Array(>= text), stats: Float64Array(17))");
     return nullptr;
   }
   const uint16_t* s = static_cast<const uint16_t*>(text.p);
@@ -274,7 +274,10 @@ napi_value DocScan(napi_env env, napi_callback_info info) {
   // the three places that count them (the Han run's punctuation, a word's joining '.', the
   // punctuation and symbol branch), and every "orem " ends a word unit, unless a lone high
   // surrogate took the unit after it along (then the marks are unknown)
-  size_t markup = 0, url_marks = 0, lorem = 0, terminal_units = 0, lone_high = 0;
+  // (and the navigation separators | » › > · / ｜ →, for the paragraph filter's navigation rule:
+  // none is a letter, digit, space or Han unit, and none is taken into a Han run, so each reaches
+  // the punctuation and symbol branch)
+  size_t markup = 0, url_marks = 0, lorem = 0, terminal_units = 0, lone_high = 0, nav = 0;
   int dots = 0;
   size_t i = 0;
   while (i < n) {
@@ -401,6 +404,7 @@ napi_value DocScan(napi_env env, napi_callback_info info) {
       i = j;
       continue;
     }
+    nav += (c == 0x7c) | (c == 0xbb) | (c == 0x203a) | (c == 0x3e) | (c == 0xb7) | (c == 0x2f) | (c == 0xff5c) | (c == 0x2192);
     if (c < 128 || c >= 0x3000) {
       if (c == '<' || c == '&') markup++;
       else if (c == ':') url_marks += i + 2 < n && s[i + 1] == '/' && s[i + 2] == '/';
@@ -432,8 +436,8 @@ napi_value DocScan(napi_env env, napi_callback_info info) {
   double* st = static_cast<double*>(stats_a.p);
   const size_t figures[12] = {unit_chars, longest, tok_total, tok_alpha_n, han, non_space, digits, hashes, ell, sym, spaces, braces};
   for (int f = 0; f < 12; f++) st[f] = static_cast<double>(figures[f]);
-  const size_t marks[4] = {markup, url_marks, lorem, terminal_units};
-  for (int f = 0; f < 4; f++) st[12 + f] = lone_high ? -1.0 : static_cast<double>(marks[f]);
+  const size_t marks[5] = {markup, url_marks, lorem, terminal_units, nav};
+  for (int f = 0; f < 5; f++) st[12 + f] = lone_high ? -1.0 : static_cast<double>(marks[f]);
   napi_value r;
   CHECK(napi_create_uint32(env, static_cast<uint32_t>(u), &r));
   return r;

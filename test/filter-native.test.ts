@@ -43,7 +43,7 @@ function withKernels<T>(useNative: boolean, f: () => T): T {
 /** every figure the document rules read, computed with one implementation */
 function figures(text: string, lang: string, lists: ReturnType<typeof defaultLists>, extra: PhraseMatcher): Record<string, unknown> {
   const f = new DocFeatures(text, lang);
-  const scalars = ['unitCount', 'unitChars', 'longestUnit', 'tokenTotal', 'tokenAlpha', 'hanChars', 'nonSpaceChars', 'digits', 'hashes', 'ellipses', 'symbols', 'spaces', 'braces', 'markupMarks', 'urlMarks', 'loremMarks', 'terminalUnits'] as const;
+  const scalars = ['unitCount', 'unitChars', 'longestUnit', 'tokenTotal', 'tokenAlpha', 'hanChars', 'nonSpaceChars', 'digits', 'hashes', 'ellipses', 'symbols', 'spaces', 'braces', 'markupMarks', 'urlMarks', 'loremMarks', 'terminalUnits', 'navMarks'] as const;
   const out: Record<string, unknown> = Object.fromEntries(scalars.map((k) => [k, f[k]]));
   out.ids = Array.from(f.ids);
   out.lens = Array.from(f.lens);

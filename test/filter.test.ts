@@ -283,6 +283,16 @@ test('the paragraph filter writes the same text and cuts with and without its pe
   const a = outcomes(f, texts);
   assert.deepEqual(a, withoutShortcuts(() => outcomes(f, texts)));
   assert.ok(a.slice(0, made.length).filter((x, i) => x.out !== made[i]).length >= 5, JSON.stringify(a.slice(0, made.length)));
+  // as in a run, each text scanned by DocFeatures (the document filter) just before: the
+  // navigation rule then reads the separators the scan counted, which are the separators there are
+  const scanned = texts.map((t) => {
+    const feats = new DocFeatures(t, 'en');
+    const want = t.match(/[|»›>·\/｜→]/g)?.length ?? 0;
+    assert.ok(feats.navMarks === want || (feats.navMarks === -1 && /[\ud800-\udbff](?![\udc00-\udfff])/.test(t)), `${feats.navMarks} separators counted, ${want} there: ${JSON.stringify(t.slice(0, 80))}`);
+    return outcomes(f, [t])[0]!;
+  });
+  assert.deepEqual(scanned, a);
+  assert.ok(texts.filter((t) => new DocFeatures(t, 'en').navMarks === 0).length > (texts.length > 100 ? 500 : 2), 'texts without separators');
 });
 
 test('the interface-line test without trimming agrees with the pattern on trimmed lines', () => {

@@ -26,7 +26,7 @@ export interface NativeKernels {
   ngramScore(ids: Int32Array, bos: number, order: number, caps: Uint32Array, keys: Uint32Array[], vals: Float32Array[]): number;
   /** a whitespace-separated line scored on the hashed model, words looked up exactly in a vocabulary table; out = [total, words, oov] */
   ngramScoreText(line: string, isSpace: Uint8Array, table: Int32Array, chars: Uint16Array, offsets: Uint32Array, bos: number, eos: number, order: number, caps: Uint32Array, keys: Uint32Array[], vals: Float32Array[], out: Float64Array, byLine?: boolean): void;
-  /** the DocFeatures scan (src/factory/filter/features.ts): ids and lens of the word units, stats (16) = [unitChars, longest, tokens, alpha tokens, Han, non-space, digits, '#', ellipses, symbols, spaces, braces, then patternMarks: '<' and '&', URL marks, "orem ", . ! ? 。！？]; returns the unit count */
+  /** the DocFeatures scan (src/factory/filter/features.ts): ids and lens of the word units, stats (17) = [unitChars, longest, tokens, alpha tokens, Han, non-space, digits, '#', ellipses, symbols, spaces, braces, then patternMarks: '<' and '&', URL marks, "orem ", . ! ? 。！？, navigation separators]; returns the unit count */
   docScan(text: Arg<Uint16Array>, kinds: Arg<Uint8Array>, ids: Arg<Int32Array>, lens: Arg<Uint16Array>, stats: Arg<Float64Array>): number;
   /** out = [count of the most frequent n-gram of ids, its first position]; with a token (the document's, see DocFeatures), the positions that may repeat are kept for a larger n of the same ids, or taken from a smaller n's */
   ngramTop(ids: Arg<Int32Array>, n: number, out: Arg<Int32Array>, token?: number): void;

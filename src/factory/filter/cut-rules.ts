@@ -2,7 +2,7 @@
  * Paragraph and line/sentence rules: they cut the offending part out of a
  * document instead of dropping all of it.
  */
-import { displayWidth, endsTerminal, textKernels } from './features.js';
+import { displayWidth, endsTerminal, navMarksOf, textKernels } from './features.js';
 import { arg, argSlot, releaseSlot } from '../../native/index.js';
 import { loadWordList } from './wordlists.js';
 import { PhraseMatcher } from './matcher.js';
@@ -115,7 +115,11 @@ export const PARA_RULES: ParaRule[] = [
     const items = s.split(NAV_SEP).map((x) => x.trim()).filter(Boolean);
     if (items.length < p.minItems!) return false;
     return items.every((x) => displayWidth(x) <= p.maxItemWidth!) && !/[。.!?！？]$/.test(s);
-  }, mayFire: (text, p) => NAV_CHARS.test(text) && navPossible(text, p.minItems! * (p.maxItemWidth! + 4), Math.max(1, p.minItems! - 1)) },
+  }, mayFire: (text, p) => {
+    // (the document filter's scan of the same text counted the separators' characters, when it ran)
+    const marks = navMarksOf(text);
+    return (marks > 0 || (marks < 0 && NAV_CHARS.test(text))) && navPossible(text, p.minItems! * (p.maxItemWidth! + 4), Math.max(1, p.minItems! - 1));
+  } },
   { name: 'para.advertising', params: { minHits: 2, maxWidthSingle: 120 }, about: 'advertising: several ad phrases, or one in a short paragraph', fires: (s, p, hits) => {
     const n = hits[1]!;
     return n >= p.minHits! || (n === 1 && displayWidth(s) <= p.maxWidthSingle!);

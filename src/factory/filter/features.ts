@@ -212,7 +212,7 @@ let scratchIds = new Int32Array(1 << 16);
 let scratchLens = new Uint16Array(1 << 16);
 let scratchKeys = new Int32Array(1 << 16);
 let scratchCodes = new Int32Array(1 << 16);
-const scanStats = new Float64Array(16);
+const scanStats = new Float64Array(17);
 /** the native kernels' numbers for the long-lived arrays here (arg in native/index.ts) */
 const slots = { u16: argSlot(), ids: argSlot(), lens: argSlot(), kinds: argSlot(), stats: argSlot(), lineOut: argSlot(), pairOut: argSlot(), tripleOut: argSlot() };
 /** the native lineStats' output (long-lived: a fresh small typed array handed to native code costs as much as the call) */
@@ -318,7 +318,7 @@ export function docScanRef(s: Uint16Array, t: Uint8Array, ids: Int32Array, lens:
   }
   if (tokIn && tokReal) { tokTotal++; if (tokAlpha) tokAlphaN++; }
   const figures = [unitChars, longest, tokTotal, tokAlphaN, han, nonSpace, digits, hashes, ell, sym, spaces, braces, ...patternMarks(s)];
-  for (let f = 0; f < 16; f++) stats[f] = figures[f]!;
+  for (let f = 0; f < 17; f++) stats[f] = figures[f]!;
   return u;
 }
 
@@ -328,13 +328,14 @@ const lowerIs = (c: number | undefined, ch: string) => c !== undefined && (c | 3
  * What some document rules' patterns need at least one of to match (a count of 0 settles the rule
  * without running the pattern): '<' and '&' units (HTML residue); URL marks, each "://" and each
  * '.' after 'w' or 'W' (a URL starts with http://, https:// or www., case-insensitive); each "orem "
- * (ASCII case-insensitive: lorem ipsum); the units . ! ? 。！？ (every sentence end holds one).
- * All four are -1 (unknown) when a high surrogate is not followed by its low one: the unit scan
+ * (ASCII case-insensitive: lorem ipsum); the units . ! ? 。！？ (every sentence end holds one); the
+ * navigation separators | » › > · / ｜ → (para.navigation, read through navMarksOf).
+ * All five are -1 (unknown) when a high surrogate is not followed by its low one: the unit scan
  * (docScanRef and the native docScan) takes the unit after a high surrogate along without looking
  * at it, and the rules then run their patterns.
  */
-export function patternMarks(s: Uint16Array): [number, number, number, number] {
-  let markup = 0, url = 0, lorem = 0, terminal = 0;
+export function patternMarks(s: Uint16Array): [number, number, number, number, number] {
+  let markup = 0, url = 0, lorem = 0, terminal = 0, nav = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s[i]!;
     if (c === 60 || c === 38) markup++;
@@ -342,14 +343,27 @@ export function patternMarks(s: Uint16Array): [number, number, number, number] {
     if (c === 46 && lowerIs(s[i - 1], 'w')) url++;
     if (lowerIs(c, 'o') && lowerIs(s[i + 1], 'r') && lowerIs(s[i + 2], 'e') && lowerIs(s[i + 3], 'm') && s[i + 4] === 32) lorem++;
     if (c === 46 || c === 33 || c === 63 || c === 0x3002 || c === 0xff01 || c === 0xff1f) terminal++;
+    if (c === 0x7c || c === 0xbb || c === 0x203a || c === 0x3e || c === 0xb7 || c === 0x2f || c === 0xff5c || c === 0x2192) nav++;
     if (c >= 0xd800 && c <= 0xdbff) {
       // the scan's step over a surrogate pair: the next unit goes with it, whatever it is
       const next = s[i + 1];
-      if (next === undefined || next < 0xdc00 || next > 0xdfff) return [-1, -1, -1, -1];
+      if (next === undefined || next < 0xdc00 || next > 0xdfff) return [-1, -1, -1, -1, -1];
       i++;
     }
   }
-  return [markup, url, lorem, terminal];
+  return [markup, url, lorem, terminal, nav];
+}
+
+/** the text the last DocFeatures was built on, and its navigation separators (navMarksOf) */
+let lastScanText: string | null = null;
+let lastNavMarks = -1;
+
+/**
+ * The navigation separators in text when the last DocFeatures was built on it (the document filter
+ * built it on the same text just before the paragraph filter sees it), else -1 (unknown).
+ */
+export function navMarksOf(text: string): number {
+  return text === lastScanText ? lastNavMarks : -1;
 }
 
 /** the last document token given out (DocFeatures.token) */
@@ -401,11 +415,13 @@ export class DocFeatures {
   symbols = 0;
   spaces = 0;
   braces = 0;
-  /** the marks of patternMarks: '<' and '&'; "://" and '.' after 'w'/'W'; "orem "; . ! ? 。！？ (-1: unknown) */
+  /** the marks of patternMarks: '<' and '&'; "://" and '.' after 'w'/'W'; "orem "; . ! ? 。！？; navigation separators (-1: unknown) */
   markupMarks = 0;
   urlMarks = 0;
   loremMarks = 0;
   terminalUnits = 0;
+  /** the navigation separators | » › > · / ｜ → (para.navigation's; -1: unknown) */
+  navMarks = 0;
   /** The text's UTF-16 code units. */
   readonly u16: Uint16Array;
   /**
@@ -465,6 +481,9 @@ export class DocFeatures {
     this.urlMarks = st[13]!;
     this.loremMarks = st[14]!;
     this.terminalUnits = st[15]!;
+    this.navMarks = st[16]!;
+    lastScanText = text;
+    lastNavMarks = this.navMarks;
   }
 
   get isZh(): boolean {
