@@ -4,7 +4,7 @@ import { DocumentFilter, ParagraphFilter, SentenceFilter, filterShortcuts } from
 import { DOC_RULES, defaultLists } from '../src/factory/filter/doc-rules.js';
 import { PARA_RULES, LINE_RULES, defaultCutLists, needsCollapse, isUiLine, UI_LINE, META_LINE, META_FIRST, META_PAIRS } from '../src/factory/filter/cut-rules.js';
 import { DocFeatures, TERMINAL, endsTerminal } from '../src/factory/filter/features.js';
-import { PiiMask, PII_DEFAULTS, cnIdValid, luhnValid, IPV6, ipv6Possible } from '../src/factory/filter/pii.js';
+import { PiiMask, PII_DEFAULTS, cnIdValid, luhnValid, IPV6, ipv6Possible, hexColons, HEX_COLONS } from '../src/factory/filter/pii.js';
 import { PhraseMatcher } from '../src/factory/filter/matcher.js';
 import { isDrop, type Drop } from '../src/core/step.js';
 import type { Document } from '../src/core/document.js';
@@ -485,6 +485,25 @@ test('IPv6 addresses are masked, and the scan is skipped only on text it cannot 
     }
   }
   assert.ok(matched > 500, String(matched));
+});
+
+test('the hex-colon test from the colons answers as its pattern does', () => {
+  const r = (() => { let x = 43; return () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 2 ** 32); })();
+  const parts = ['a', 'F', '0', '9', 'db8', 'abcd', 'abcde', ':', '::', ' ', 'g', 'G', '.', '中', '：', '\ud83d'];
+  const texts = ['', ':', '::', 'a:', 'a::', ':a:', 'a:b:', 'a:bcde:', 'a:bcd:', 'abcde:f:', 'g:a:', '1:2', ...sharedTexts(300).map((x) => x.text)];
+  for (let k = 0; k < 30000; k++) {
+    let t = '';
+    const len = Math.floor(r() * 14);
+    for (let j = 0; j < len; j++) t += parts[Math.floor(r() * parts.length)];
+    texts.push(t);
+  }
+  let yes = 0;
+  for (const t of texts) {
+    const want = HEX_COLONS.test(t);
+    assert.equal(hexColons(t), want, JSON.stringify(t.slice(0, 80)));
+    if (want) yes++;
+  }
+  assert.ok(yes > 2000 && yes < texts.length - 2000, String(yes));
 });
 
 test('PII masking skips the long-number patterns only where they cannot match: the same text and spans with the shortcut off', () => {

@@ -55,6 +55,27 @@ const IPV4 = /(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d
 const TEN_DIGITS = /\d(?:[ -]?\d){9}/;
 export const IPV6 = /(?<![\w:])(?:[0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}(?![\w:])|(?<![\w:])(?:[0-9a-fA-F]{1,4}:){1,6}:(?:[0-9a-fA-F]{1,4}:){0,5}[0-9a-fA-F]{1,4}(?![\w:])/g;
 
+/** Whether HEX_COLONS matches in t, from t's colons (the pattern, tried at every unit, cost ~1 % of a factory run). */
+export function hexColons(t: string): boolean {
+  for (let i = t.indexOf(':'); i >= 0; i = t.indexOf(':', i + 1)) {
+    if (i === 0 || !isHex(t.charCodeAt(i - 1))) continue;
+    // up to four hex digits, then a second colon
+    for (let j = i + 1; j <= i + 5 && j < t.length; j++) {
+      const c = t.charCodeAt(j);
+      if (c === 58) return true;
+      if (!isHex(c)) break;
+    }
+  }
+  return false;
+}
+
+function isHex(c: number): boolean {
+  return (c >= 48 && c <= 57) || ((c | 32) >= 97 && (c | 32) <= 102);
+}
+
+/** a hex group and a colon, twice (the second group may be empty): what any IPV6 match starts with */
+export const HEX_COLONS = /[0-9a-fA-F]{1,4}:[0-9a-fA-F]{0,4}:/;
+
 /** False only when IPV6 cannot match t: its two forms have seven colons or a '::'. */
 export function ipv6Possible(t: string): boolean {
   return t.includes('::') || colonsAtLeast(t, 7);
@@ -80,7 +101,7 @@ export class PiiMask implements DocStep {
     const c = this.cfg;
     let t = text;
     if (c.email && t.includes('@')) t = t.replace(EMAIL, (m) => (hit('pii.email', m), c.email as string));
-    if (!/\d{3}/.test(t) && !/[0-9a-fA-F]{1,4}:[0-9a-fA-F]{0,4}:/.test(t)) return t;
+    if (!/\d{3}/.test(t) && !hexColons(t)) return t;
     // ID cards (17 digits in a row), bank cards (13+ digits), Chinese mobiles (11) and the
     // dash-separated phone forms (10) all hold ten digits with at most one ' ' or '-' between
     // each two; the other phone forms need a '+' or a '('. Masking only puts placeholders without
