@@ -404,14 +404,16 @@ napi_value DocScan(napi_env env, napi_callback_info info) {
       i = j;
       continue;
     }
-    nav += (c == 0x7c) | (c == 0xbb) | (c == 0x203a) | (c == 0x3e) | (c == 0xb7) | (c == 0x2f) | (c == 0xff5c) | (c == 0x2192);
     if (c < 128 || c >= 0x3000) {
+      nav += (c == 0x7c) | (c == 0x3e) | (c == 0x2f) | (c == 0xff5c);
       if (c == '<' || c == '&') markup++;
       else if (c == ':') url_marks += i + 2 < n && s[i + 1] == '/' && s[i + 2] == '/';
       else if (c == '.') {
         terminal_units++;
         url_marks += i > 0 && (s[i - 1] | 32u) == 'w';
       } else if (c == '!' || c == '?' || c == 0x3002 || c == 0xff01 || c == 0xff1f) terminal_units++;
+    } else {
+      nav += (c == 0xbb) | (c == 0xb7) | (c == 0x203a) | (c == 0x2192);
     }
     if (k == Punct) {
       if (c == 35) hashes++;
@@ -1282,7 +1284,7 @@ napi_value NavPossible(napi_env env, napi_callback_info info) {
 }
 
 // lineFacts(text: string, uiBits: Int32Array(2048), metaBits: Int32Array(2048), metaPairs: Int32Array
-// (sorted), params: Float64Array(4) = [metaMaxLen, uiMaxLen, minWords, minHan], out: Int32Array(5),
+// (sorted), params: Float64Array(5) = [metaMaxLen, uiMaxLen, minWords, minHan, run], out: Int32Array(7),
 // shortLines: Uint8Array):
 // what the sentence filter's per-line rules need to know of a text before it is split
 // (lineFactsRef in src/factory/filter/cut-rules.ts): out[0] = lines with something other than
@@ -1293,8 +1295,9 @@ napi_value NavPossible(napi_env env, napi_callback_info info) {
 // metaPairs; out[3] = 1 when some non-empty line does not end in terminal punctuation, has fewer
 // than minWords whitespace-separated pieces and not (some and at least minHan) units in
 // U+3400..U+9FFF, and shortLines[i] = 1 for each such line i (0 for the others; lines past
-// shortLines.length are not marked); out[4] = the longest run of units in U+0021..U+2E7F. Returns
-// the number of lines (a caller whose shortLines was too short grows it and asks again).
+// shortLines.length are not marked); out[4] = the longest run of units in U+0021..U+2E7F; out[5] = 1
+// when some unit above U+0020 repeats run times in a row (charRun's test); out[6] = 1 when a '[' is
+// there. Returns the number of lines (a caller whose shortLines was too short grows it and asks again).
 inline uint32_t lower_ascii(uint32_t c) {
   return c >= 65 && c <= 90 ? c + 32 : c;
 }
@@ -1306,10 +1309,10 @@ napi_value LineFacts(napi_env env, napi_callback_info info) {
   napi_valuetype vt = napi_undefined;
   Arr ui_a, meta_a, pairs_a, params_a, out_a, marks_a;
   if (argc >= 7) CHECK(napi_typeof(env, argv[0], &vt));
-  const char* usage = "lineFacts(text: string, uiBits: Int32Array(2048), metaBits: Int32Array(2048), metaPairs: Int32Array, params: Float64Array(4), out: Int32Array(5), shortLines: Uint8Array)";
+  const char* usage = "lineFacts(text: string, uiBits: Int32Array(2048), metaBits: Int32Array(2048), metaPairs: Int32Array, params: Float64Array(5), out: Int32Array(7), shortLines: Uint8Array)";
   if (vt != napi_string || !arr_arg(env, argv[1], napi_int32_array, &ui_a) || ui_a.len != 2048 || !arr_arg(env, argv[2], napi_int32_array, &meta_a) ||
-      meta_a.len != 2048 || !arr_arg(env, argv[3], napi_int32_array, &pairs_a) || !arr_arg(env, argv[4], napi_float64_array, &params_a) || params_a.len < 4 ||
-      !arr_arg(env, argv[5], napi_int32_array, &out_a) || out_a.len < 5 || !arr_arg(env, argv[6], napi_uint8_array, &marks_a)) {
+      meta_a.len != 2048 || !arr_arg(env, argv[3], napi_int32_array, &pairs_a) || !arr_arg(env, argv[4], napi_float64_array, &params_a) || params_a.len < 5 ||
+      !arr_arg(env, argv[5], napi_int32_array, &out_a) || out_a.len < 7 || !arr_arg(env, argv[6], napi_uint8_array, &marks_a)) {
     napi_throw_type_error(env, nullptr, usage);
     return nullptr;
   }
@@ -1326,7 +1329,7 @@ napi_value LineFacts(napi_env env, napi_callback_info info) {
   const int32_t* pairs = static_cast<const int32_t*>(pairs_a.p);
   const size_t npairs = pairs_a.len;
   const double* prm = static_cast<const double*>(params_a.p);
-  const double meta_max = prm[0], ui_max = prm[1], min_words = prm[2], min_han = prm[3];
+  const double meta_max = prm[0], ui_max = prm[1], min_words = prm[2], min_han = prm[3], char_run = prm[4];
   const double han_limit = min_han > 1 ? min_han : 1;
   int32_t non_empty = 0, any_ui = 0, any_meta = 0, any_short = 0;
   auto ui_tail = [](uint32_t c) { return c == 0x3e || c == 0xbb || c == 0x203a || c == 0x3a || c == 0xff1a || js_space(c); };
@@ -1370,12 +1373,20 @@ napi_value LineFacts(napi_env env, napi_callback_info info) {
     if (i >= n) break;
     start = i + 1;
   }
-  // the longest run of units in U+0021..U+2E7F (without a branch on the units)
-  uint32_t run = 0, longest = 0;
+  // the longest run of units in U+0021..U+2E7F, whether a unit above U+0020 repeats char_run
+  // times in a row (charRun's test, as hasCharRunRef counts: from the second unit on), and whether
+  // a '[' is there (the citation rule's), in one pass without a branch on the units
+  uint32_t run = 0, longest = 0, same = 1, any_run = 0, any_bracket = 0;
+  uint32_t prev = n ? s[0] : 0;
   for (uint32_t k = 0; k < n; k++) {
     const uint32_t u = s[k];
     run = (u > 32 && u < 0x2e80) ? run + 1 : 0;
     longest = run > longest ? run : longest;
+    const uint32_t rep = k > 0 && u == prev && u > 32;
+    same = rep ? same + 1 : 1;
+    any_run |= rep & (static_cast<double>(same) >= char_run);
+    prev = u;
+    any_bracket |= u == '[';
   }
   int32_t* o = static_cast<int32_t*>(out_a.p);
   o[0] = non_empty;
@@ -1383,6 +1394,8 @@ napi_value LineFacts(napi_env env, napi_callback_info info) {
   o[2] = any_meta;
   o[3] = any_short;
   o[4] = static_cast<int32_t>(longest);
+  o[5] = static_cast<int32_t>(any_run);
+  o[6] = static_cast<int32_t>(any_bracket);
   napi_value r;
   CHECK(napi_create_uint32(env, line, &r));
   return r;

@@ -69,8 +69,8 @@ function figures(text: string, lang: string, lists: ReturnType<typeof defaultLis
   out.charRuns = [1, 2, 3, 10].map((run) => hasCharRun(text, run));
   out.paraDup = [0, 5, 20].map((w) => paraDupPossible(text, w));
   out.nav = [[112, 3], [30, 1], [0, 1], [1000, 5], [8, 2]].map(([w, m]) => navPossible(text, w!, m!));
-  out.lineFacts = [[0, 3, 5], [12, 1, 0], [80, 3, 5], [80, 3, 0], [80, 6, 2], [1000, 2, 9]].map(([metaMaxLen, minWords, minHan]) => {
-    const f = lineFacts(text, { metaMaxLen: metaMaxLen!, minWords: minWords!, minHan: minHan! });
+  out.lineFacts = [[0, 3, 5, 10], [12, 1, 0, 1], [80, 3, 5, 2], [80, 3, 0, 3], [80, 6, 2, 10], [1000, 2, 9, 0]].map(([metaMaxLen, minWords, minHan, run]) => {
+    const f = lineFacts(text, { metaMaxLen: metaMaxLen!, minWords: minWords!, minHan: minHan!, run: run! });
     return { ...f, shortLines: Array.from(f.shortLines) }; // (a view until the next call)
   });
   out.special = Array.from(unitPositions(text, specialTable()));
@@ -193,8 +193,8 @@ test('registered arrays: a kernel named an array by its number computes what it 
   const long = ('第一行 first line.\n' + 'word '.repeat(30) + '\n中文句子。'.repeat(40) + '\n').repeat(1400);
   assert.ok(long.length > 1 << 17, String(long.length));
   for (const t of ['short 中文 text.', long, 'short again\nand 中文', long + long.slice(0, 5000), 'end.']) {
-    const a = withKernels(true, () => { const f = new DocFeatures(t, 'zh'); return [f.unitCount, f.unitChars, f.hanChars, f.topNgramFraction(2), f.dupNgramFraction(5), f.charRepetition(10), Array.from(f.lineStats()), unitPositions(t, hanTable).length, JSON.stringify(lineFacts(t, { metaMaxLen: 80, minWords: 3, minHan: 5 }))]; });
-    const b = withKernels(false, () => { const f = new DocFeatures(t, 'zh'); return [f.unitCount, f.unitChars, f.hanChars, f.topNgramFraction(2), f.dupNgramFraction(5), f.charRepetition(10), Array.from(f.lineStats()), unitPositions(t, hanTable).length, JSON.stringify(lineFacts(t, { metaMaxLen: 80, minWords: 3, minHan: 5 }))]; });
+    const a = withKernels(true, () => { const f = new DocFeatures(t, 'zh'); return [f.unitCount, f.unitChars, f.hanChars, f.topNgramFraction(2), f.dupNgramFraction(5), f.charRepetition(10), Array.from(f.lineStats()), unitPositions(t, hanTable).length, JSON.stringify(lineFacts(t, { metaMaxLen: 80, minWords: 3, minHan: 5, run: 10 }))]; });
+    const b = withKernels(false, () => { const f = new DocFeatures(t, 'zh'); return [f.unitCount, f.unitChars, f.hanChars, f.topNgramFraction(2), f.dupNgramFraction(5), f.charRepetition(10), Array.from(f.lineStats()), unitPositions(t, hanTable).length, JSON.stringify(lineFacts(t, { metaMaxLen: 80, minWords: 3, minHan: 5, run: 10 }))]; });
     assert.deepEqual(a, b, `text of ${t.length} units`);
   }
 });
@@ -231,7 +231,7 @@ test("line rules that answer from the line facts answer as their apply does, lin
   for (const useNative of nativeKernels ? [true, false] : [false]) {
     withKernels(useNative, () => {
       for (const text of texts) {
-        for (const q of [{ metaMaxLen: 80, minWords: 3, minHan: 5 }, { metaMaxLen: 0, minWords: 2, minHan: 0 }]) {
+        for (const q of [{ metaMaxLen: 80, minWords: 3, minHan: 5, run: 10 }, { metaMaxLen: 0, minWords: 2, minHan: 0, run: 3 }]) {
           const facts = lineFacts(text, q);
           const lines = text.split('\n');
           assert.equal(facts.shortLines.length, lines.length);

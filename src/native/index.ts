@@ -40,7 +40,7 @@ export interface NativeKernels {
   lineStats(text: Arg<Uint16Array>, width: number, out: Arg<Float64Array>): void;
   /** whether two paragraphs of display width >= minWidth are equal up to runs of whitespace (para.duplicate can fire only then) */
   paraDupPossible(text: string, minWidth: number): boolean;
-  /** the sentence filter's line facts (src/factory/filter/cut-rules.ts): params = [metaMaxLen, uiMaxLen, minWords, minHan]; out = [nonEmpty, uiLine, metaLine, shortOpenLine, longestRun]; shortLines[i] = 1 for each short open line i (up to shortLines.length); returns the number of lines */
+  /** the sentence filter's line facts (src/factory/filter/cut-rules.ts): params = [metaMaxLen, uiMaxLen, minWords, minHan, run]; out = [nonEmpty, uiLine, metaLine, shortOpenLine, longestRun, charRun, brackets]; shortLines[i] = 1 for each short open line i (up to shortLines.length); returns the number of lines */
   lineFacts(text: string, uiBits: Arg<Int32Array>, metaBits: Arg<Int32Array>, metaPairs: Arg<Int32Array>, params: Arg<Float64Array>, out: Arg<Int32Array>, shortLines: Arg<Uint8Array>): number;
   /** whether some unit above U+0020 repeats run times in a row (the sentence filter's character runs) */
   charRun(text: string, run: number): boolean;

@@ -172,6 +172,10 @@ export interface LineFacts {
   shortOpenLine: boolean;
   /** the longest run of units in U+0021..U+2E7F (what line.long_word measures, over all lines) */
   longestRun: number;
+  /** some unit above U+0020 repeats `run` times in a row (sentence.char_run's test of the whole text) */
+  charRun: boolean;
+  /** the text holds a '[' (every citation mark does) */
+  brackets: boolean;
   /**
    * per line (split at '\n'), 1 when it is a short open line as shortOpenLine says (what
    * line.short_no_punct cuts from a multi-line text); a view valid until the next lineFacts
@@ -184,6 +188,8 @@ export interface LineFactsParams {
   metaMaxLen: number;
   minWords: number;
   minHan: number;
+  /** sentence.char_run's run */
+  run: number;
 }
 
 const CITATION = /\[(?:\d{1,3}(?:[,–-]\d{1,3})*|edit|citation needed|编辑|来源请求|需要引用|注 ?\d+)\]/gi;
@@ -286,10 +292,10 @@ function bitsOf(units: Set<number>): Int32Array {
 const UI_BITS = bitsOf(UI_FIRST);
 const META_BITS = bitsOf(META_FIRST);
 const META_PAIR_KEYS = Int32Array.from([...META_PAIRS].sort((a, b) => a - b));
-const factsParams = new Float64Array(4);
+const factsParams = new Float64Array(5);
 /** the native kernel's numbers for the arrays of lineFacts */
 const factsSlots = { ui: argSlot(), meta: argSlot(), pairs: argSlot(), params: argSlot(), out: argSlot(), marks: argSlot() };
-const factsOut = new Int32Array(5);
+const factsOut = new Int32Array(7);
 /** one mark per line (grown to the longest text's line count seen) */
 let shortMarks = new Uint8Array(4096);
 
@@ -303,7 +309,7 @@ export function lineFactsRef(text: string, q: LineFactsParams): LineFacts {
   const lines = text.split('\n');
   if (shortMarks.length < lines.length) shortMarks = new Uint8Array(2 * lines.length);
   const marks = shortMarks.fill(0, 0, lines.length);
-  const f: LineFacts = { nonEmpty: 0, uiLine: false, metaLine: false, shortOpenLine: false, longestRun: 0, shortLines: marks.subarray(0, lines.length) };
+  const f: LineFacts = { nonEmpty: 0, uiLine: false, metaLine: false, shortOpenLine: false, longestRun: 0, charRun: hasCharRunRef(text, q.run), brackets: text.includes('['), shortLines: marks.subarray(0, lines.length) };
   for (let k = 0; k < lines.length; k++) {
     const l = lines[k]!;
     const i = l.search(NON_SPACE);
@@ -333,6 +339,7 @@ export function lineFacts(text: string, q: LineFactsParams): LineFacts {
   factsParams[1] = UI_MAX_LEN;
   factsParams[2] = q.minWords;
   factsParams[3] = q.minHan;
+  factsParams[4] = q.run;
   const sl = factsSlots;
   const args = [arg(nk, UI_BITS, sl.ui), arg(nk, META_BITS, sl.meta), arg(nk, META_PAIR_KEYS, sl.pairs), arg(nk, factsParams, sl.params), arg(nk, factsOut, sl.out)] as const;
   let lines = nk.lineFacts(text, ...args, arg(nk, shortMarks, sl.marks));
@@ -342,11 +349,11 @@ export function lineFacts(text: string, q: LineFactsParams): LineFacts {
     shortMarks = new Uint8Array(2 * lines);
     lines = nk.lineFacts(text, ...args, arg(nk, shortMarks, sl.marks));
   }
-  return { nonEmpty: factsOut[0]!, uiLine: factsOut[1] === 1, metaLine: factsOut[2] === 1, shortOpenLine: factsOut[3] === 1, longestRun: factsOut[4]!, shortLines: shortMarks.subarray(0, lines) };
+  return { nonEmpty: factsOut[0]!, uiLine: factsOut[1] === 1, metaLine: factsOut[2] === 1, shortOpenLine: factsOut[3] === 1, longestRun: factsOut[4]!, charRun: factsOut[5] === 1, brackets: factsOut[6] === 1, shortLines: shortMarks.subarray(0, lines) };
 }
 
 export const LINE_RULES: LineRule[] = [
-  { name: 'line.citation_marks', params: {}, about: 'citation and edit marks: [1], [edit], [citation needed], [编辑]', apply: (l) => (l.includes('[') && CITATION.test(l) ? ((CITATION.lastIndex = 0), l.replace(CITATION, '')) : l), mayFire: (text) => text.includes('[') },
+  { name: 'line.citation_marks', params: {}, about: 'citation and edit marks: [1], [edit], [citation needed], [编辑]', apply: (l) => (l.includes('[') && CITATION.test(l) ? ((CITATION.lastIndex = 0), l.replace(CITATION, '')) : l), mayFire: (_t, _p, f) => f.brackets },
   { name: 'line.ui_text', params: {}, about: "interface text on its own line: 'Read more', '阅读全文', 'Log in'", apply: (l) => (isUiLine(l) ? '' : l), mayFire: (_t, _p, f) => f.uiLine },
   // displayWidth(l) >= l.length: a line longer than maxWidth units is not measured
   { name: 'line.meta_info', params: { maxWidth: 80 }, about: 'post metadata lines: dates, 发布时间, 来源, 责任编辑, Posted by', apply: (l, p) => (l.length <= p.maxWidth! && displayWidth(l) <= p.maxWidth! && META_LINE.test(l.trim()) ? '' : l), mayFire: (_t, _p, f) => f.metaLine },
@@ -364,5 +371,5 @@ export const LINE_RULES: LineRule[] = [
   { name: 'sentence.char_run', params: { run: 10 }, about: 'sentence with the same character run times or more in a row (哈哈哈哈…, !!!!…)', apply: (l, p) => {
     if (!hasCharRun(l, p.run!)) return l;
     return l.split(/(?<=[。！？.!?])/).filter((s) => !hasCharRun(s, p.run!)).join('');
-  }, mayFire: (text, p) => hasCharRun(text, p.run!) },
+  }, mayFire: (_t, _p, f) => f.charRun },
 ];

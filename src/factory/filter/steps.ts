@@ -142,7 +142,7 @@ export class SentenceFilter implements DocStep {
     this.rules = [...this.active.map((a) => a.rule.name), 'line.nothing_left'];
     this.minChars = cfg.minChars;
     const p = (rule: string) => this.active.find((a) => a.rule.name === rule)?.p;
-    this.factsParams = { metaMaxLen: p('line.meta_info')?.maxWidth ?? 0, minWords: p('line.short_no_punct')?.minWords ?? 0, minHan: p('line.short_no_punct')?.minHan ?? 0 };
+    this.factsParams = { metaMaxLen: p('line.meta_info')?.maxWidth ?? 0, minWords: p('line.short_no_punct')?.minWords ?? 0, minHan: p('line.short_no_punct')?.minHan ?? 0, run: p('sentence.char_run')?.run ?? 10 };
   }
   /** what the line facts are about: the metadata rule's maxWidth, the short-line rule's limits */
   private factsParams: LineFactsParams;
