@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { DocumentFilter, ParagraphFilter, SentenceFilter, filterShortcuts } from '../src/factory/filter/steps.js';
 import { DOC_RULES, defaultLists } from '../src/factory/filter/doc-rules.js';
 import { PARA_RULES, LINE_RULES, defaultCutLists, needsCollapse, isUiLine, UI_LINE, META_LINE, META_FIRST, META_PAIRS } from '../src/factory/filter/cut-rules.js';
-import { DocFeatures, TERMINAL, endsTerminal } from '../src/factory/filter/features.js';
+import { DocFeatures, TERMINAL, endsTerminal, digitsOf } from '../src/factory/filter/features.js';
 import { PiiMask, PII_DEFAULTS, cnIdValid, luhnValid, IPV6, ipv6Possible, hexColons, HEX_COLONS } from '../src/factory/filter/pii.js';
 import { PhraseMatcher } from '../src/factory/filter/matcher.js';
 import { isDrop, type Drop } from '../src/core/step.js';
@@ -520,6 +520,7 @@ test('PII masking skips the long-number patterns only where they cannot match: t
   }
   let masked = 0;
   let skipped = 0;
+  let fewDigits = 0;
   const TEN = /\d(?:[ -]?\d){9}/;
   for (const t of texts) {
     const on: string[] = [];
@@ -534,9 +535,17 @@ test('PII masking skips the long-number patterns only where they cannot match: t
     const got = m.mask(t, (rule, span) => on.push(`${rule}:${span}`));
     assert.equal(got, want, JSON.stringify(t));
     assert.deepEqual(on, off, JSON.stringify(t));
+    // and as in a run, the text scanned by the document filter just before (its digit count read)
+    const feats = new DocFeatures(t, 'zh');
+    assert.ok(digitsOf(t) === feats.digits || (digitsOf(t) === -1 && feats.navMarks === -1));
+    if (digitsOf(t) >= 0 && digitsOf(t) < 10) fewDigits++;
+    const scanned: string[] = [];
+    assert.equal(m.mask(t, (rule, span) => scanned.push(`${rule}:${span}`)), want, JSON.stringify(t));
+    assert.deepEqual(scanned, off, JSON.stringify(t));
     if (got !== t) masked++;
     if (/\d{3}/.test(t) && !TEN.test(t)) skipped++;
   }
   // (without the shared corpora, ../shared/data, only the 20,000 generated texts)
   assert.ok(masked > 2000 && skipped > (shared.length ? 1000 : 500), `${masked} masked, ${skipped} skipped`);
+  assert.ok(fewDigits > 1000, `${fewDigits} texts with fewer than ten digits`);
 });

@@ -357,6 +357,7 @@ export function patternMarks(s: Uint16Array): [number, number, number, number, n
 /** the text the last DocFeatures was built on, and its navigation separators (navMarksOf) */
 let lastScanText: string | null = null;
 let lastNavMarks = -1;
+let lastDigits = -1;
 
 /**
  * The navigation separators in text when the last DocFeatures was built on it (the document filter
@@ -364,6 +365,14 @@ let lastNavMarks = -1;
  */
 export function navMarksOf(text: string): number {
   return text === lastScanText ? lastNavMarks : -1;
+}
+
+/**
+ * The digit units (of every script: at least the ASCII digits) in text when the last DocFeatures
+ * was built on it, else -1 (unknown): PII masking after the filters, on a text they left as it was.
+ */
+export function digitsOf(text: string): number {
+  return text === lastScanText ? lastDigits : -1;
 }
 
 /** the last document token given out (DocFeatures.token) */
@@ -484,6 +493,8 @@ export class DocFeatures {
     this.navMarks = st[16]!;
     lastScanText = text;
     lastNavMarks = this.navMarks;
+    // (digits hidden behind a lone high surrogate go uncounted: then unknown, as the marks)
+    lastDigits = this.navMarks < 0 ? -1 : this.digits;
   }
 
   get isZh(): boolean {

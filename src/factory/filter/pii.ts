@@ -2,6 +2,7 @@
 import type { Document } from '../../core/document.js';
 import type { DocStep, StepContext } from '../../core/step.js';
 import { filterShortcuts } from './shortcuts.js';
+import { digitsOf } from './features.js';
 
 export function luhnValid(digits: string): boolean {
   let sum = 0;
@@ -100,13 +101,16 @@ export class PiiMask implements DocStep {
   mask(text: string, hit: (rule: string, span: string) => void): string {
     const c = this.cfg;
     let t = text;
+    // the digits the document filter's scan counted in this text (-1: not known); masking e-mail
+    // addresses puts no digit in, so t holds at most as many
+    const digits = filterShortcuts.on ? digitsOf(text) : -1;
     if (c.email && t.includes('@')) t = t.replace(EMAIL, (m) => (hit('pii.email', m), c.email as string));
-    if (!/\d{3}/.test(t) && !hexColons(t)) return t;
+    if ((digits >= 0 && digits < 3 ? true : !/\d{3}/.test(t)) && !hexColons(t)) return t;
     // ID cards (17 digits in a row), bank cards (13+ digits), Chinese mobiles (11) and the
     // dash-separated phone forms (10) all hold ten digits with at most one ' ' or '-' between
     // each two; the other phone forms need a '+' or a '('. Masking only puts placeholders without
     // digits in, so what the text lacks before, it lacks after.
-    const longNumber = !filterShortcuts.on || TEN_DIGITS.test(t);
+    const longNumber = !filterShortcuts.on || ((digits < 0 || digits >= 10) && TEN_DIGITS.test(t));
     if (c.idCard && longNumber) t = t.replace(CN_ID, (m) => (cnIdValid(m) ? (hit('pii.id_card', m), c.idCard as string) : m));
     if (c.bankCard && longNumber) t = t.replace(CARD, (m) => {
       const d = m.replace(/[ -]/g, '');
