@@ -48,6 +48,19 @@ interface PartWriter {
 }
 
 const FLUSH_BYTES = 4 << 20;
+const BUFFER_BYTES = FLUSH_BYTES + (1 << 20);
+
+/**
+ * Line buffers kept for the next part once a part is closed (per thread, a few): a fresh 5 MiB
+ * buffer costs its page faults on first use, at every part of every shard.
+ */
+const freeBuffers: Buffer[] = [];
+function takeBuffer(): Buffer {
+  return freeBuffers.pop() ?? Buffer.allocUnsafe(BUFFER_BYTES);
+}
+function giveBack(b: Buffer | null): void {
+  if (b && b.length === BUFFER_BYTES && freeBuffers.length < 4) freeBuffers.push(b);
+}
 
 /**
  * JSON lines, optionally compressed as independent gzip members / zstd frames of ~4 MiB
@@ -62,7 +75,7 @@ const FLUSH_BYTES = 4 << 20;
  */
 class JsonlPart implements PartWriter {
   private fd: number;
-  private buf: Buffer = Buffer.allocUnsafe(FLUSH_BYTES + (1 << 20));
+  private buf: Buffer = takeBuffer();
   /** the buffer of the write in flight (or the next one to fill once it has ended) */
   private spare: Buffer | null = null;
   private used = 0;
@@ -127,7 +140,7 @@ class JsonlPart implements PartWriter {
   private send(): void {
     const raw = this.buf.subarray(0, this.used);
     const full = this.buf;
-    this.buf = this.spare && this.spare.length >= FLUSH_BYTES + (1 << 20) ? this.spare : Buffer.allocUnsafe(FLUSH_BYTES + (1 << 20));
+    this.buf = this.spare && this.spare.length >= BUFFER_BYTES ? this.spare : takeBuffer();
     this.spare = null;
     this.used = 0;
     if (this.comp === 'gzip') this.start(gzipSync(raw, { level: 6 }), full);
@@ -156,6 +169,13 @@ class JsonlPart implements PartWriter {
       await new Promise<void>((res, rej) => fsync(this.fd, (e) => (e ? rej(e) : res())));
     } finally {
       closeSync(this.fd);
+      // (no write is in flight here: both buffers can serve the next part)
+      if (!this.inflight) {
+        giveBack(this.buf);
+        giveBack(this.spare);
+        this.buf = Buffer.alloc(0);
+        this.spare = null;
+      }
     }
   }
 }
