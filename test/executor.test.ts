@@ -90,3 +90,26 @@ test('an example key is FNV-1a of rule, NUL and id (the rule hashed once and use
     assert.equal(exampleKey(rule, id), fnv1a(rule + '\u0000' + id), `${JSON.stringify(rule)} ${JSON.stringify(id)}`);
   }
 });
+
+test('a shard whose commit fails after its worker took the next shard is reported, the other shards are committed, and the run then resumes to the output of an unbroken run', async () => {
+  await ready;
+  const { makePlan } = await import('../src/factory/plan.js');
+  const { mkdirSync, writeFileSync, existsSync } = await import('node:fs');
+  const clean = tmp();
+  await runFactory(demoRecipe(input, clean), { workers: 2, quiet: true });
+  const out = tmp();
+  const n = makePlan(demoRecipe(input, out)).shards.length;
+  assert.ok(n >= 4, `${n} shards`);
+  // the last shard's stats file (its commit marker) cannot be renamed into place: a directory
+  // holds its name, so the shard fails in its commit, after its documents went through and its
+  // worker asked for (and was refused, none being left) another shard
+  const last = join(out, '_run', 'stats', `shard-${String(n - 1).padStart(5, '0')}.json`);
+  mkdirSync(last, { recursive: true });
+  writeFileSync(join(last, 'x'), 'x');
+  await assert.rejects(runFactory(demoRecipe(input, out), { workers: 2, quiet: true }), (e: Error) => /1 shard\(s\) failed/.test(e.message) && e.message.includes(`shard ${n - 1}:`));
+  for (let i = 0; i < n - 1; i++) assert.ok(existsSync(join(out, '_run', 'stats', `shard-${String(i).padStart(5, '0')}.json`)), `shard ${i} committed`);
+  rmSync(last, { recursive: true });
+  const r = await runFactory(demoRecipe(input, out), { workers: 2, quiet: true });
+  assert.equal(r.resumedShards, n - 1);
+  assert.equal(outputDigest(out), outputDigest(clean));
+});

@@ -133,7 +133,10 @@ async function runPass(a: PassArgs): Promise<void> {
       done.set(s.index, st);
     }
   } else if (todo.length) {
-    await workerPool({ recipe, outDir, pass, globals, sharedModels: a.sharedModels }, todo, nWorkers, (s) => ({ shard: s }), (m: { progress?: { shard: number; bytes: number; docs: number }; done?: number; stats?: ShardStats; failed?: number; error?: string }) => {
+    // a worker asks for its next shard ({ next }) once a shard's documents are through, and reports
+    // the shard ({ done } or { failed }) when its outputs are committed, maybe after
+    await workerPool({ recipe, outDir, pass, globals, sharedModels: a.sharedModels }, todo, nWorkers, (s) => ({ shard: s }), (m: { next?: true; progress?: { shard: number; bytes: number; docs: number }; done?: number; stats?: ShardStats; failed?: number; error?: string }) => {
+      if (m.next) return true;
       if (m.progress) {
         inflight.set(m.progress.shard, { bytes: m.progress.bytes, docs: m.progress.docs });
         tick();
@@ -143,12 +146,12 @@ async function runPass(a: PassArgs): Promise<void> {
         inflight.delete(m.done);
         done.set(m.done, m.stats!);
         tick();
-        return true;
+        return false;
       }
       if (m.failed !== undefined) {
         inflight.delete(m.failed);
         failures.push(`shard ${m.failed}: ${m.error}`);
-        return true;
+        return false;
       }
       return false;
     }, failures);

@@ -115,7 +115,12 @@ export function runDoc(p: Pipeline, doc: Document, order = 0): { doc: Document }
   return { doc: cur };
 }
 
-export async function runShard(recipe: Recipe, spec: ShardSpec, outDir: string, onProgress?: (bytes: number, docs: number) => void, pass = 0, globals: unknown[] = []): Promise<ShardStats> {
+/**
+ * `onBody`, when given, is called once every document of the shard has been through the steps,
+ * before the outputs are committed (the data files' last write and fsync, the renames, the stats
+ * file): a worker thread then asks for its next shard while this one's commit waits on the disk.
+ */
+export async function runShard(recipe: Recipe, spec: ShardSpec, outDir: string, onProgress?: (bytes: number, docs: number) => void, pass = 0, globals: unknown[] = [], onBody?: () => void): Promise<ShardStats> {
   const t0 = performance.now();
   const name = shardName(spec.index);
   await loadStepModules(recipe.steps);
@@ -174,6 +179,7 @@ export async function runShard(recipe: Recipe, spec: ShardSpec, outDir: string, 
       onProgress(progress.bytes, stats.read);
     }
   }
+  onBody?.();
   if (observing) {
     // the observation summary is this pass's commit marker for the shard
     const step = pipe.steps.filter(isCorpusStep)[pass]!;

@@ -12,8 +12,13 @@ import { join } from 'node:path';
 const { recipe, outDir, pass, globals, sharedModels } = workerData as { recipe: Recipe; outDir: string; pass: number; globals: unknown[]; sharedModels?: Record<string, { buf: SharedArrayBuffer; unkMissing: boolean }> };
 registerSharedModels(sharedModels);
 
+/** shards whose outputs are still being committed (the worker already took its next shard) */
+const committing = new Set<Promise<void>>();
+
 parentPort!.on('message', async (msg: { shard: ShardSpec } | { task: number; io: { dir: string; shards: string[] } } | { exit: true }) => {
   if ('exit' in msg) {
+    // (a commit still waiting on the disk ends, and says so, first)
+    await Promise.all(committing);
     process.exit(0);
   }
   if ('task' in msg) {
@@ -29,11 +34,25 @@ parentPort!.on('message', async (msg: { shard: ShardSpec } | { task: number; io:
     }
     return;
   }
-  try {
-    const stats = await runShard(recipe, msg.shard, outDir, (bytes, docs) => parentPort!.postMessage({ progress: { shard: msg.shard.index, bytes, docs } }), pass, globals);
-    parentPort!.postMessage({ done: msg.shard.index, stats });
-  } catch (e) {
-    parentPort!.postMessage({ failed: msg.shard.index, error: (e as Error).stack ?? String(e) });
-  }
+  // exactly one { next } per shard: as soon as its documents are through the steps (its commit,
+  // mostly the fsync of its data, then overlaps the next shard), else once it is done or failed
+  let asked = false;
+  const ask = () => {
+    if (asked) return;
+    asked = true;
+    parentPort!.postMessage({ next: true });
+  };
+  const run = (async () => {
+    try {
+      const stats = await runShard(recipe, msg.shard, outDir, (bytes, docs) => parentPort!.postMessage({ progress: { shard: msg.shard.index, bytes, docs } }), pass, globals, ask);
+      parentPort!.postMessage({ done: msg.shard.index, stats });
+    } catch (e) {
+      parentPort!.postMessage({ failed: msg.shard.index, error: (e as Error).stack ?? String(e) });
+    } finally {
+      ask();
+    }
+  })();
+  committing.add(run);
+  void run.finally(() => committing.delete(run));
 });
 parentPort!.postMessage({ ready: true });
