@@ -295,16 +295,23 @@ test('the paragraph filter writes the same text and cuts with and without its pe
   assert.ok(texts.filter((t) => new DocFeatures(t, 'en').navMarks === 0).length > (texts.length > 100 ? 500 : 2), 'texts without separators');
 });
 
-test('the interface-line test without trimming agrees with the pattern on trimmed lines', () => {
-  const r = (() => { let x = 5; return () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 2 ** 32); })();
-  const parts = ['Read', 'read', 'READ', ' more', ' More', 'Log', 'log', ' in', 'in', 'Login', 'sign', ' up', 'Next', 'home', 'x', 'K', '\u212a', '\u0131', '阅读全文', '首页', '搜索', ' ', '\t', '\u3000', '\u00a0', '»', ':', '：', '>', '.', '!', 'é'];
-  const lines = ['', ' ', 'Read more', '  READ MORE »»', '\u3000阅读全文：', 'Login >', 'log in', 'Logout', 'home page', ' Next ', 'next.'];
-  for (let k = 0; k < 20000; k++) {
+/** n strings of 0 to maxParts - 1 pieces drawn from parts by a seeded generator */
+function randomStrings(seed: number, parts: string[], n: number, maxParts: number): string[] {
+  let x = seed;
+  const r = () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const out: string[] = [];
+  for (let k = 0; k < n; k++) {
     let s = '';
-    const len = Math.floor(r() * 5);
+    const len = Math.floor(r() * maxParts);
     for (let j = 0; j < len; j++) s += parts[Math.floor(r() * parts.length)];
-    lines.push(s);
+    out.push(s);
   }
+  return out;
+}
+
+test('the interface-line test without trimming agrees with the pattern on trimmed lines', () => {
+  const parts = ['Read', 'read', 'READ', ' more', ' More', 'Log', 'log', ' in', 'in', 'Login', 'sign', ' up', 'Next', 'home', 'x', 'K', '\u212a', '\u0131', '阅读全文', '首页', '搜索', ' ', '\t', '\u3000', '\u00a0', '»', ':', '：', '>', '.', '!', 'é'];
+  const lines = ['', ' ', 'Read more', '  READ MORE »»', '\u3000阅读全文：', 'Login >', 'log in', 'Logout', 'home page', ' Next ', 'next.', ...randomStrings(5, parts, 20000, 5)];
   let matched = 0;
   for (const l of lines) {
     const want = UI_LINE.test(l.trim());
@@ -488,15 +495,8 @@ test('IPv6 addresses are masked, and the scan is skipped only on text it cannot 
 });
 
 test('the hex-colon test from the colons answers as its pattern does', () => {
-  const r = (() => { let x = 43; return () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 2 ** 32); })();
   const parts = ['a', 'F', '0', '9', 'db8', 'abcd', 'abcde', ':', '::', ' ', 'g', 'G', '.', '中', '：', '\ud83d'];
-  const texts = ['', ':', '::', 'a:', 'a::', ':a:', 'a:b:', 'a:bcde:', 'a:bcd:', 'abcde:f:', 'g:a:', '1:2', ...sharedTexts(300).map((x) => x.text)];
-  for (let k = 0; k < 30000; k++) {
-    let t = '';
-    const len = Math.floor(r() * 14);
-    for (let j = 0; j < len; j++) t += parts[Math.floor(r() * parts.length)];
-    texts.push(t);
-  }
+  const texts = ['', ':', '::', 'a:', 'a::', ':a:', 'a:b:', 'a:bcde:', 'a:bcd:', 'abcde:f:', 'g:a:', '1:2', ...sharedTexts(300).map((x) => x.text), ...randomStrings(43, parts, 30000, 14)];
   let yes = 0;
   for (const t of texts) {
     const want = HEX_COLONS.test(t);
