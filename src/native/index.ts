@@ -89,7 +89,9 @@ export const native: NativeKernels | null = load();
  * The native text kernels when the addon has them; null runs the TypeScript references. Tests
  * switch between the two and compare them document by document.
  */
-export const textKernels: { native: NativeKernels | null } = { native: native && typeof native.docScan === 'function' ? native : null };
+// (an addon built from older sources, without the registry or with other argument layouts, is not
+// taken: the references run instead)
+export const textKernels: { native: NativeKernels | null } = { native: native && typeof native.docScan === 'function' && typeof native.registerArray === 'function' ? native : null };
 export const nativePath = join('build', 'Release', 'ziya_native.node');
 
 /**
