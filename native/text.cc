@@ -21,7 +21,6 @@ enum Kind : uint8_t { Other = 0, Letter = 1, Digit = 2, Mark = 3, Punct = 4, Sym
 const uint32_t FNV_OFF = 0x811c9dc5u, FNV_PRIME = 0x01000193u;
 
 using ziya_native::Arr;
-using ziya_native::typed;
 using ziya_native::arr_arg;
 
 // The hash tables of the n-gram kernels: open addressing with linear probing, at most 1/8 full
@@ -1767,10 +1766,9 @@ napi_value ScriptCensus(napi_env env, napi_callback_info info) {
   const char16_t* s = census_buf.data();
   const uint8_t* st = static_cast<const uint8_t*>(table.p);
   int32_t cnt[12] = {0};
-  // scripts 0, 1 and 4 (no script, Han, Latin: the bulk of most text) counted in registers, without
-  // the wait for the previous increment of cnt[k] to reach memory
-  // (scripts 0, 1 and 4 counted without a branch: Latin text alternates letters and spaces,
-  // Chinese Han and punctuation, and a branch between them was mispredicted at each change)
+  // scripts 0, 1 and 4 (no script, Han, Latin: the bulk of most text) counted in registers and
+  // without a branch (Latin text alternates letters and spaces, Chinese Han and punctuation: a
+  // branch between them was mispredicted at each change); the rest, rare, in cnt
   int32_t han = 0, none = 0, latin = 0;
   for (size_t i = 0; i < len; i++) {
     const uint16_t c = static_cast<uint16_t>(s[i]);

@@ -5,6 +5,7 @@
 import { closeSync, fsync, openSync, readFileSync, renameSync, write as fsWrite, writeFileSync, mkdirSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname } from 'node:path';
+import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import type { Document } from '../core/document.js';
 import { textKernels } from '../native/index.js';
@@ -166,7 +167,7 @@ class JsonlPart implements PartWriter {
       await this.flush();
       if (this.inflight) await this.inflight;
       if (this.failed) throw this.failed;
-      await new Promise<void>((res, rej) => fsync(this.fd, (e) => (e ? rej(e) : res())));
+      await fsyncAsync(this.fd);
     } finally {
       closeSync(this.fd);
       // (no write is in flight here: both buffers can serve the next part)
@@ -180,13 +181,16 @@ class JsonlPart implements PartWriter {
   }
 }
 
+const fsyncAsync = promisify(fsync);
+const writeAsync = promisify(fsWrite);
+
 /** Writes all of bytes at the file offset `at` (a short write continues where it stopped). */
 async function writeAll(fd: number, bytes: Uint8Array, at: number): Promise<void> {
   let off = 0;
   while (off < bytes.length) {
-    const n = await new Promise<number>((res, rej) => fsWrite(fd, bytes, off, bytes.length - off, at + off, (e, w) => (e ? rej(e) : res(w))));
-    if (n <= 0) throw new Error(`write returned ${n} at offset ${at + off}`);
-    off += n;
+    const { bytesWritten } = await writeAsync(fd, bytes, off, bytes.length - off, at + off);
+    if (bytesWritten <= 0) throw new Error(`write returned ${bytesWritten} at offset ${at + off}`);
+    off += bytesWritten;
   }
 }
 

@@ -385,6 +385,12 @@ const idTables = new WeakMap<Set<number>, { keys: Int32Array; mask: number }>();
  * 0 marks a free slot: no unit id is 0, Han ids being code points and word ids at least 2^30).
  * Built on first use for each set; a set must not change after that.
  */
+/** The first slot idTableOf tries for the id x (its table's size - 1 is mask). */
+function idSlot(x: number, mask: number): number {
+  const h = Math.imul(x, 0x9e3779b1);
+  return (h ^ (h >>> 15)) & mask;
+}
+
 export function idTableOf(set: Set<number>): { keys: Int32Array; mask: number } {
   let t = idTables.get(set);
   if (t) return t;
@@ -395,8 +401,7 @@ export function idTableOf(set: Set<number>): { keys: Int32Array; mask: number } 
   for (const v of set) {
     const x = v | 0;
     if (x !== v || x === 0) throw new Error(`idTableOf: ${v} is not a unit id (a non-zero 32-bit integer)`);
-    const h = Math.imul(x, 0x9e3779b1);
-    let k = (h ^ (h >>> 15)) & mask;
+    let k = idSlot(x, mask);
     while (keys[k] !== 0 && keys[k] !== x) k = (k + 1) & mask;
     keys[k] = x;
   }
@@ -552,8 +557,7 @@ export class DocFeatures {
     const ids = this.ids;
     for (let i = 0; i < ids.length; i++) {
       const x = ids[i]!;
-      const h = Math.imul(x, 0x9e3779b1);
-      let k = (h ^ (h >>> 15)) & mask;
+      let k = idSlot(x, mask);
       let hit = false;
       for (let y = keys[k]!; y !== 0; y = keys[(k = (k + 1) & mask)]!) {
         if (y === x) {

@@ -105,7 +105,7 @@ export class PiiMask implements DocStep {
     // addresses puts no digit in, so t holds at most as many
     const digits = filterShortcuts.on ? digitsOf(text) : -1;
     if (c.email && t.includes('@')) t = t.replace(EMAIL, (m) => (hit('pii.email', m), c.email as string));
-    if ((digits >= 0 && digits < 3 ? true : !/\d{3}/.test(t)) && !hexColons(t)) return t;
+    if (((digits >= 0 && digits < 3) || !/\d{3}/.test(t)) && !hexColons(t)) return t;
     // ID cards (17 digits in a row), bank cards (13+ digits), Chinese mobiles (11) and the
     // dash-separated phone forms (10) all hold ten digits with at most one ' ' or '-' between
     // each two; the other phone forms need a '+' or a '('. Masking only puts placeholders without
